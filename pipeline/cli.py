@@ -1,0 +1,174 @@
+"""The command line: ``python -m pipeline {run,stats,inspect}``.
+
+Bad user input ends with one line on stderr (``error: ...``) and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from pipeline import __version__
+from pipeline.errors import ConfigError
+
+USAGE = """usage: python -m pipeline COMMAND [options]
+
+commands:
+  run       build a corpus (default: the embedded sample corpus) -- see `run --help`
+  stats     write stats/report.md and stats/stats.json for a run folder
+  inspect   extract one local file and print its documents as JSON lines
+
+`python -m pipeline COMMAND --help` describes each command.
+"""
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    from pipeline.options import FinPileOptions
+
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline run",
+        description="Build a FinPile-style corpus. With no options: the embedded sample corpus on the DirectRunner, "
+        "into output/sample/. Beam options (--runner, --direct_running_mode=multi_processing, "
+        "--direct_num_workers=N, --project, --region, --temp_location ...) pass through to Apache Beam.",
+    )
+    FinPileOptions._add_argparse_args(parser)
+    return parser
+
+
+def format_summary(manifest: dict[str, Any], run_dir: str) -> str:
+    """The run summary: where the output went and the funnel per source."""
+    funnel = manifest["funnel"]
+    lines = [
+        f"output: {run_dir}  ({len(manifest['shards'])} shards, runner {manifest['runner']}, "
+        f"{manifest['wall_seconds']:.1f}s)"
+    ]
+    header = f"{'source':<10} {'read':>7} {'kept':>7} {'rejected':>9} {'errors':>7}  domain(kept)"
+    lines += ["", header, "-" * len(header)]
+    for source, e in funnel["sources"].items():
+        domains = ", ".join(f"{d}={n}" for d, n in e["kept_by_domain"].items()) or "-"
+        flag = "" if e["balanced"] else "   <-- does not add up!"
+        lines.append(
+            f"{source:<10} {e['read']:>7} {e['kept']:>7} {e['rejected_total']:>9} {e['errors_total']:>7}  {domains}{flag}"
+        )
+    t = funnel["totals"]
+    lines.append(
+        f"{'total':<10} {t['read']:>7} {t['kept']:>7} {t['rejected_total']:>9} {t['errors_total']:>7}"
+    )
+    lines.append("")
+    lines.append("read = kept + rejected + errors for every source: " + ("yes" if t["balanced"] else "NO"))
+    reasons: dict[str, int] = {}
+    for e in funnel["sources"].values():
+        for reason, n in e["rejected"].items():
+            reasons[reason] = reasons.get(reason, 0) + n
+    if reasons:
+        lines.append("rejected by stage/reason: " + ", ".join(f"{r}={n}" for r, n in sorted(reasons.items())))
+    errors: dict[str, int] = {}
+    for e in funnel["sources"].values():
+        for kind, n in e["errors"].items():
+            errors[kind] = errors.get(kind, 0) + n
+    if errors:
+        lines.append("errors by stage/kind: " + ", ".join(f"{k}={n}" for k, n in sorted(errors.items())))
+    for note in manifest.get("mixture", {}).get("notes", []):
+        lines.append(f"mixture: {note}")
+    lines.append(f"see {run_dir}/stats/report.md, rejected/ and errors/")
+    return "\n".join(lines)
+
+
+def cmd_run(argv: list[str]) -> int:
+    if any(a in ("-h", "--help") for a in argv):
+        _run_parser().print_help()
+        return 0
+    known, _ = _run_parser().parse_known_args(argv)  # validates our own flags with a clear message
+    del known
+    from apache_beam.io.filesystems import FileSystems
+
+    from pipeline.run import run
+
+    manifest = run(argv)
+    run_dir = FileSystems.join(manifest["config"]["output_root"], manifest["run_name"])
+    print(format_summary(manifest, run_dir))
+    return 0 if manifest["funnel"]["totals"]["balanced"] else 1
+
+
+def cmd_stats(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline stats", description="Write the corpus statistics report of a run."
+    )
+    parser.add_argument("run_dir", help="a run folder, e.g. output/sample")
+    args = parser.parse_args(argv)
+    from pipeline.stats import write_report
+
+    stats = write_report(args.run_dir)
+    total = stats["composition"]["total"]
+    print(f"{args.run_dir}/stats/report.md: {total['docs']:,} documents, {total['tokens']:,} tokens")
+    return 0
+
+
+def cmd_inspect(argv: list[str]) -> int:
+    from sources import READERS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline inspect",
+        description="Extract one local file (any supported kind) and print the resulting documents as JSON lines, "
+        "with language, quality signals, PII redaction and the keep/reject decision.",
+    )
+    parser.add_argument("file")
+    parser.add_argument(
+        "--kind", choices=sorted(READERS), help="reader kind (default: detected from name and content)"
+    )
+    parser.add_argument("--config", default=None, help="config whose thresholds to apply (default: embedded)")
+    parser.add_argument("--max_chars", type=int, default=None, help="cut each text to this many characters")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a reader option, e.g. --option text_column=news for a CSV, --option subreddits=* for Reddit",
+    )
+    args = parser.parse_args(argv)
+    options = {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--option {item!r}: expected KEY=VALUE")
+        options[key] = value
+    from pipeline.inspect import inspect
+
+    for line in inspect(args.file, args.kind, args.config, args.max_chars, options):
+        print(line)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "stats": cmd_stats, "inspect": cmd_inspect}
+
+
+def _quiet_known_noise(record: logging.LogRecord) -> bool:
+    # Beam logs this on import whenever the optional GCP extra is not installed; it is not a problem here.
+    return not str(record.msg).startswith("apitools not found")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_quiet_known_noise)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        print(f"finpile-builder {__version__}")
+        return 0
+    command = COMMANDS.get(argv[0])
+    if command is None:
+        print(f"error: unknown command {argv[0]!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    try:
+        return command(argv[1:])
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,60 @@
+"""Command-line options of ``python -m pipeline run``: project flags in a PipelineOptions subclass.
+
+Beam's own flags (``--runner``, ``--project``, ``--region``, ``--temp_location``, ``--direct_num_workers`` ...)
+pass straight through to Beam. Project flags override the config file's values.
+"""
+
+from __future__ import annotations
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+
+class FinPileOptions(PipelineOptions):
+    """Flags of a FinPile Builder run."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        parser.add_argument(
+            "--config",
+            default=None,
+            help="YAML config naming inputs, thresholds and mixing targets (default: the embedded sample config).",
+        )
+        parser.add_argument(
+            "--input",
+            dest="inputs",
+            action="append",
+            default=None,
+            metavar="KIND=PATH",
+            help="Read PATH (file, glob or gs:// URL) with connector KIND (edgar, warc, rss, reddit, tweets, "
+            "wikipedia, jsonl). Repeatable; replaces the config's inputs.",
+        )
+        parser.add_argument(
+            "--only",
+            default=None,
+            metavar="NAME[,NAME]",
+            help="Run only the config inputs with these names.",
+        )
+        parser.add_argument(
+            "--output_root", default=None, help="Root folder of runs (default: config's output_root)."
+        )
+        parser.add_argument(
+            "--run_name",
+            default=None,
+            help="Run folder name under the output root (default: config's run_name).",
+        )
+        parser.add_argument(
+            "--overwrite",
+            action="store_true",
+            default=False,
+            help="Replace an existing run folder of the same name (otherwise the run refuses to start).",
+        )
+        parser.add_argument(
+            "--label_only",
+            action="store_true",
+            default=False,
+            help="Tag language and quality signals but drop nothing for them (dedup still applies).",
+        )
+        parser.add_argument("--max_rows_per_shard", type=int, default=None, help="Rows per Parquet shard.")
+        parser.add_argument(
+            "--no_stats", action="store_true", default=False, help="Do not write the stats report at the end."
+        )

@@ -1,0 +1,322 @@
+"""Build and run the corpus pipeline, then write the manifest and the stats report.
+
+sources -> Extract -> IdentifyLanguage -> ScoreQuality -> RedactPII -> ExactDeduplicate -> NearDeduplicate
+        -> AssignDomainAndMix -> WriteShards, with every stage's rejected/ and errors/ outputs written beside.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+from pipeline import __version__
+from pipeline.config import Config, InputSpec, load_config
+from pipeline.dedup import ExactDeduplicate, NearDeduplicate, minhash_config
+from pipeline.errors import ConfigError
+from pipeline.extract import Extract
+from pipeline.language import IdentifyLanguage
+from pipeline.mix import AssignDomainAndMix
+from pipeline.options import FinPileOptions
+from pipeline.pii import RedactPII
+from pipeline.quality import ScoreQuality
+from pipeline.read import InputFile, ReadSources, list_input_files
+from pipeline.schema import SCHEMA_VERSION, Document, RawRecord, RecordError, Rejected
+from pipeline.write import WriteRecords, WriteShards, error_to_line, read_json, rejected_to_line, write_json
+from sources import READERS
+
+_LOG = logging.getLogger(__name__)
+
+WORK_DIR = "_work"  # small files the pipeline hands back to the driver (removed once the manifest is written)
+
+
+@dataclasses.dataclass
+class RunPlan:
+    """Everything a run needs, resolved from config + flags before the pipeline is built."""
+
+    config: Config
+    run_dir: str
+    files: list[InputFile]
+    label_only: bool
+    write_stats: bool
+
+
+def effective_config(opts: FinPileOptions) -> Config:
+    """The config file with the command-line overrides applied."""
+    cfg = load_config(opts.config)
+    if opts.inputs:
+        specs = []
+        for n, item in enumerate(opts.inputs):
+            kind, sep, path = item.partition("=")
+            if not sep or not path:
+                raise ConfigError(f"--input {item!r}: expected KIND=PATH, e.g. --input warc=data/*.warc.gz")
+            if kind not in READERS:
+                raise ConfigError(
+                    f"--input {item!r}: unknown source kind {kind!r}; known: {', '.join(sorted(READERS))}"
+                )
+            specs.append(InputSpec(name=f"{kind}-{n}", kind=kind, paths=(path,)))
+        cfg.inputs = specs
+    if opts.only:
+        wanted = [n.strip() for n in opts.only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - {i.name for i in cfg.inputs})
+        if unknown:
+            raise ConfigError(
+                f"--only: no input named {', '.join(unknown)}; inputs in the config: {', '.join(i.name for i in cfg.inputs)}"
+            )
+        cfg.inputs = [i for i in cfg.inputs if i.name in wanted]
+    if opts.output_root:
+        cfg.output_root = opts.output_root
+    if opts.run_name:
+        cfg.run_name = opts.run_name
+    if opts.max_rows_per_shard:
+        if opts.max_rows_per_shard < 1:
+            raise ConfigError("--max_rows_per_shard must be a positive integer")
+        cfg.shards["max_rows"] = opts.max_rows_per_shard
+    if opts.label_only:
+        cfg.quality["label_only"] = True
+    return cfg
+
+
+def prepare_run_dir(run_dir: str, overwrite: bool) -> None:
+    """Refuse to mix two runs: an existing run folder needs --overwrite (then it is emptied first)."""
+    if FileSystems.exists(run_dir):
+        if not overwrite:
+            raise ConfigError(
+                f"{run_dir} already holds a run; pass --overwrite to replace it, or --run_name NAME for a new one"
+            )
+        FileSystems.delete([run_dir])
+    try:
+        write_json(FileSystems.join(run_dir, WORK_DIR, "started.json"), {"started_at": _now()})
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write to output folder {run_dir}: {exc} (choose another --output_root)"
+        ) from None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _count_key_read(item: RawRecord | RecordError) -> tuple:
+    return ("read", item.source)
+
+
+def _count_key_rejected(rejected: Rejected) -> tuple:
+    return ("rejected", rejected.document.source, rejected.stage, rejected.reason)
+
+
+def _count_key_error(error: RecordError) -> tuple:
+    return ("error", error.source, error.stage, error.kind)
+
+
+def _count_key_kept(doc: Document) -> tuple:
+    return ("kept", doc.source, doc.domain)
+
+
+def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
+    """Add every stage of the corpus pipeline to ``p``."""
+    cfg, run_dir = plan.config, plan.run_dir
+    work = FileSystems.join(run_dir, WORK_DIR)
+    label_only = bool(cfg.quality.get("label_only"))
+
+    records, read_errors = p | "ReadSources" >> ReadSources(plan.files)
+    docs, extract_rejected, extract_errors = records | "Extract" >> Extract(cfg.source_domains)
+    docs, lang_rejected, lang_errors = docs | "IdentifyLanguage" >> IdentifyLanguage(cfg.language, label_only)
+    lang_tagged = [docs, lang_rejected | "LangRejectedDocs" >> beam.Map(lambda r: r.document)]
+    docs, quality_rejected, quality_errors = docs | "ScoreQuality" >> ScoreQuality(cfg.quality)
+    docs, pii_rejected, pii_errors = docs | "RedactPII" >> RedactPII(cfg.pii)
+    priority = list(cfg.dedup.get("priority") or [])
+    dedup_rejected = []
+    if cfg.dedup.get("exact", True):
+        docs, exact_rejected = docs | "ExactDedup" >> ExactDeduplicate(priority)
+        dedup_rejected.append(exact_rejected)
+    if cfg.dedup.get("near", True) is not False:
+        docs, near_rejected = docs | "NearDedup" >> NearDeduplicate(
+            minhash_config(cfg.dedup), priority, int(cfg.dedup.get("cc_rounds", 8))
+        )
+        dedup_rejected.append(near_rejected)
+    domain_of = dict(cfg.source_domains)
+    docs, mixture = docs | "AssignDomainAndMix" >> AssignDomainAndMix(domain_of, cfg.mix)
+    shards = docs | "WriteShards" >> WriteShards(run_dir, int(cfg.shards["max_rows"]))
+
+    rejected = [
+        extract_rejected,
+        lang_rejected,
+        quality_rejected,
+        pii_rejected,
+        *dedup_rejected,
+    ] | "AllRejected" >> beam.Flatten()
+    errors = [
+        read_errors,
+        extract_errors,
+        lang_errors,
+        quality_errors,
+        pii_errors,
+    ] | "AllErrors" >> beam.Flatten()
+    rejected | "WriteRejected" >> WriteRecords(run_dir, "rejected", rejected_to_line)
+    errors | "WriteErrors" >> WriteRecords(run_dir, "errors", error_to_line)
+
+    # The funnel: one count per (kind, source, ...) key, handed back to the driver for the manifest.
+    keys = [
+        records | "KeyRead" >> beam.Map(_count_key_read),
+        read_errors | "KeyReadErrors" >> beam.Map(_count_key_read),
+        rejected | "KeyRejected" >> beam.Map(_count_key_rejected),
+        errors | "KeyErrors" >> beam.Map(_count_key_error),
+        docs | "KeyKept" >> beam.Map(_count_key_kept),
+        lang_tagged
+        | "LangTagged" >> beam.Flatten()
+        | "KeyLang" >> beam.Map(lambda d: ("lang", d.source, d.lang)),
+    ]
+    (
+        keys
+        | "AllKeys" >> beam.Flatten()
+        | "CountKeys" >> beam.combiners.Count.PerElement()
+        | "CountsToList" >> beam.combiners.ToList()
+        | "WriteCounts"
+        >> beam.Map(lambda rows: write_json(FileSystems.join(work, "counts.json"), sorted(rows)))
+    )
+    (
+        shards
+        | "ShardsToList" >> beam.combiners.ToList()
+        | "WriteShardList"
+        >> beam.Map(
+            lambda rows: write_json(
+                FileSystems.join(work, "shards.json"), sorted(rows, key=lambda r: r["path"])
+            )
+        )
+    )
+    mixture | "WriteMixture" >> beam.Map(lambda m: write_json(FileSystems.join(work, "mixture.json"), m))
+
+
+def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
+    """Per-source funnel from the counted keys; ``balanced`` checks read == kept + rejected + errors."""
+    per_source: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"read": 0, "kept": 0, "rejected": {}, "errors": {}, "kept_by_domain": {}, "languages": {}}
+    )
+    for key, n in rows:
+        kind, source, *rest = key
+        entry = per_source[source]
+        if kind == "read":
+            entry["read"] += n
+        elif kind == "kept":
+            entry["kept"] += n
+            entry["kept_by_domain"][rest[0]] = entry["kept_by_domain"].get(rest[0], 0) + n
+        elif kind == "rejected":
+            label = f"{rest[0]}/{rest[1]}"
+            entry["rejected"][label] = entry["rejected"].get(label, 0) + n
+        elif kind == "error":
+            label = f"{rest[0]}/{rest[1]}"
+            entry["errors"][label] = entry["errors"].get(label, 0) + n
+        elif kind == "lang":
+            entry["languages"][rest[0]] = entry["languages"].get(rest[0], 0) + n
+    sources = {}
+    for source in sorted(per_source):
+        entry = per_source[source]
+        entry["rejected_total"] = sum(entry["rejected"].values())
+        entry["errors_total"] = sum(entry["errors"].values())
+        entry["balanced"] = entry["read"] == entry["kept"] + entry["rejected_total"] + entry["errors_total"]
+        entry["rejected"] = dict(sorted(entry["rejected"].items()))
+        entry["errors"] = dict(sorted(entry["errors"].items()))
+        sources[source] = entry
+    totals = {
+        name: sum(e[name] for e in sources.values())
+        for name in ("read", "kept", "rejected_total", "errors_total")
+    }
+    totals["balanced"] = all(e["balanced"] for e in sources.values())
+    return {"sources": sources, "totals": totals}
+
+
+def build_manifest(plan: RunPlan, runner: str, started: float) -> dict[str, Any]:
+    """manifest.json: config, schema version, every shard with rows/bytes/sha256, the funnel and the mixture."""
+    work = FileSystems.join(plan.run_dir, WORK_DIR)
+    counts = [(tuple(k), n) for k, n in read_json(FileSystems.join(work, "counts.json"))]
+    shards = read_json(FileSystems.join(work, "shards.json"))
+    mixture = read_json(FileSystems.join(work, "mixture.json"))
+    cfg = plan.config
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "finpile_builder_version": __version__,
+        "run_name": cfg.run_name,
+        "created_at": _now(),
+        "wall_seconds": round(time.time() - started, 2),
+        "runner": runner,
+        "config": cfg.to_dict(),
+        "config_file": cfg.origin,
+        "config_hash": cfg.config_hash,
+        "minhash": minhash_config(cfg.dedup).identity,
+        "inputs": [
+            {"input": f.input_name, "kind": f.kind, "path": f.path, "bytes": f.size} for f in plan.files
+        ],
+        "shards": shards,
+        "rejected_files": sorted(_relative(plan.run_dir, m) for m in _glob(plan.run_dir, "rejected/*.jsonl")),
+        "error_files": sorted(_relative(plan.run_dir, m) for m in _glob(plan.run_dir, "errors/*.jsonl")),
+        "funnel": funnel_from_counts(counts),
+        "mixture": mixture,
+    }
+
+
+def _glob(run_dir: str, pattern: str) -> list[str]:
+    return [m.path for m in FileSystems.match([FileSystems.join(run_dir, pattern)])[0].metadata_list]
+
+
+def _relative(run_dir: str, path: str) -> str:
+    return path[len(run_dir) :].lstrip("/")
+
+
+def make_plan(opts: FinPileOptions) -> RunPlan:
+    cfg = effective_config(opts)
+    run_dir = FileSystems.join(cfg.output_root, cfg.run_name)
+    files = list_input_files(cfg.inputs)
+    return RunPlan(
+        config=cfg, run_dir=run_dir, files=files, label_only=opts.label_only, write_stats=not opts.no_stats
+    )
+
+
+def choose_runner(options: PipelineOptions):
+    """The runner to use. For DirectRunner we pick Beam's FnApiRunner ourselves.
+
+    Beam's DirectRunner would first try the Prism runner (downloading a binary when online) and fall back to
+    the FnApiRunner offline: picking it explicitly makes a run behave the same with or without internet. It
+    honours --direct_running_mode (in_memory, multi_threading, multi_processing) and --direct_num_workers.
+    """
+    name = options.view_as(StandardOptions).runner or "DirectRunner"
+    if name not in ("DirectRunner", "direct"):
+        return name, name
+    from apache_beam.portability.api import beam_provision_api_pb2
+    from apache_beam.runners.portability.fn_api_runner import fn_runner
+    from apache_beam.runners.portability.portable_runner import JobServiceHandle
+
+    encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
+    provision = fn_runner.ExtendedProvisionInfo(
+        beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)
+    )
+    mode = options.view_as(DirectOptions).direct_running_mode
+    return fn_runner.FnApiRunner(provision_info=provision), f"DirectRunner (FnApiRunner, {mode})"
+
+
+def run(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the pipeline; returns the manifest. Raises ConfigError for bad input."""
+    options = PipelineOptions(argv)
+    opts = options.view_as(FinPileOptions)
+    plan = make_plan(opts)
+    prepare_run_dir(plan.run_dir, opts.overwrite)
+    runner, runner_name = choose_runner(options)
+    started = time.time()
+    _LOG.info("run %s: %d input files -> %s", plan.config.run_name, len(plan.files), plan.run_dir)
+    with beam.Pipeline(runner=runner, options=options) as p:
+        build_pipeline(p, plan)
+    manifest = build_manifest(plan, runner_name, started)
+    write_json(FileSystems.join(plan.run_dir, "manifest.json"), manifest)
+    FileSystems.delete([FileSystems.join(plan.run_dir, WORK_DIR)])
+    if plan.write_stats:
+        from pipeline.stats import write_report
+
+        write_report(plan.run_dir)
+    return manifest

@@ -1,0 +1,150 @@
+"""The data model, defined once: RawRecord, Document, Rejected and RecordError.
+
+A connector yields ``RawRecord``s; the Extract stage turns each into a ``Document``; every later stage
+passes ``Document``s on, or turns them into ``Rejected`` (with stage and reason) or ``RecordError``
+(with the exception kind). ``DOCUMENT_SCHEMA`` is the pyarrow schema of one Parquet row; the writer, the
+reader and the report all use it. Bump ``SCHEMA_VERSION`` on any change of fields or types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1.0"
+
+DOMAINS = ("financial", "general")
+
+# FinPile-style sources (the `source=` partition). Connectors map their records onto these.
+SOURCES = ("filings", "press", "news", "web", "social", "wikipedia", "c4")
+
+# Kinds of raw content a connector can hand to Extract.
+CONTENT_TYPES = ("html", "sgml", "text", "wikitext", "json")
+
+
+@dataclass
+class RawRecord:
+    """One record as a connector read it, before extraction."""
+
+    source: str
+    id: str
+    url: str
+    content: bytes | str
+    content_type: str
+    fetched_at: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Document:
+    """One corpus document: one row of a Parquet shard."""
+
+    id: str
+    text: str
+    source: str
+    domain: str = "general"
+    url: str = ""
+    title: str = ""
+    date: str = ""
+    lang: str = ""
+    lang_score: float = 0.0
+    quality_score: float = 0.0
+    quality_signals: dict[str, float] = field(default_factory=dict)
+    dedup_cluster: str = ""
+    dedup_cluster_size: int = 1
+    n_chars: int = 0
+    n_tokens: int = 0
+    mix_weight: float = 1.0
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def to_row(self) -> dict[str, Any]:
+        """The Parquet row for this document (map columns as lists of pairs, as pyarrow wants)."""
+        row = dataclasses.asdict(self)
+        row["quality_signals"] = sorted(self.quality_signals.items())
+        row["metadata"] = sorted(self.metadata.items())
+        return row
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Document:
+        """Inverse of ``to_row``; accepts map columns as lists of pairs or as dicts."""
+        values = {f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row}
+        for name in ("quality_signals", "metadata"):
+            value = values.get(name) or {}
+            values[name] = dict(value) if not isinstance(value, dict) else value
+        return cls(**values)
+
+
+@dataclass
+class Rejected:
+    """A document a stage dropped, with the stage, a machine-readable reason and, for duplicates, the kept id."""
+
+    stage: str
+    reason: str
+    document: Document
+    duplicate_of: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "reason": self.reason,
+            "duplicate_of": self.duplicate_of,
+            **dataclasses.asdict(self.document),
+        }
+
+
+@dataclass
+class RecordError:
+    """A record that failed: where (source, stage, path), which record, and the exception kind and message."""
+
+    source: str
+    stage: str
+    kind: str
+    message: str
+    id: str = ""
+    path: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def doc_id(source: str, native_id: str) -> str:
+    """Stable document id: a hash of the source and the connector's native id."""
+    return hashlib.sha1(f"{source}\x00{native_id}".encode()).hexdigest()[:20]
+
+
+DOCUMENT_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("text", pa.large_string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("domain", pa.string(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("date", pa.string()),
+        pa.field("lang", pa.string()),
+        pa.field("lang_score", pa.float32()),
+        pa.field("quality_score", pa.float32()),
+        pa.field("quality_signals", pa.map_(pa.string(), pa.float32())),
+        pa.field("dedup_cluster", pa.string()),
+        pa.field("dedup_cluster_size", pa.int32()),
+        pa.field("n_chars", pa.int64()),
+        pa.field("n_tokens", pa.int64()),
+        pa.field("mix_weight", pa.float32()),
+        pa.field("metadata", pa.map_(pa.string(), pa.string())),
+    ],
+    metadata={b"finpile.schema_version": SCHEMA_VERSION.encode()},
+)
+
+
+def documents_to_table(docs: list[Document]) -> pa.Table:
+    """A pyarrow Table in ``DOCUMENT_SCHEMA`` from documents."""
+    return pa.Table.from_pylist([d.to_row() for d in docs], schema=DOCUMENT_SCHEMA)
+
+
+def table_to_documents(table: pa.Table) -> list[Document]:
+    """Documents from a Table in ``DOCUMENT_SCHEMA``."""
+    return [Document.from_row(row) for row in table.to_pylist()]

@@ -1,0 +1,37 @@
+"""Source connectors. Each reader turns one input file into RawRecords (or RecordErrors for broken records).
+
+Reader contract: ``read(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iterator[RawRecord | RecordError]``.
+``stream`` is the file's raw bytes as stored (the reader decompresses by itself, by the path's extension),
+opened through Beam's FileSystems so that local paths and gs:// read the same. A reader never raises for a
+bad record: it yields a ``RecordError`` (stage ``read``) and goes on with the next record; it raises
+``RecordFailure`` only when the whole file is unreadable (then the file counts as one error).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, BinaryIO
+
+from pipeline.schema import RawRecord, RecordError
+
+Reader = Callable[[str, BinaryIO, Mapping[str, Any]], Iterator[RawRecord | RecordError]]
+
+# kind -> "module:function"; imported lazily so that a run only imports the connectors it uses.
+READERS: dict[str, str] = {
+    "edgar": "sources.edgar:read_records",
+    "warc": "sources.web:read_warc",
+    "rss": "sources.web:read_feed",
+    "reddit": "sources.social:read_reddit",
+    "tweets": "sources.social:read_tweets",
+    "wikipedia": "sources.general:read_wikipedia",
+    "jsonl": "sources.general:read_jsonl",
+    "html": "sources.files:read_html_file",
+    "text": "sources.files:read_text_file",
+}
+
+
+def get_reader(kind: str) -> Reader:
+    """The reader function for an input kind (raises KeyError for an unknown kind)."""
+    module_name, func_name = READERS[kind].split(":")
+    return getattr(importlib.import_module(module_name), func_name)

@@ -1,0 +1,630 @@
+"""General-domain sources: Wikipedia XML dumps and local JSONL / Parquet corpora (C4-like web text).
+
+- ``read_wikipedia`` streams a MediaWiki XML export (``.xml`` or ``.xml.bz2``, multistream included) with
+  ``lxml.etree.iterparse``: entities are never resolved, the network is never touched, and libxml2's size
+  and entity-amplification limits stay on unless ``options["xml_huge_tree"]`` is set. Only namespace 0
+  articles are kept; redirects, other namespaces and disambiguation pages are skipped and counted.
+- ``extract_wikitext`` turns wikitext into plain text with mwparserfromhell.
+- ``read_jsonl`` reads JSONL (optionally compressed) and Parquet files with a configurable field mapping.
+
+This module also holds the small helpers the other readers share (``open_decompressed``, ``iter_lines``,
+``stream_error``, ``counter``); they would sit better in a ``sources/_io.py`` of their own.
+"""
+
+from __future__ import annotations
+
+import bz2
+import functools
+import gzip
+import io
+import json
+import lzma
+import os
+import re
+import zlib
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+from urllib.parse import quote
+
+import mwparserfromhell
+import zstandard
+from apache_beam.metrics import Metrics
+from lxml import etree
+from mwparserfromhell.nodes import (
+    ExternalLink,
+    Heading,
+    HTMLEntity,
+    Tag,
+    Template,
+    Text,
+    Wikilink,
+)
+from mwparserfromhell.wikicode import Wikicode
+
+from pipeline.errors import RecordFailure
+from pipeline.schema import Document, RawRecord, RecordError, doc_id
+
+# --------------------------------------------------------------------------------------------------
+# Decompression shared by the line-oriented readers
+# --------------------------------------------------------------------------------------------------
+
+# Pushshift / Arctic-Shift .zst dumps are written with --long=31: the decoder needs a 2 GiB window.
+ZSTD_MAX_WINDOW = 2**31
+READ_CHUNK = 1 << 16
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zst", ".xz")
+
+# What a broken or cut-off compressed stream raises while we read it.
+DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
+    EOFError,
+    OSError,
+    zlib.error,
+    zstandard.ZstdError,
+    lzma.LZMAError,
+)
+
+
+class _ZstdReader(io.RawIOBase):
+    """A streaming zstd decoder that, unlike ``ZstdDecompressor.stream_reader``, notices a cut-off frame.
+
+    ``stream_reader`` ends silently on a truncated file (the last line comes out half-written). Here the
+    frames are fed to ``decompressobj`` chunk by chunk, consecutive frames are followed, and a stream that
+    ends inside a frame raises ``EOFError`` like gzip and bz2 do.
+    """
+
+    def __init__(self, stream: BinaryIO):
+        super().__init__()
+        self._stream = stream
+        self._dctx = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+        self._obj = self._dctx.decompressobj()
+        self._in_frame = False
+        self._out = b""
+        self._pos = 0
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._pos >= len(self._out) and not self._eof:
+            self._fill()
+        n = min(len(buffer), len(self._out) - self._pos)
+        buffer[:n] = self._out[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def _fill(self) -> None:
+        chunk = self._stream.read(READ_CHUNK)
+        if not chunk:
+            self._eof = True
+            if self._in_frame:
+                raise EOFError("zstd stream ended inside a frame (file truncated)")
+            return
+        parts = []
+        while chunk:
+            parts.append(self._obj.decompress(chunk))
+            self._in_frame = True
+            if not self._obj.eof:
+                break
+            # End of one frame: the rest of the chunk belongs to the next one.
+            chunk = self._obj.unused_data
+            self._obj = self._dctx.decompressobj()
+            self._in_frame = False
+        self._out, self._pos = b"".join(parts), 0
+
+
+@functools.cache
+def counter(namespace: str, name: str) -> Any:
+    """The Beam counter ``namespace/name``, created once per process (a no-op outside a pipeline)."""
+    return Metrics.counter(namespace, name)
+
+
+def split_compression(path: str) -> tuple[str, str]:
+    """``("x.ndjson", ".zst")`` for ``"x.ndjson.zst"``; ``(path, "")`` when the path has no compression suffix."""
+    lowered = path.lower()
+    for suffix in COMPRESSION_SUFFIXES:
+        if lowered.endswith(suffix):
+            return path[: -len(suffix)], suffix
+    return path, ""
+
+
+def open_decompressed(path: str, stream: BinaryIO) -> BinaryIO:
+    """A buffered binary stream of the decompressed bytes, chosen by the path's extension.
+
+    The caller's stream is not closed by closing the wrapper (gzip/bz2/lzma never close a fileobj they
+    were given), so the Beam shell that opened it stays its owner.
+    """
+    compression = split_compression(path)[1]
+    if compression == ".gz":
+        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+    if compression == ".bz2":
+        return bz2.BZ2File(stream, mode="rb")  # type: ignore[return-value]
+    if compression == ".xz":
+        return lzma.LZMAFile(stream, mode="rb")  # type: ignore[return-value]
+    if compression == ".zst":
+        return io.BufferedReader(_ZstdReader(stream), buffer_size=READ_CHUNK)  # type: ignore[return-value]
+    return stream if hasattr(stream, "readline") else io.BufferedReader(stream)  # type: ignore[arg-type]
+
+
+def stream_error(source: str, path: str, exc: BaseException, where: str) -> RecordError:
+    """The final error for a stream that broke off: kind ``truncated`` for a cut-off file, else ``corrupt``."""
+    kind = "truncated" if isinstance(exc, EOFError) else "corrupt"
+    message = f"input ended or broke at {where}; everything before was read, the rest is lost: {exc}"
+    return RecordError(source=source, stage="read", kind=kind, message=message, id=where, path=path)
+
+
+def iter_lines(path: str, stream: BinaryIO, source: str) -> Iterator[tuple[int, bytes] | RecordError]:
+    """``(line number, line)`` for every non-blank line of the decompressed file, then a ``RecordError``
+    (``truncated``/``corrupt``) if the compressed stream broke off. Line numbers start at 1."""
+    lineno = 0
+    try:
+        for lineno, line in enumerate(open_decompressed(path, stream), start=1):
+            if line.strip():
+                yield lineno, line
+    except DECOMPRESSION_ERRORS as exc:
+        yield stream_error(source, path, exc, f"line:{lineno + 1}")
+
+
+def parse_json_line(line: bytes) -> Any:
+    """``json.loads`` that reports every malformed line (bad JSON, bad UTF-8, absurd nesting) as ValueError."""
+    try:
+        return json.loads(line)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+
+
+def iso_from_epoch(value: Any) -> str:
+    """``2024-02-01T00:00:00Z`` from epoch seconds (int, float or numeric string); ``""`` if not a time."""
+    try:
+        return datetime.fromtimestamp(float(value), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
+
+
+# --------------------------------------------------------------------------------------------------
+# Wikipedia dumps
+# --------------------------------------------------------------------------------------------------
+
+WIKI_NAMESPACE = "wikipedia"  # Beam counter namespace
+DEFAULT_WIKI_BASE_URL = "https://en.wikipedia.org/wiki/"
+# Characters MediaWiki leaves unescaped in article URLs (wfUrlencode).
+WIKI_URL_SAFE = ";:@$!*(),/~'"
+ARTICLE_NAMESPACE = "0"
+REDIRECT_RE = re.compile(r"^\s*#REDIRECT\b", re.IGNORECASE)
+# {{disambiguation}}, {{Disambiguation|geo}}, {{disambig}}, {{dab}}, {{hndis}}, {{geodis}}, and the
+# specialised "{{school disambiguation}}" family; "{{dablink}}" and "{{about|..}}" hatnotes do not match.
+DISAMBIGUATION_RE = re.compile(
+    r"\{\{\s*(?:[\w ]*disambiguation|disambig|dab|hndis|geodis|numberdis|mathdab)\s*(?:\|[^{}]*)?\}\}",
+    re.IGNORECASE,
+)
+
+
+def _localname(elem: etree._Element) -> str:
+    tag = elem.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def wiki_url(title: str, base_url: str = DEFAULT_WIKI_BASE_URL) -> str:
+    """The article URL for a page title: ``https://en.wikipedia.org/wiki/Title_with_underscores``."""
+    return base_url + quote(title.replace(" ", "_"), safe=WIKI_URL_SAFE)
+
+
+def _base_url_from_siteinfo(base: str | None) -> str | None:
+    """``https://en.wikipedia.org/wiki/`` from the dump's ``<base>https://en.wikipedia.org/wiki/Main_Page``."""
+    if not base or "/" not in base:
+        return None
+    return base.rsplit("/", 1)[0] + "/"
+
+
+def wiki_page_record(page: etree._Element, base_url: str, path: str) -> RawRecord | RecordError | None:
+    """The RawRecord for one ``<page>`` element, a RecordError, or None for a page that is not an article
+    (other namespace, redirect, disambiguation; each counted as ``skipped:<reason>``)."""
+    title = page.findtext("{*}title") or ""
+    page_id = (page.findtext("{*}id") or "").strip()
+    namespace = (page.findtext("{*}ns") or "").strip()
+    if namespace != ARTICLE_NAMESPACE:
+        counter(WIKI_NAMESPACE, "skipped:namespace").inc()
+        return None
+    if page.find("{*}redirect") is not None:
+        counter(WIKI_NAMESPACE, "skipped:redirect").inc()
+        return None
+    revisions = page.findall("{*}revision")
+    if not page_id or not revisions:
+        what = "page id" if not page_id else "revision"
+        return RecordError(
+            source="wikipedia",
+            stage="read",
+            kind="missing_field",
+            message=f"page {title!r} has no {what}",
+            id=f"wiki:{page_id or title}",
+            path=path,
+        )
+    revision = revisions[-1]  # full-history dumps list revisions oldest first
+    text_elem = revision.find("{*}text")
+    if text_elem is not None and len(text_elem):
+        # Children of <text> are unexpanded custom entities (never in real dumps): the text would be cut short.
+        return RecordError(
+            source="wikipedia",
+            stage="read",
+            kind="xml_entity",
+            message=f"page {title!r} uses custom XML entities, which are never expanded",
+            id=f"wiki:{page_id}",
+            path=path,
+        )
+    text = (text_elem.text or "") if text_elem is not None else ""
+    if REDIRECT_RE.match(text):
+        counter(WIKI_NAMESPACE, "skipped:redirect").inc()
+        return None
+    if DISAMBIGUATION_RE.search(text):
+        counter(WIKI_NAMESPACE, "skipped:disambiguation").inc()
+        return None
+    timestamp = (revision.findtext("{*}timestamp") or "").strip()
+    metadata = {
+        "title": title,
+        "date": timestamp[:10],
+        "timestamp": timestamp,
+        "namespace": namespace,
+        "revision_id": (revision.findtext("{*}id") or "").strip(),
+    }
+    return RawRecord(
+        source="wikipedia",
+        id=f"wiki:{page_id}",
+        url=wiki_url(title, base_url),
+        content=text,
+        content_type="wikitext",
+        fetched_at=timestamp,
+        metadata=metadata,
+    )
+
+
+def _release(elem: etree._Element) -> None:
+    """Free a processed page and the already-processed siblings before it (iterparse keeps the tree)."""
+    elem.clear(keep_tail=False)
+    parent = elem.getparent()
+    while parent is not None and elem.getprevious() is not None:
+        del parent[0]
+
+
+def _xml_error(exc: etree.XMLSyntaxError, pages: int, path: str) -> RecordError:
+    kind = "truncated" if "Premature end of data" in str(exc) else "xml_syntax"
+    message = f"XML stopped parsing after {pages} pages, the rest of the file is lost: {exc}"
+    return RecordError(
+        source="wikipedia", stage="read", kind=kind, message=message, id=f"page:{pages + 1}", path=path
+    )
+
+
+def read_wikipedia(
+    path: str, stream: BinaryIO, options: Mapping[str, Any]
+) -> Iterator[RawRecord | RecordError]:
+    """Articles of a MediaWiki XML dump (``.xml``, ``.xml.bz2``): one RawRecord (wikitext) per ns-0 page.
+
+    options: ``wiki_base_url`` (default: from the dump's ``<siteinfo><base>``, else English Wikipedia),
+    ``xml_huge_tree`` (default False: keep libxml2's limits on node size and depth).
+    """
+    base_url = options.get("wiki_base_url")
+    pages = 0
+    events = etree.iterparse(
+        open_decompressed(path, stream),
+        events=("end",),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=bool(options.get("xml_huge_tree", False)),
+    )
+    try:
+        for _, elem in events:
+            name = _localname(elem)
+            if name == "base" and base_url is None:
+                base_url = _base_url_from_siteinfo(elem.text)
+            elif name == "page":
+                pages += 1
+                record = wiki_page_record(elem, base_url or DEFAULT_WIKI_BASE_URL, path)
+                _release(elem)
+                if record is not None:
+                    yield record
+    except etree.XMLSyntaxError as exc:
+        yield _xml_error(exc, pages, path)
+    except DECOMPRESSION_ERRORS as exc:
+        yield stream_error("wikipedia", path, exc, f"page:{pages + 1}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Wikitext to plain text
+# --------------------------------------------------------------------------------------------------
+
+# Sections that hold no prose (dropped with everything under them, down to the next heading of the same level).
+DROP_SECTIONS = frozenset(
+    {
+        "see also",
+        "references",
+        "external links",
+        "further reading",
+        "notes",
+        "footnotes",
+        "citations",
+        "sources",
+        "notes and references",
+    }
+)
+# Link targets that are media or page furniture, not prose.
+DROP_LINK_PREFIXES = frozenset({"file", "image", "media", "category"})
+# Interlanguage links ([[de:Foo]]) without display text.
+INTERLANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[a-z]{2,8})*$")
+# Tags whose content is not running text.
+DROP_TAGS = frozenset(
+    {
+        "ref",
+        "references",
+        "table",
+        "gallery",
+        "math",
+        "chem",
+        "ce",
+        "score",
+        "timeline",
+        "imagemap",
+        "graph",
+        "mapframe",
+        "maplink",
+        "templatedata",
+        "syntaxhighlight",
+        "source",
+        "templatestyles",
+        "noinclude",
+        "onlyinclude",
+        "includeonly",
+    }
+)
+# Inline templates whose parameters are the text itself: name -> indexes of the positional params to keep.
+INLINE_TEMPLATES = {"lang": (2,), "nowrap": (1,), "convert": (1, 2), "cvt": (1, 2)}
+HEADING_LINE_RE = re.compile(r"^(={1,6})(.+?)(={1,6})\s*$")
+BEHAVIOR_SWITCH_RE = re.compile(r"__[A-Z]+__")
+EMPTY_PARENS_RE = re.compile(r"\(\s*[,;\s]*\)")  # "(; )" left where a template was
+LEFTOVER_QUOTES_RE = re.compile(r"'{2,}")
+# A link mwparserfromhell left as text (e.g. inside "[[[...]]]"): keep its label.
+LEFTOVER_LINK_RE = re.compile(r"\[\[(?:[^\[\]|]*\|)?([^\[\]|]*)\]\]")
+
+
+def _render(code: Wikicode | None) -> str:
+    return "".join(_render_node(node) for node in code.nodes) if code is not None else ""
+
+
+def _render_link(node: Wikilink) -> str:
+    target = str(node.title).strip()
+    prefix = target.split(":", 1)[0].strip().lower() if ":" in target else ""
+    if prefix in DROP_LINK_PREFIXES:
+        return ""
+    if node.text is None and prefix and INTERLANGUAGE_RE.match(prefix):
+        return ""
+    return _render(node.text) if node.text is not None else target.lstrip(":")
+
+
+def _render_template(node: Template) -> str:
+    keep = INLINE_TEMPLATES.get(str(node.name).strip().lower())
+    if not keep:
+        return ""
+    values = [_render(node.get(i).value).strip() for i in keep if node.has(i)]
+    return " ".join(v for v in values if v)
+
+
+def _render_node(node: Any) -> str:
+    """Plain text of one wikitext node: link and markup text kept, templates/refs/tables/files dropped."""
+    if isinstance(node, Text):
+        return str(node.value)
+    if isinstance(node, Wikilink):
+        return _render_link(node)
+    if isinstance(node, ExternalLink):
+        if node.title is not None:
+            return _render(node.title)
+        return "" if node.brackets else str(node.url)
+    if isinstance(node, Tag):
+        tag = str(node.tag).strip().lower()
+        if tag == "br":
+            return "\n"
+        if tag in DROP_TAGS or node.contents is None:
+            return ""
+        return _render(node.contents)
+    if isinstance(node, Heading):
+        return f"\n\n{_render(node.title).strip()}\n\n"
+    if isinstance(node, HTMLEntity):
+        return node.normalize()
+    if isinstance(node, Template):
+        return _render_template(node)
+    return ""  # comments, template arguments
+
+
+def drop_sections(wikitext: str) -> str:
+    """The wikitext without the DROP_SECTIONS, each up to the next heading of its level or higher.
+
+    Done on heading lines, before parsing: mwparserfromhell nests later headings inside an unclosed
+    ``''`` (MediaWiki closes it at the end of the line), so its node tree cannot be trusted for sections.
+    """
+    kept: list[str] = []
+    skip_level = 0
+    for line in wikitext.splitlines(keepends=True):
+        match = HEADING_LINE_RE.match(line)
+        if match:
+            level = min(len(match.group(1)), len(match.group(3)))
+            if skip_level and level > skip_level:
+                continue
+            title = LEFTOVER_QUOTES_RE.sub("", match.group(2)).strip().lower()
+            skip_level = level if title in DROP_SECTIONS else 0
+        if not skip_level:
+            kept.append(line)
+    return "".join(kept)
+
+
+def _tidy(text: str) -> str:
+    """Whitespace and leftover-markup clean-up: one paragraph per block, blank line between blocks."""
+    text = BEHAVIOR_SWITCH_RE.sub("", text)
+    text = LEFTOVER_LINK_RE.sub(r"\1", text)
+    text = EMPTY_PARENS_RE.sub("", text)
+    lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.split("\n")]
+    text = "\n".join(lines)
+    text = re.sub(r" ([,.;:])", r"\1", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def wikitext_to_text(wikitext: str) -> str:
+    """Plain text of a wikitext article (the pure core of ``extract_wikitext``)."""
+    # Bold/italic quotes go before parsing: one unbalanced '' (MediaWiki closes it at the end of the line)
+    # makes mwparserfromhell give up on the refs, links and templates around it and return them as text.
+    wikitext = LEFTOVER_QUOTES_RE.sub("", drop_sections(wikitext))
+    return _tidy(_render(mwparserfromhell.parse(wikitext)))
+
+
+def extract_wikitext(raw: RawRecord, options: Mapping[str, Any] | None = None) -> Document:
+    """The Document for a wikitext RawRecord (``read_wikipedia`` output). Raises ``RecordFailure`` if the
+    content is not text."""
+    if not isinstance(raw.content, str):
+        raise RecordFailure("content_type", f"wikitext record {raw.id} has bytes content, expected str")
+    text = wikitext_to_text(raw.content)
+    return Document(
+        id=doc_id(raw.source, raw.id),
+        text=text,
+        source=raw.source or "wikipedia",
+        domain="general",
+        url=raw.url,
+        title=raw.metadata.get("title", ""),
+        date=raw.metadata.get("date", ""),
+        n_chars=len(text),
+        metadata=dict(raw.metadata),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Generic JSONL / Parquet
+# --------------------------------------------------------------------------------------------------
+
+DEFAULT_FIELDS = {"text": "text", "id": "id", "url": "url", "date": "timestamp"}
+DEFAULT_JSONL_SOURCE = "c4"
+PARQUET_BATCH_ROWS = 1024  # rows per Arrow batch: bounds memory within a large row group
+
+
+def _get_field(obj: Mapping[str, Any], dotted: str) -> Any:
+    """``obj["a"]["b"]`` for ``"a.b"`` (Dolma keeps fields under ``metadata``); None if absent."""
+    value: Any = obj
+    for key in dotted.split("."):
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _date_value(value: Any) -> str:
+    """An ISO timestamp from a string date (kept as is) or epoch seconds."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float):
+        return iso_from_epoch(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def jsonl_record(
+    obj: Any, where: str, fields: Mapping[str, str], source: str, path: str
+) -> RawRecord | RecordError:
+    """The RawRecord for one JSON object / Parquet row under the field mapping, or a RecordError."""
+
+    def error(kind: str, message: str) -> RecordError:
+        return RecordError(source=source, stage="read", kind=kind, message=message, id=where, path=path)
+
+    if not isinstance(obj, Mapping):
+        return error("invalid_record", f"expected a JSON object, got {type(obj).__name__}")
+    text = _get_field(obj, fields["text"])
+    if text is None:
+        return error("missing_field", f"no text field {fields['text']!r}")
+    if not isinstance(text, str):
+        return error("invalid_field", f"text field {fields['text']!r} is {type(text).__name__}, not a string")
+    url = _get_field(obj, fields["url"])
+    url = str(url) if url is not None else ""
+    native_id = _get_field(obj, fields["id"])
+    native_id = str(native_id) if native_id not in (None, "") else (url or where)
+    date = _date_value(_get_field(obj, fields["date"]))
+    metadata = {"date": date[:10]} if date else {}
+    return RawRecord(
+        source=source,
+        id=native_id,
+        url=url,
+        content=text,
+        content_type="text",
+        fetched_at=date,
+        metadata=metadata,
+    )
+
+
+def _jsonl_items(
+    path: str, stream: BinaryIO, fields: Mapping[str, str], source: str
+) -> Iterator[RawRecord | RecordError]:
+    name = os.path.basename(path)
+    for item in iter_lines(path, stream, source):
+        if isinstance(item, RecordError):
+            yield item
+            continue
+        lineno, line = item
+        where = f"{name}:{lineno}"
+        try:
+            obj = parse_json_line(line)
+        except ValueError as exc:
+            yield RecordError(
+                source=source,
+                stage="read",
+                kind="invalid_json",
+                message=f"line {lineno}: {exc}",
+                id=f"line:{lineno}",
+                path=path,
+            )
+            continue
+        yield jsonl_record(obj, where, fields, source, path)
+
+
+def _parquet_items(
+    path: str, stream: BinaryIO, fields: Mapping[str, str], source: str
+) -> Iterator[RawRecord | RecordError]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(stream)
+    except (pa.ArrowException, OSError) as exc:
+        raise RecordFailure("corrupt", f"{path} is not a readable Parquet file: {exc}") from exc
+    present = set(parquet.schema_arrow.names)
+    wanted = [f.split(".", 1)[0] for f in fields.values()]
+    if fields["text"].split(".", 1)[0] not in present:
+        raise RecordFailure(
+            "missing_column", f"{path} has no column {fields['text']!r} (columns: {sorted(present)})"
+        )
+    name, row = os.path.basename(path), 0
+    try:
+        for batch in parquet.iter_batches(
+            batch_size=PARQUET_BATCH_ROWS, columns=sorted(set(wanted) & present)
+        ):
+            for obj in batch.to_pylist():
+                row += 1
+                yield jsonl_record(obj, f"{name}:{row}", fields, source, path)
+    except (pa.ArrowException, OSError) as exc:
+        yield RecordError(
+            source=source,
+            stage="read",
+            kind="corrupt",
+            message=f"Parquet read failed after row {row}: {exc}",
+            id=f"row:{row + 1}",
+            path=path,
+        )
+
+
+def read_jsonl(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iterator[RawRecord | RecordError]:
+    """Plain-text records from JSONL (``.jsonl``/``.json``, optionally ``.gz``/``.bz2``/``.zst``/``.xz``) or
+    ``.parquet`` files.
+
+    options: ``fields`` (mapping of text/id/url/date to the file's field names, dotted for nested fields;
+    defaults ``DEFAULT_FIELDS``), ``source`` (default ``"c4"``). A record without an id gets its url, else
+    ``<file>:<line>``.
+    """
+    fields = {**DEFAULT_FIELDS, **dict(options.get("fields") or {})}
+    source = str(options.get("source", DEFAULT_JSONL_SOURCE))
+    if split_compression(path)[0].lower().endswith(".parquet"):
+        yield from _parquet_items(path, stream, fields, source)
+    else:
+        yield from _jsonl_items(path, stream, fields, source)

@@ -1,0 +1,210 @@
+"""HTML to text: ``extract_html`` turns an ``html`` RawRecord (WARC body bytes or feed HTML) into a Document.
+
+Decoding: a byte-order mark wins; bytes that are valid UTF-8 are UTF-8 (non-ASCII text in a legacy
+charset is practically never valid UTF-8, while servers often send a stale ``iso-8859-1`` header for UTF-8
+pages); otherwise the HTTP charset (``metadata["content_charset"]``), then ``<meta charset>`` / the XML
+declaration, then charset_normalizer's detection. A declared charset is used only if the bytes decode with
+it (allowing ``MAX_REPLACEMENT_RATIO`` bad bytes, e.g. a cut-off last character); labels are read the
+WHATWG way (``iso-8859-1`` means windows-1252). Bytes nothing can decode raise ``RecordFailure("charset")``.
+
+Extraction: trafilatura with ``deduplicate=False`` (its cache makes output depend on document order;
+boilerplate repeated across pages is removed by the corpus-level dedup stage instead), comments and
+tables off by default. When trafilatura finds no main text the Document has empty text and the pipeline
+rejects it: no fallback invents text from the page. HTML fragments (feed summaries, no ``<html>``/``<body>``)
+are wrapped in ``<article>`` first, because trafilatura discards a bare fragment however long it is.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import charset_normalizer
+import trafilatura
+from lxml import etree
+
+from pipeline.errors import RecordFailure
+from pipeline.schema import Document, RawRecord, doc_id
+
+FINANCIAL_SOURCES = frozenset({"news", "press"})
+EXTRACTOR = "trafilatura"
+DEFAULT_EXTRACT_OPTIONS = {
+    "include_comments": False,
+    "include_tables": False,
+    "favor_precision": False,
+    "favor_recall": False,
+}
+
+META_SCAN_BYTES = 8192  # the HTML spec prescans 1024 bytes; real pages put <meta charset> later
+MAX_REPLACEMENT_RATIO = 0.001  # bad bytes tolerated under a declared or UTF-8 charset
+META_CHARSET_RE = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.IGNORECASE)
+XML_ENCODING_RE = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:\-]+)""", re.IGNORECASE)
+DOCUMENT_TAG_RE = re.compile(r"<(?:html|body|head)[\s>]", re.IGNORECASE)
+BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+# WHATWG Encoding Standard: these labels mean the superset encoding browsers actually use.
+WHATWG_SUPERSETS = {
+    "iso-8859-1": "cp1252",
+    "latin-1": "cp1252",
+    "latin1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "iso8859-1": "cp1252",
+    "iso-8859-9": "cp1254",
+    "tis-620": "cp874",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "shift_jis": "cp932",
+    "sjis": "cp932",
+    "euc-kr": "cp949",
+    "x-sjis": "cp932",
+}
+
+
+def _codec(label: str | None) -> list[str]:
+    """Python codec names to try for a charset label, superset first; [] for an unknown label."""
+    if not label:
+        return []
+    label = label.strip().strip("\"'").lower()
+    names = [WHATWG_SUPERSETS[label]] if label in WHATWG_SUPERSETS else []
+    names.append(label)
+    found = []
+    for name in names:
+        try:
+            found.append(codecs.lookup(name).name)
+        except LookupError:
+            continue
+    return list(dict.fromkeys(found))
+
+
+def _try_decode(content: bytes, codec: str) -> tuple[str, int] | None:
+    """``(text, bad bytes)`` if ``content`` decodes under ``codec`` with at most MAX_REPLACEMENT_RATIO errors."""
+    try:
+        return content.decode(codec), 0
+    except UnicodeDecodeError:
+        pass
+    except LookupError:
+        return None
+    text = content.decode(codec, errors="replace")
+    bad = text.count("\ufffd")
+    return (text, bad) if bad <= MAX_REPLACEMENT_RATIO * len(content) else None
+
+
+def _declared_charsets(content: bytes, http_charset: str | None) -> list[tuple[str, str]]:
+    """``(origin, codec)`` of the declared charsets in order of authority: HTTP header, then the page's
+    XML declaration / ``<meta charset>``; UTF-8 (tolerating a few bad bytes) last."""
+    candidates = [("http", c) for c in _codec(http_charset)]
+    head = content[:META_SCAN_BYTES]
+    for pattern in (XML_ENCODING_RE, META_CHARSET_RE):
+        match = pattern.search(head)
+        if match:
+            candidates += [("meta", c) for c in _codec(match.group(1).decode("ascii", "replace"))]
+    candidates.append(("utf8", "utf-8"))
+    return candidates
+
+
+def decode_html(content: bytes, http_charset: str | None = None) -> tuple[str, dict[str, str]]:
+    """The page as text, and how it was decoded (``charset``, ``charset_source``, maybe ``charset_errors``).
+
+    Raises ``RecordFailure("charset", ...)`` when no declared charset fits and detection finds none.
+    """
+    for bom, codec in BOMS:
+        if content.startswith(bom):
+            return content[len(bom) :].decode(codec, errors="replace"), {
+                "charset": codec,
+                "charset_source": "bom",
+            }
+    try:
+        return content.decode("utf-8"), {"charset": "utf-8", "charset_source": "utf8"}
+    except UnicodeDecodeError:
+        pass
+    for origin, codec in _declared_charsets(content, http_charset):
+        decoded = _try_decode(content, codec)
+        if decoded is not None:
+            text, bad = decoded
+            info = {"charset": codec, "charset_source": origin}
+            if bad:
+                info["charset_errors"] = str(bad)
+            return text, info
+    best = charset_normalizer.from_bytes(content).best()
+    if best is None or best.encoding is None:
+        raise RecordFailure("charset", "no declared charset fits the bytes and charset detection found none")
+    return str(best), {"charset": best.encoding, "charset_source": "detected"}
+
+
+def _as_document_html(text: str) -> tuple[str, bool]:
+    """The HTML, wrapped in ``<html><body><article>`` if it is a fragment; and whether it was one."""
+    if DOCUMENT_TAG_RE.search(text):
+        return text, False
+    return f"<html><body><article>{text}</article></body></html>", True
+
+
+def _tidy(text: str) -> str:
+    """trafilatura's text without trailing spaces on lines or blank lines at the ends."""
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").removeprefix("www.")
+    except ValueError:
+        return ""
+
+
+def _extract(html_text: str, url: str, settings: Mapping[str, Any]) -> Any:
+    """trafilatura's result object (text and metadata) or None when it finds no main text."""
+    try:
+        return trafilatura.bare_extraction(
+            html_text,
+            url=url or None,
+            with_metadata=True,
+            deduplicate=False,
+            include_comments=bool(settings["include_comments"]),
+            include_tables=bool(settings["include_tables"]),
+            favor_precision=bool(settings["favor_precision"]),
+            favor_recall=bool(settings["favor_recall"]),
+        )
+    except (ValueError, TypeError, etree.LxmlError) as exc:
+        raise RecordFailure("html_parse", f"trafilatura could not parse the page: {exc}") from exc
+
+
+def extract_html(raw: RawRecord, options: Mapping[str, Any] | None = None) -> Document:
+    """The Document for an ``html`` RawRecord.
+
+    options: ``include_comments``, ``include_tables``, ``favor_precision``, ``favor_recall`` (trafilatura;
+    defaults ``DEFAULT_EXTRACT_OPTIONS``). Document metadata: the record's metadata plus ``extractor``,
+    ``charset``/``charset_source`` (bytes input), ``author``, ``sitename``, ``host``.
+    """
+    settings = {**DEFAULT_EXTRACT_OPTIONS, **dict(options or {})}
+    metadata = dict(raw.metadata)
+    metadata["extractor"] = EXTRACTOR
+    if isinstance(raw.content, bytes):
+        html_text, charset_info = decode_html(raw.content, raw.metadata.get("content_charset"))
+        metadata.update(charset_info)
+    else:
+        html_text = raw.content
+    html_text, fragment = _as_document_html(html_text)
+    if fragment:
+        metadata["html_fragment"] = "true"
+    result = _extract(html_text, raw.url, settings) if html_text.strip() else None
+    text = _tidy(result.text or "") if result is not None else ""
+    for key in ("author", "sitename"):
+        value = getattr(result, key, None) if result is not None else None
+        if value:
+            metadata[key] = str(value)
+    metadata["host"] = metadata.get("host") or _host(raw.url)
+    title = (getattr(result, "title", None) or "") if result is not None else ""
+    date = (getattr(result, "date", None) or "") if result is not None else ""
+    return Document(
+        id=doc_id(raw.source, raw.id),
+        text=text,
+        source=raw.source,
+        domain="financial" if raw.source in FINANCIAL_SOURCES else "general",
+        url=raw.url,
+        title=title or raw.metadata.get("title", ""),
+        date=str(date)[:10] or raw.metadata.get("published", "")[:10],
+        n_chars=len(text),
+        metadata=metadata,
+    )

@@ -1,0 +1,191 @@
+"""Dedup cores: normalization, exact keys, MinHash equal to datasketch, LSH banding behaviour."""
+
+from __future__ import annotations
+
+import pickle
+import random
+
+import datasketch
+import numpy as np
+import pytest
+import xxhash
+
+from filters import dedup
+from filters.dedup import (
+    MinHashConfig,
+    band_keys,
+    estimated_jaccard,
+    exact_key,
+    jaccard,
+    ngrams,
+    normalize_for_exact,
+    shingles,
+    signature,
+)
+
+DATASKETCH_2 = int(datasketch.__version__.split(".")[0]) >= 2 if hasattr(datasketch, "__version__") else True
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [
+        ("Hello,  World!", "hello world"),
+        ("  Don't\tSTOP\n\nbelieving… ", "dont stop believing"),
+        ("U.S. e-mail — “quoted” (x)", "us email quoted x"),
+        ("ﬁnance ＡＢＣ １２３", "finance abc 123"),  # NFKC: ligature, full-width letters and digits
+        ("Straße STRASSE", "strasse strasse"),  # casefold, not lower()
+        ("$5 + 3% = €8 #1", "$5 + 3 = €8 1"),  # symbols (S*) stay, % and # are punctuation (P*)
+        ("", ""),
+    ],
+)
+def test_normalize_for_exact(text, normalized):
+    assert normalize_for_exact(text) == normalized
+
+
+def test_exact_key():
+    assert exact_key("Hello, World!") == exact_key("hello world")
+    assert exact_key("Hello, World!") != exact_key("Hello, Word!")
+    assert len(exact_key("x")) == 40 and int(exact_key("x"), 16) >= 0
+
+
+def test_config_derives_bands_rows_and_identity():
+    cfg = MinHashConfig()
+    assert (cfg.ngram, cfg.num_perm, cfg.threshold, cfg.seed, cfg.unit) == (5, 128, 0.8, 1, "word")
+    assert (cfg.bands, cfg.rows) == (9, 13)
+    assert cfg.identity == "minhash-v1:word5:p128:t0.8:b9r13:s1:affine32:xxh32"
+    other = MinHashConfig(
+        ngram=3, num_perm=256, threshold=0.7, seed=7, unit="char", scheme="legacy", hash="sha1"
+    )
+    assert (other.bands, other.rows) == (25, 10)
+    assert other.identity == "minhash-v1:char3:p256:t0.7:b25r10:s7:legacy:sha1"
+    assert pickle.loads(pickle.dumps(cfg)) == cfg
+    for bad in ({"unit": "token"}, {"scheme": "affine64"}, {"hash": "md5"}, {"threshold": 1.0}, {"ngram": 0}):
+        with pytest.raises(ValueError):
+            MinHashConfig(**bad)
+
+
+def test_ngrams_and_short_documents():
+    cfg = MinHashConfig(ngram=3)
+    assert ngrams("The quick, brown fox jumps!", cfg) == [
+        "the quick brown",
+        "quick brown fox",
+        "brown fox jumps",
+    ]
+    assert ngrams("Two words", cfg) == ["two words"]  # shorter than n: one shingle of the whole text
+    assert ngrams("", cfg) == [""]
+    assert ngrams("Abcd!", MinHashConfig(ngram=3, unit="char")) == ["abc", "bcd"]
+    hashes = shingles("The quick, brown fox jumps!", cfg)
+    assert hashes.dtype == np.uint64 and hashes.shape == (3,)
+    assert int(hashes[0]) == xxhash.xxh32_intdigest(b"the quick brown")
+    sha = shingles("The quick, brown fox jumps!", MinHashConfig(ngram=3, hash="sha1"))
+    assert int(sha[0]) == datasketch.hashfunc.sha1_hash32(b"the quick brown")
+
+
+def _random_text(rng: random.Random, n_words: int) -> str:
+    return " ".join(
+        "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(2, 9))) for _ in range(n_words)
+    )
+
+
+def _datasketch(cfg: MinHashConfig, grams: list[str]) -> np.ndarray:
+    kwargs = {"hashfunc": xxhash.xxh32_intdigest} if cfg.hash == "xxh32" else {}
+    if DATASKETCH_2:
+        kwargs["scheme"] = cfg.scheme
+    elif cfg.scheme != "legacy":
+        pytest.skip("datasketch < 2.0 has only the legacy scheme")
+    m = datasketch.MinHash(num_perm=cfg.num_perm, seed=cfg.seed, **kwargs)
+    m.update_batch([g.encode("utf-8") for g in grams])
+    return m.hashvalues
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        MinHashConfig(),
+        MinHashConfig(hash="sha1"),
+        MinHashConfig(scheme="legacy", hash="sha1"),
+        MinHashConfig(scheme="legacy", num_perm=64, seed=42),
+        MinHashConfig(ngram=3, unit="char", num_perm=256, seed=3),
+    ],
+    ids=lambda c: c.identity,
+)
+@pytest.mark.parametrize("n_words", [0, 3, 1000, 9000])  # 9,000 words: more than one block of shingles
+def test_signature_equals_datasketch(cfg, n_words):
+    text = _random_text(random.Random(n_words), n_words)
+    grams = ngrams(text, cfg)
+    sig = signature(shingles(text, cfg), cfg)
+    assert sig.dtype == np.uint64 and sig.shape == (cfg.num_perm,)
+    np.testing.assert_array_equal(sig, _datasketch(cfg, grams))
+    if n_words == 9000 and cfg.unit == "word":
+        assert len(grams) > dedup._CHUNK
+
+
+def test_signature_of_no_shingles_is_datasketchs_empty_minhash():
+    for cfg in (MinHashConfig(), MinHashConfig(scheme="legacy")):
+        np.testing.assert_array_equal(signature(np.array([], dtype=np.uint64), cfg), _datasketch(cfg, []))
+
+
+def test_band_keys_shape():
+    cfg = MinHashConfig()
+    sig = signature(shingles("some text " * 20, cfg), cfg)
+    keys = band_keys(sig, cfg)
+    assert len(keys) == cfg.bands == 9
+    assert all(isinstance(k, bytes) and len(k) == 18 for k in keys)
+    assert [int.from_bytes(k[:2], "big") for k in keys] == list(range(9))
+    with pytest.raises(ValueError):
+        band_keys(sig[:64], cfg)
+
+
+def _edit(words: list[str], rng: random.Random, n_edits: int) -> list[str]:
+    out = list(words)
+    for pos in rng.sample(range(len(words)), n_edits):
+        out[pos] = "edited" + str(pos)
+    return out
+
+
+def test_near_duplicates_share_a_band_unrelated_do_not():
+    cfg = MinHashConfig()
+    rng = random.Random(5)
+    words = _random_text(rng, 300).split()
+    text = " ".join(words)
+    near = " ".join("changed" if i in (50, 150, 250) else w for i, w in enumerate(words))
+    exact = jaccard(set(ngrams(text, cfg)), set(ngrams(near, cfg)))
+    assert exact == pytest.approx(281 / 311)  # 3 substitutions: 15 of 296 shingles replaced on each side
+    sig_a, sig_b = signature(shingles(text, cfg), cfg), signature(shingles(near, cfg), cfg)
+    assert abs(estimated_jaccard(sig_a, sig_b) - exact) < 0.1
+    assert set(band_keys(sig_a, cfg)) & set(band_keys(sig_b, cfg))
+
+    unrelated = _random_text(random.Random(6), 300)
+    sig_c = signature(shingles(unrelated, cfg), cfg)
+    assert estimated_jaccard(sig_a, sig_c) < 0.05
+    assert not set(band_keys(sig_a, cfg)) & set(band_keys(sig_c, cfg))
+
+
+@pytest.mark.parametrize(("n_edits", "low", "high"), [(2, 0.85, 1.0), (4, 0.4, 0.7), (30, 0.0, 0.02)])
+def test_lsh_candidate_rate_follows_the_s_curve(n_edits, low, high):
+    """Over many pairs, the share that collides in a band matches 1 - (1 - s**r)**b for their Jaccard s."""
+    cfg = MinHashConfig()
+    rng = random.Random(n_edits)
+    hits, expected = 0, 0.0
+    pairs = 150
+    for _ in range(pairs):
+        words = _random_text(rng, 200).split()
+        a, b = " ".join(words), " ".join(_edit(words, rng, n_edits))
+        s = jaccard(set(ngrams(a, cfg)), set(ngrams(b, cfg)))
+        expected += 1 - (1 - s**cfg.rows) ** cfg.bands
+        keys_a = band_keys(signature(shingles(a, cfg), cfg), cfg)
+        keys_b = band_keys(signature(shingles(b, cfg), cfg), cfg)
+        hits += bool(set(keys_a) & set(keys_b))
+    rate, expected_rate = hits / pairs, expected / pairs
+    assert low <= expected_rate <= high  # the scenario is what the parameters say
+    assert abs(rate - expected_rate) < 0.1
+
+
+def test_jaccard_helpers():
+    assert jaccard({1, 2, 3}, {2, 3, 4}) == 0.5
+    assert jaccard(set(), set()) == 1.0
+    assert jaccard({1}, set()) == 0.0
+    a = np.array([1, 2, 3, 4], dtype=np.uint64)
+    assert estimated_jaccard(a, np.array([1, 2, 0, 0], dtype=np.uint64)) == 0.5
+    with pytest.raises(ValueError):
+        estimated_jaccard(a, a[:2])

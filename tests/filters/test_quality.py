@@ -1,0 +1,373 @@
+"""Quality: exact drop reasons and signal values, thresholds just inside/outside, per-source policies,
+C4 cleaning, config handling, and agreement of the datatrove and signals engines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import pickle
+
+import pytest
+
+from filters.quality import (
+    QualityConfig,
+    QualityScorer,
+    SourcePolicy,
+    compute_signals,
+    evaluate_rules,
+)
+from pipeline.errors import ConfigError
+from pipeline.schema import Document
+
+GOOD = """Shares of regional banks rose on Tuesday after the central bank signalled that it would keep interest rates unchanged for the rest of the year.
+Analysts said the decision removed a source of uncertainty that had weighed on lenders since the spring, when deposit outflows forced several of them to raise capital.
+The index of bank stocks gained three percent, its largest daily advance in two months, while yields on short-dated government bonds fell slightly.
+Investors will now turn to quarterly earnings, which begin next week with the largest lenders and are expected to show slower growth in net interest income.
+Some strategists warned that credit quality remains the main risk, because commercial property loans are still being refinanced at much higher rates.
+Others argued that valuations are low enough to absorb a modest rise in defaults without a lasting hit to profits or dividends."""
+
+SHORT_LINES = [
+    "Stocks rose on Monday.",
+    "Bonds fell in Tokyo.",
+    "Oil slipped after OPEC.",
+    "Gold hit a new high.",
+    "The dollar was flat.",
+    "Copper gained in London.",
+    "Wheat fell on rain.",
+    "Bitcoin swung wildly.",
+    "Tech shares led gains.",
+    "Yields edged lower.",
+    "Europe closed mixed.",
+    "Retail sales beat views.",
+    "Jobs data due Friday.",
+]
+
+TWEET = "$AAPL beats on revenue and EPS, shares up 3% after hours https://t.co/abc123"
+
+FILING = """Item 7. Management's Discussion and Analysis of Financial Condition and Results of Operations
+The following table shows net sales by segment for fiscal 2024, 2023 and 2022 (in millions):
+2024 2023 2022
+Industrial $ 12,408 $ 11,872 $ 10,954
+Consumer 8,215 8,407 7,996
+Services 4,377 3,902 3,311
+Total net sales $ 25,000 $ 24,181 $ 22,261
+Total net sales increased 3% or $819 million during 2024 compared to 2023, driven by higher sales of industrial equipment and growth in services revenue.
+Consumer net sales decreased because of lower unit volumes in North America, partially offset by favorable pricing in Europe and Asia.
+The Company believes that its existing balances of cash and marketable securities will be sufficient to satisfy its working capital needs over the next 12 months."""
+
+NUMBER_DUMP = "Fiscal data\n" + "\n".join(
+    " ".join(f"{(i * 37 + j * 11) % 9000 + 1000:,}" for j in range(8)) for i in range(30)
+)
+
+GOPHER_ONLY = {"default": {"groups": ["gopher_quality"]}}
+WORDS3 = ["the", "and", "big", "run", "cat", "sun", "red", "box", "map", "cup"]  # all 3 letters, 2 stop words
+WORDS_LONG = ["the", "and", "market", "banks", "rates", "growth", "credit", "shares", "bonds", "yields"]
+
+
+def _words(pool: list[str], n: int) -> str:
+    return " ".join(pool[i % len(pool)] for i in range(n))
+
+
+def _decide(text: str, source: str = "web", config: dict | None = None, engine: str = "datatrove"):
+    cfg = QualityConfig.from_dict({**(config or {}), "engine": engine})
+    scorer = QualityScorer(cfg)
+    doc = Document(id="d", text=text, source=source)
+    scorer.score(doc)
+    return scorer.decide(doc), doc
+
+
+# (case id, text, source, config, expected decision, {signal: exact value})
+CASES = [
+    ("good-web", GOOD, "web", None, (True, ""), {}),
+    ("tweet-social", TWEET, "social", None, (True, ""), {"n_words": 12.0}),
+    ("tweet-web", TWEET, "web", None, (False, "gopher:short_doc"), {"n_words": 12.0}),
+    ("tweet-news", TWEET, "news", None, (False, "gopher:short_doc"), {}),
+    ("two-words-social", "Witch Hunt!", "social", None, (False, "basic:min_words"), {"n_words": 2.0}),
+    ("three-words-social", "Witch Hunt again!", "social", None, (True, ""), {"n_words": 3.0}),
+    ("emoji-spam-social", "$TSLA " + "🚀" * 12, "social", None, (False, "basic:symbol_ratio"), {}),
+    ("empty-web", "", "web", None, (False, "basic:empty"), {"empty": 1.0}),
+    ("blank-filings", " \n\t ", "filings", None, (False, "basic:empty"), {}),
+    ("blank-social", "\n", "social", None, (False, "basic:empty"), {}),
+    # Gopher quality, thresholds just inside / outside (only that group applies)
+    ("50-words", _words(WORDS_LONG, 50), "web", GOPHER_ONLY, (True, ""), {"n_words": 50.0}),
+    ("49-words", _words(WORDS_LONG, 49), "web", GOPHER_ONLY, (False, "gopher:short_doc"), {"n_words": 49.0}),
+    ("mean-len-3.0", _words(WORDS3, 60), "web", GOPHER_ONLY, (True, ""), {"mean_word_length": 3.0}),
+    (
+        "mean-len-2.98",
+        _words(WORDS3, 59) + " up",
+        "web",
+        GOPHER_ONLY,
+        (False, "gopher:mean_word_length"),
+        {"mean_word_length": 179 / 60},
+    ),
+    (
+        "alpha-0.80",
+        _words(WORDS_LONG, 80) + " 1234" * 20,
+        "web",
+        GOPHER_ONLY,
+        (True, ""),
+        {"frac_alpha_words": 0.8},
+    ),
+    (
+        "alpha-0.79",
+        _words(WORDS_LONG, 79) + " 1234" * 21,
+        "web",
+        GOPHER_ONLY,
+        (False, "gopher:frac_alpha_words"),
+        {"frac_alpha_words": 0.79},
+    ),
+    (
+        "one-stop-word",
+        _words(["the", "market", "banks", "rates", "growth"], 60),
+        "web",
+        GOPHER_ONLY,
+        (False, "gopher:stop_words"),
+        {"stop_words": 1.0},
+    ),
+    (
+        "hashtags",
+        _words(WORDS_LONG, 60) + " #stocks" * 8,
+        "web",
+        GOPHER_ONLY,
+        (False, "gopher:hash_word_ratio"),
+        {},
+    ),
+    # Gopher repetition
+    (
+        "dup-paragraph",
+        GOOD + "\n\n" + GOOD,
+        "web",
+        None,
+        (False, "gopher:dup_para_frac"),
+        {"dup_para_frac": 0.5},
+    ),
+    # C4
+    (
+        "lorem",
+        GOOD + "\nLorem ipsum dolor sit amet, consectetur adipiscing elit.",
+        "web",
+        None,
+        (False, "c4:lorem_ipsum"),
+        {"c4_lorem_ipsum": 1.0},
+    ),
+    (
+        "curly",
+        GOOD + "\nThe function returns {value} for each input row.",
+        "web",
+        None,
+        (False, "c4:curly_bracket"),
+        {"c4_curly_bracket": 1.0},
+    ),
+    (
+        "4-sentences",
+        "\n".join(GOOD.splitlines()[:4]),
+        "web",
+        None,
+        (False, "c4:too_few_sentences"),
+        {"c4_sentences": 4.0},
+    ),
+    # FineWeb
+    (
+        "no-terminal-punct",
+        "\n".join(line.rstrip(".") for line in GOOD.splitlines()),
+        "web",
+        None,
+        (False, "fineweb:line_punct_ratio"),
+        {"fw_line_punct_ratio": 0.0},
+    ),
+    (
+        "short-lines-12",
+        GOOD + "\n" + "\n".join(SHORT_LINES[:12]),
+        "web",
+        None,
+        (True, ""),
+        {"fw_short_line_ratio": 12 / 18},
+    ),
+    (
+        "short-lines-13",
+        GOOD + "\n" + "\n".join(SHORT_LINES[:13]),
+        "web",
+        None,
+        (False, "fineweb:short_line_ratio"),
+        {"fw_short_line_ratio": 13 / 19},
+    ),
+    # Filings: tables are fine, a bare number dump is not
+    ("filing", FILING, "filings", None, (True, ""), {}),
+    ("filing-as-web", FILING, "web", None, (False, "gopher:frac_alpha_words"), {}),
+    ("number-dump", NUMBER_DUMP, "filings", None, (False, "basic:numeric_token_ratio"), {}),
+]
+
+
+@pytest.mark.parametrize("engine", ["datatrove", "signals"])
+@pytest.mark.parametrize(
+    ("text", "source", "config", "expected", "signals"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_decision_and_signals(engine, text, source, config, expected, signals):
+    decision, doc = _decide(text, source, config, engine)
+    assert decision == expected
+    for name, value in signals.items():
+        assert doc.quality_signals[name] == pytest.approx(value), name
+    assert 0.0 <= doc.quality_score <= 1.0
+    assert (doc.quality_score == 1.0) == expected[0]
+
+
+def test_quality_score_is_fraction_of_rules_passed():
+    # gopher_quality only: basic:empty + 9 Gopher rules; the 49-word text fails exactly one.
+    _, doc = _decide(_words(WORDS_LONG, 49), config=GOPHER_ONLY)
+    assert doc.quality_score == pytest.approx(9 / 10)
+    # web: 1 basic + 9 Gopher quality + 13 repetition + 3 C4 + 5 FineWeb rules = 31
+    _, doc = _decide(GOOD + "\nLorem ipsum dolor sit amet, consectetur adipiscing elit.")
+    assert len(evaluate_rules(doc.quality_signals, QualityConfig().policy_for("web"))) == 31
+    assert doc.quality_score == pytest.approx(30 / 31)
+
+
+def test_c4_cleaning_applies_to_kept_documents_only():
+    noisy = (
+        GOOD + "\nPlease enable JavaScript to view the comments on this page."
+        "\nThis site uses cookies to improve your experience, see our cookie policy."
+        "\nShort line"
+        "\nThe bank [1] said profits rose in the quarter [edit]."
+    )
+    scorer = QualityScorer()
+    doc = Document(id="d", text=noisy, source="web")
+    scorer.score(doc)
+    assert doc.text == noisy  # tagging never changes the text
+    assert doc.quality_signals["c4_lines_removed_frac"] == pytest.approx(3 / 10)
+    assert scorer.decide(doc) == (True, "")
+    assert doc.text == GOOD + "\nThe bank  said profits rose in the quarter ."
+
+    signals_engine = QualityScorer(QualityConfig(engine="signals"))
+    doc2 = Document(id="d", text=noisy, source="web")
+    assert signals_engine.decide(doc2) == (True, "")
+    assert doc2.text == doc.text
+
+    keep_raw = QualityScorer(QualityConfig.from_dict({"default": {"c4": {"keep_cleaned_text": False}}}))
+    doc3 = Document(id="d", text=noisy, source="web")
+    assert keep_raw.decide(doc3) == (True, "")
+    assert doc3.text == noisy
+
+    dropped = Document(id="d", text=noisy + "\nLorem ipsum dolor sit amet, consectetur elit.", source="web")
+    assert scorer.decide(dropped) == (False, "c4:lorem_ipsum")
+    assert dropped.text.endswith("consectetur elit.")  # the rejected record keeps its original text
+
+
+def test_decide_scores_unscored_documents():
+    scorer = QualityScorer()
+    doc = Document(id="d", text=TWEET, source="web")
+    assert scorer.decide(doc) == (False, "gopher:short_doc")
+    assert doc.quality_signals["n_words"] == 12.0
+
+
+def test_builtin_policies():
+    cfg = QualityConfig()
+    for source in ("web", "news", "press", "wikipedia", "c4", "some-new-source"):
+        assert cfg.policy_for(source).groups == ("gopher_quality", "gopher_repetition", "c4", "fineweb")
+    filings = cfg.policy_for("filings")
+    assert filings.groups == ("gopher_repetition",)
+    assert filings.basic.max_numeric_token_ratio == 0.5
+    assert filings.gopher_repetition.dup_n_grams[0] == (5, 0.30)
+    assert filings.gopher_repetition.dup_line_char_frac == 0.2  # character fractions stay at Gopher's
+    social = cfg.policy_for("social")
+    assert social.groups == ()
+    assert (social.basic.min_words, social.basic.max_symbol_ratio) == (3, 0.5)
+
+
+def test_config_from_dict_overrides():
+    cfg = QualityConfig.from_dict(
+        {
+            "default": {"gopher_quality": {"min_doc_words": 30}, "groups": ["fineweb", "gopher_quality"]},
+            "sources": {
+                "social": {"basic": {"min_words": 5}},
+                "news": {"fineweb": {"stop_chars": [".", "!", "?", '"']}},
+                "filings": {"gopher_repetition": {"dup_n_grams": [[5, 0.5]]}},
+            },
+        }
+    )
+    assert cfg.default.groups == ("gopher_quality", "fineweb")  # evaluation order is fixed
+    assert cfg.policy_for("web").gopher_quality.min_doc_words == 30
+    assert cfg.policy_for("news").gopher_quality.min_doc_words == 30  # source policies start from the default
+    assert cfg.policy_for("news").fineweb.stop_chars == (".", "!", "?", '"')
+    social = cfg.policy_for("social")
+    assert (social.basic.min_words, social.basic.max_symbol_ratio, social.groups) == (5, 0.5, ())
+    assert cfg.policy_for("filings").gopher_repetition.dup_n_grams == ((5, 0.5),)
+    assert cfg.policy_for("filings").basic.max_numeric_token_ratio == 0.5
+    assert QualityConfig.from_dict(None) == QualityConfig()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"defaults": {}}, "unknown key"),
+        ({"default": {"groups": ["gopher"]}}, "unknown quality rule group"),
+        ({"default": {"groups": "c4"}}, "list of group names"),
+        ({"default": {"gopher_quality": {"min_words": 3}}}, "unknown threshold"),
+        ({"sources": {"social": {"basic": 3}}}, "mapping of thresholds"),
+        ({"sources": {"social": {"minwords": 3}}}, "unknown key"),
+        ({"engine": "fast"}, "engine"),
+    ],
+)
+def test_config_errors(config, message):
+    with pytest.raises(ConfigError, match=message):
+        QualityConfig.from_dict(config)
+
+
+def test_scorer_pickles_before_and_after_use():
+    scorer = QualityScorer()
+    clone = pickle.loads(pickle.dumps(scorer))
+    assert clone.decide(Document(id="d", text=GOOD, source="web")) == (True, "")
+    assert scorer.decide(Document(id="d", text=TWEET, source="web")) == (False, "gopher:short_doc")
+    assert scorer._blocks  # datatrove blocks built and used ...
+    again = pickle.loads(pickle.dumps(scorer))  # ... and still the scorer pickles
+    assert again._blocks == {}
+    assert again.decide(Document(id="d", text=TWEET, source="web")) == (False, "gopher:short_doc")
+
+
+def test_signals_do_not_depend_on_engine():
+    policy = SourcePolicy()
+    signals, _ = compute_signals(GOOD, policy)
+    assert len(GOOD.split()) == 145
+    assert signals["n_words"] == 146.0  # spaCy words: "short-dated" is "short", "-", "dated"
+    assert signals["stop_words"] == 6.0  # the, to, of, and, that, with (case-sensitive, as in Gopher)
+    assert signals["url_ratio"] == 0.0
+    tweet_signals, _ = compute_signals(TWEET, policy)
+    assert tweet_signals["cashtag_ratio"] == pytest.approx(1 / 12)
+    assert tweet_signals["url_ratio"] == pytest.approx(1 / 12)
+    assert tweet_signals["numeric_token_ratio"] == pytest.approx(1 / 12)  # "3%"
+
+
+def _tweets(shared_data) -> list[str]:
+    raw = (shared_data / "social" / "tweets" / "twitter_financial_news_sentiment_valid_subset.csv").read_text(
+        encoding="utf-8"
+    )
+    texts = [row["text"] for row in csv.DictReader(io.StringIO(raw))]
+    for path in sorted((shared_data / "social" / "tweets").glob("stocknet_raw_*.jsonl")):
+        texts += [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return texts
+
+
+def test_real_tweets_survive_social_policy_only(shared_data):
+    tweets = _tweets(shared_data)
+    assert len(tweets) > 1500
+    scorer = QualityScorer()
+    social = [scorer.decide(Document(id=str(i), text=t, source="social")) for i, t in enumerate(tweets)]
+    kept = sum(keep for keep, _ in social) / len(tweets)
+    assert kept > 0.98  # what goes: URL-only tweets, bare tickers, "[removed]" (basic:min_words)
+    assert {reason for keep, reason in social if not keep} <= {"basic:min_words", "basic:symbol_ratio"}
+    web = [scorer.decide(Document(id=str(i), text=t, source="web")) for i, t in enumerate(tweets[:300])]
+    assert sum(keep for keep, _ in web) == 0
+
+
+def test_engines_agree_on_real_news(shared_data):
+    """The signals engine reproduces datatrove's blocks exactly on 299 real news articles."""
+    docs = (shared_data / "general" / "lee_background.cor").read_text(encoding="utf-8").splitlines()
+    blocks = QualityScorer(QualityConfig(engine="datatrove"))
+    signals = QualityScorer(QualityConfig(engine="signals"))
+    dropped = 0
+    for i, text in enumerate(docs):
+        a, b = Document(id=str(i), text=text, source="news"), Document(id=str(i), text=text, source="news")
+        decision = blocks.decide(a)
+        assert signals.decide(b) == decision, i
+        assert a.text == b.text
+        dropped += not decision[0]
+    assert 0 < dropped < len(docs) / 2

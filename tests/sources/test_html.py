@@ -1,0 +1,251 @@
+"""Tests for sources.html: charset decoding, trafilatura extraction into Documents, the real pages in
+shared/data/web/html against trafilatura's own evaluation snippets, and WARC records end to end."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import RecordFailure
+from pipeline.schema import RawRecord, doc_id
+from sources.html import decode_html, extract_html
+from sources.web import read_warc
+
+CYRILLIC = (
+    "Центральный банк России повысил ключевую ставку до шестнадцати процентов годовых, "
+    "сообщила пресс-служба регулятора. Аналитики ожидали такого решения после роста инфляции. "
+)
+
+ARTICLE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Acme Corp beats estimates | Example News</title>
+<meta name="author" content="Jane Smith">
+<meta property="og:site_name" content="Example News">
+<meta property="article:published_time" content="2024-01-16T09:30:00Z">
+</head><body>
+<nav><a href="/">Home</a> <a href="/markets">Markets</a> <a href="/login">Sign in</a></nav>
+<article><h1>Acme Corp beats estimates</h1>
+<p>Acme Corp reported quarterly revenue of $5.2 billion on Tuesday, ahead of analyst estimates of $4.9 billion,
+as demand for its industrial sensors rose in North America and Europe.</p>
+<p>Net income rose 12 percent to $810 million, or $1.45 a share. The company raised its full-year outlook and said
+it expects margins to widen as supply-chain costs ease through the second half of the year.</p>
+<p>Shares of Acme rose 6 percent in after-hours trading. The stock has gained 18 percent this year, outpacing the
+broader industrial index, which is up 7 percent over the same period.</p>
+</article>
+<footer><p>Copyright 2024 Example News. All rights reserved.</p><a href="/privacy">Privacy policy</a></footer>
+</body></html>"""
+
+
+def raw(
+    content: bytes | str, source: str = "news", url: str = "https://www.example.com/markets/acme", **metadata
+) -> RawRecord:
+    return RawRecord(
+        source=source, id="rec-1", url=url, content=content, content_type="html", metadata=metadata
+    )
+
+
+def cyrillic_page(declare: str | None) -> bytes:
+    meta = f'<meta charset="{declare}">' if declare else ""
+    html = f"<html><head>{meta}<title>Новости</title></head><body><article><p>{CYRILLIC * 3}</p></article></body></html>"
+    return html.encode("cp1251")
+
+
+# ------------------------------------------------------------------------------------------------
+# decoding
+# ------------------------------------------------------------------------------------------------
+
+
+def test_decode_utf8() -> None:
+    text, info = decode_html("<p>Grüße, €5</p>".encode())
+    assert text == "<p>Grüße, €5</p>"
+    assert info == {"charset": "utf-8", "charset_source": "utf8"}
+
+
+def test_decode_uses_http_charset() -> None:
+    text, info = decode_html(cyrillic_page(None), http_charset="windows-1251")
+    assert CYRILLIC in text
+    assert info == {"charset": "cp1251", "charset_source": "http"}
+
+
+def test_decode_uses_meta_charset() -> None:
+    text, info = decode_html(cyrillic_page("windows-1251"))
+    assert CYRILLIC in text
+    assert info == {"charset": "cp1251", "charset_source": "meta"}
+
+
+def test_decode_skips_a_wrong_http_charset_for_the_meta_one() -> None:
+    text, info = decode_html(cyrillic_page("windows-1251"), http_charset="utf-8")
+    assert CYRILLIC in text and info["charset_source"] == "meta"
+
+
+def test_decode_undeclared_cp1251_is_detected() -> None:
+    text, info = decode_html(cyrillic_page(None))
+    assert CYRILLIC in text
+    assert info == {"charset": "cp1251", "charset_source": "detected"}
+
+
+def test_decode_valid_utf8_wins_over_a_stale_latin1_header() -> None:
+    text, info = decode_html("<p>Ümsatz: 5 €</p>".encode(), http_charset="iso-8859-1")
+    assert text == "<p>Ümsatz: 5 €</p>" and info["charset"] == "utf-8"
+
+
+def test_decode_latin1_label_means_windows_1252() -> None:
+    text, info = decode_html("<p>“Quoted” café</p>".encode("cp1252"), http_charset="ISO-8859-1")
+    assert text == "<p>“Quoted” café</p>"
+    assert info == {"charset": "cp1252", "charset_source": "http"}
+
+
+def test_decode_tolerates_a_cut_off_last_character() -> None:
+    content = ("<p>" + "Gewinn steigt um fünf Prozent. " * 200 + "€").encode()[:-1]
+    text, info = decode_html(content)
+    assert text.endswith("\ufffd") and info == {
+        "charset": "utf-8",
+        "charset_source": "utf8",
+        "charset_errors": "1",
+    }
+
+
+def test_decode_bom() -> None:
+    text, info = decode_html(b"\xef\xbb\xbf<p>x</p>")
+    assert (text, info["charset_source"]) == ("<p>x</p>", "bom")
+
+
+def test_decode_undecodable_bytes_raise_charset_failure() -> None:
+    noise = random.Random(0).randbytes(3000)
+    with pytest.raises(RecordFailure) as caught:
+        decode_html(noise)
+    assert caught.value.kind == "charset"
+
+
+# ------------------------------------------------------------------------------------------------
+# extraction
+# ------------------------------------------------------------------------------------------------
+
+
+def test_extract_article() -> None:
+    doc = extract_html(raw(ARTICLE.encode(), warc_file="a.warc.gz", http_status="200"))
+    assert doc.id == doc_id("news", "rec-1")
+    assert (doc.source, doc.domain, doc.url) == ("news", "financial", "https://www.example.com/markets/acme")
+    assert doc.title == "Acme Corp beats estimates"
+    assert doc.date == "2024-01-16"
+    assert doc.text.startswith(
+        "Acme Corp beats estimates\nAcme Corp reported quarterly revenue of $5.2 billion"
+    )
+    assert "Shares of Acme rose 6 percent" in doc.text
+    assert "Sign in" not in doc.text and "Privacy policy" not in doc.text and "Copyright" not in doc.text
+    assert doc.n_chars == len(doc.text)
+    assert doc.metadata == {
+        "warc_file": "a.warc.gz",
+        "http_status": "200",
+        "extractor": "trafilatura",
+        "charset": "utf-8",
+        "charset_source": "utf8",
+        "author": "Jane Smith",
+        "sitename": "Example News",
+        "host": "example.com",
+    }
+
+
+def test_extract_general_source_domain() -> None:
+    assert extract_html(raw(ARTICLE, source="web")).domain == "general"
+    assert extract_html(raw(ARTICLE, source="press")).domain == "financial"
+
+
+def test_extract_is_deterministic_across_documents() -> None:
+    """deduplicate=False: trafilatura's cache would drop paragraphs it has seen twice before."""
+    texts = {extract_html(raw(ARTICLE)).text for _ in range(4)}
+    assert len(texts) == 1
+
+
+def test_extract_undeclared_cp1251_page() -> None:
+    doc = extract_html(raw(cyrillic_page(None)))
+    assert CYRILLIC.strip() in doc.text
+    assert doc.metadata["charset_source"] == "detected"
+
+
+def test_extract_undecodable_page_raises_charset_failure() -> None:
+    with pytest.raises(RecordFailure) as caught:
+        extract_html(raw(random.Random(1).randbytes(4000)))
+    assert caught.value.kind == "charset"
+
+
+def test_extract_empty_page_gives_empty_text() -> None:
+    for content in (
+        b"",
+        b"<html><body></body></html>",
+        "<html><head><title>T</title></head><body> </body></html>",
+    ):
+        doc = extract_html(raw(content))
+        assert (doc.text, doc.n_chars, doc.metadata["extractor"]) == ("", 0, "trafilatura")
+
+
+def test_extract_feed_fragment() -> None:
+    fragment = "<p>Acme Corp reported revenue of $5 billion.</p><p>Second paragraph.</p>"
+    doc = extract_html(raw(fragment, published="2024-01-02T13:30:00Z", title="Acme beats"))
+    assert doc.text == "Acme Corp reported revenue of $5 billion.\nSecond paragraph."
+    assert (doc.title, doc.date, doc.metadata["html_fragment"]) == ("Acme beats", "2024-01-02", "true")
+
+
+def test_extract_tables_only_when_asked() -> None:
+    page = ARTICLE.replace(
+        "</article>",
+        "<table><tr><td>Revenue</td><td>5.2 bn</td></tr><tr><td>EPS</td><td>1.45</td></tr></table></article>",
+    )
+    assert "5.2 bn" not in extract_html(raw(page)).text
+    assert "5.2 bn" in extract_html(raw(page), {"include_tables": True}).text
+
+
+# ------------------------------------------------------------------------------------------------
+# the real pages
+# ------------------------------------------------------------------------------------------------
+
+# Pages where trafilatura finds every "with" snippet of its own evaluation set and none of the "without" ones.
+EVAL_PAGES = [
+    "bbc.com.52241221.html",
+    "cbsnews.com.carolina.html",
+    "economist.com.thinking.html",
+    "handelsblatt.com.grenzschliessungen.html",
+    "it-finanzmagazin.de.creditshelf.html",
+    "newrepublic.com.neoliberalism.html",
+    "nytimes.com.blackouts.html",
+    "politico.com.retirement.html",
+]
+
+
+def html_files(shared_data: Path) -> list[Path]:
+    return sorted((shared_data / "web" / "html").glob("*.html"))
+
+
+def test_every_real_page_gives_text(shared_data: Path) -> None:
+    pages = html_files(shared_data)
+    assert len(pages) == 36
+    for page in pages:
+        doc = extract_html(raw(page.read_bytes(), source="web", url=f"https://{page.stem}/"))
+        assert doc.n_chars > 200, page.name
+        assert doc.title, page.name
+        assert doc.metadata["charset"] == "utf-8", page.name
+
+
+@pytest.mark.parametrize("name", EVAL_PAGES)
+def test_real_page_matches_evaluation_snippets(shared_data: Path, name: str) -> None:
+    evaldata = json.loads((shared_data / "web" / "trafilatura_evaldata_subset.json").read_text())
+    [(url, entry)] = [(u, e) for u, e in evaldata.items() if e["file"] == name]
+    doc = extract_html(raw((shared_data / "web" / "html" / name).read_bytes(), url=url))
+    for snippet in entry["with"]:
+        assert snippet in doc.text, snippet
+    for snippet in entry["without"]:
+        assert snippet not in doc.text, snippet
+
+
+def test_real_warc_records_extract(shared_data: Path) -> None:
+    path = shared_data / "web" / "warc" / "iana.warc.gz"
+    with path.open("rb") as stream:
+        docs = [extract_html(r) for r in read_warc(str(path), stream, {})]
+    assert len(docs) == 16
+    assert all(d.n_chars > 100 and d.title for d in docs)
+    home = next(d for d in docs if d.url == "http://www.iana.org/")
+    assert home.title == "Internet Assigned Numbers Authority"
+    assert home.metadata["content_charset"] == "utf-8" and home.metadata["host"] == "iana.org"
