@@ -66,10 +66,17 @@ def _punctuation_table() -> dict[int, None]:
     return {cp: None for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)).startswith("P")}
 
 
+_ASCII_PUNCTUATION = bytes(cp for cp in range(128) if unicodedata.category(chr(cp)).startswith("P"))
+
+
 def normalize_for_exact(text: str) -> str:
     """NFKC, casefold, delete Unicode punctuation (P*), collapse whitespace to single spaces, strip."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = text.translate(_punctuation_table())
+    if text.isascii():
+        # Same result as the table below, ~20x faster: bytes.translate deletes in one C loop.
+        text = text.encode("ascii").translate(None, _ASCII_PUNCTUATION).decode("ascii")
+    else:
+        text = text.translate(_punctuation_table())
     return " ".join(text.split())
 
 
@@ -148,9 +155,24 @@ def _sha1_hash32(data: bytes) -> int:
 
 def shingles(text: str, cfg: MinHashConfig) -> np.ndarray:
     """uint64 array: the 32-bit hash (``cfg.hash``) of each shingle's UTF-8 bytes."""
-    grams = ngrams(text, cfg)
     # Always hash bytes: xxhash 4.x refuses str.
     hasher = xxhash.xxh32_intdigest if cfg.hash == "xxh32" else _sha1_hash32
+    n = cfg.ngram
+    if cfg.unit == "word":
+        # Word n-grams as slices of the encoded normalized text (words are separated by exactly one space,
+        # byte 0x20, which no UTF-8 multi-byte sequence contains): the same bytes as ``ngrams`` gives, without
+        # building and encoding one string per n-gram (the dominant cost of a signature).
+        data = normalize_for_exact(text).encode("utf-8")
+        spaces = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 32)
+        if len(spaces) + 1 >= n:
+            starts = [0, *(spaces + 1).tolist()][: len(spaces) + 2 - n]
+            ends = [*spaces.tolist(), len(data)][n - 1 :]
+            return np.fromiter(
+                (hasher(data[s:e]) for s, e in zip(starts, ends, strict=True)),
+                dtype=np.uint64,
+                count=len(ends),
+            )
+    grams = ngrams(text, cfg)
     return np.fromiter((hasher(g.encode("utf-8")) for g in grams), dtype=np.uint64, count=len(grams))
 
 

@@ -17,7 +17,8 @@ Rule groups and their default thresholds (the defaults of datatrove 0.10.1, whic
 - ``fineweb``: FineWeb's own rules: >= 12 % of lines end in terminal punctuation, <= 67 % of lines are
   <= 30 chars, <= 1 % of characters are in duplicated lines, <= 0.3 newlines per word.
 - ``basic`` (ours, always evaluated first): ``empty`` (no non-whitespace text), and optional
-  ``min_words``, ``max_symbol_ratio``, ``max_numeric_token_ratio``.
+  ``min_words``, ``max_symbol_ratio``, ``max_numeric_token_ratio`` and the ``max_*`` of the other
+  source-aware signals below.
 
 Per-source policies (``BUILTIN_SOURCE_OVERRIDES``, applied on top of the default policy):
 
@@ -47,7 +48,8 @@ gives the clearer reason ``gopher:short_doc`` for short texts, which would other
 ``gopher:top_2gram_frac`` first (datatrove counts the top n-gram even when it occurs only once).
 
 Drop reasons (``<group>:<rule>``): ``basic:empty``, ``basic:min_words``, ``basic:symbol_ratio``,
-``basic:numeric_token_ratio``; ``gopher:short_doc``, ``gopher:long_doc``, ``gopher:mean_word_length``
+``basic:numeric_token_ratio``, ``basic:url_ratio``, ``basic:cashtag_ratio``, ``basic:emoji_ratio``,
+``basic:boilerplate_ratio``; ``gopher:short_doc``, ``gopher:long_doc``, ``gopher:mean_word_length``
 (either bound), ``gopher:hash_word_ratio``, ``gopher:ellipsis_word_ratio``, ``gopher:frac_lines_bullet``,
 ``gopher:frac_lines_ellipsis``, ``gopher:frac_alpha_words``, ``gopher:stop_words``,
 ``gopher:dup_para_frac``, ``gopher:dup_para_char_frac``, ``gopher:dup_line_frac``,
@@ -62,23 +64,40 @@ citations removed), and the FineWeb rules see that cleaned text, as in FineWeb's
 changes the text, so a label-only run leaves documents untouched.
 
 Signals (``doc.quality_signals``) are computed by this module in one pass over the text, with the same
-definitions as datatrove (same spaCy word tokenizer), so every rule can also be evaluated from the signals
-alone (``evaluate_rules``). ``quality_score`` is the fraction of the source's applicable rules that the
-signals pass (1.0 = passes everything; a document dropped by one rule still scores e.g. 0.97).
+definitions as datatrove: one word tokenisation (spaCy's ``spacy.blank("en")`` tokens, memoised per
+whitespace chunk by ``ChunkTokenizer``; datatrove re-tokenises inside a spaCy memory zone in each block, and
+C4 runs spaCy's sentencizer on every line) serves every Gopher, C4 and FineWeb signal, so every rule is
+evaluated from the signals alone (``evaluate_rules``). ``quality_score`` is the fraction of the source's
+applicable rules that the signals pass (1.0 = passes everything; a document dropped by one rule still scores
+e.g. 0.97). ``tests/filters/test_quality_parity.py`` checks decision, reason, C4-cleaned text and word lists
+against datatrove's blocks on the real pages, filings, Wikipedia articles and tweets of ``shared/data``;
+``benchmarks/quality`` measures the speed.
 
-Decisions: ``engine="datatrove"`` (default) runs datatrove's blocks, isolated in ``_datatrove_decide``;
-``engine="signals"`` takes the first failing rule of ``evaluate_rules``. Tests check the two agree.
+Source-aware signals (whitespace tokens, so "$AAPL", "1,234.5" and URLs stay whole): ``numeric_token_ratio``
+(tokens with a digit and no letter; filings), ``url_ratio``, ``cashtag_ratio`` (``$`` + 1-6 letters),
+``emoji_ratio`` (emoji characters per non-space character), ``symbol_ratio`` (characters neither alphanumeric
+nor whitespace per non-space character) and ``boilerplate_ratio`` (share of non-blank lines that are site or
+document furniture: cookie/privacy/terms/JavaScript notices, "all rights reserved", "click here", "read more",
+"subscribe", bare page numbers, "Table of Contents"). Each has an optional ``basic.max_*`` threshold (off by
+default: ``basic:url_ratio``, ``basic:cashtag_ratio``, ``basic:emoji_ratio``, ``basic:boilerplate_ratio``).
+
+Decisions: ``engine="signals"`` (default) takes the first failing rule of ``evaluate_rules``; the C4-cleaned
+text of the document scored last is kept by the scorer, so ``decide`` after ``score`` costs only the rule
+evaluation. ``engine="datatrove"`` runs datatrove's blocks (isolated in ``_datatrove_decide``), for
+comparison; tests check the two agree.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import accumulate, chain
 from typing import Any
 
-from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION, split_into_sentences, split_into_words
+from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION, split_into_sentences
 
 from pipeline.errors import ConfigError
 from pipeline.schema import Document
@@ -98,6 +117,10 @@ class BasicThresholds:
     min_words: int | None = None
     max_symbol_ratio: float | None = None
     max_numeric_token_ratio: float | None = None
+    max_url_ratio: float | None = None
+    max_cashtag_ratio: float | None = None
+    max_emoji_ratio: float | None = None
+    max_boilerplate_ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +277,7 @@ class QualityConfig:
 
     default: SourcePolicy = field(default_factory=SourcePolicy)
     sources: dict[str, SourcePolicy] = field(default_factory=dict)
-    engine: str = "datatrove"
+    engine: str = "signals"
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -290,7 +313,201 @@ class QualityConfig:
         for source, overrides in sources_in.items():
             base = default.with_overrides(BUILTIN_SOURCE_OVERRIDES.get(source, {}), f"builtin.{source}")
             sources[source] = base.with_overrides(overrides or {}, f"sources.{source}")
-        return cls(default=default, sources=sources, engine=d.get("engine", "datatrove"))
+        return cls(default=default, sources=sources, engine=d.get("engine", "signals"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Word tokenisation: spaCy's, memoised per whitespace-delimited chunk.
+
+
+class ChunkTokenizer:
+    """datatrove's word and sentence splitting (``spacy.blank("en")`` + sentencizer), memoised per chunk.
+
+    spaCy's tokenizer splits the text at whitespace and tokenises each non-whitespace chunk on its own
+    (prefixes, suffixes, infixes, special cases, URL match: all within the chunk), so the word list of a
+    text is the concatenation of its chunks' token lists. We ask spaCy once per distinct chunk and keep
+    the answer; datatrove tokenises inside a ``memory_zone``, which empties spaCy's own cache after every
+    call, and its four blocks tokenise every text two or three times. A chunk of ASCII letters that is not
+    a special case ("cannot", "dont") is one token without asking spaCy. ``tests/filters/test_quality_parity.py``
+    checks the word lists against datatrove's ``split_into_words`` on the real corpus.
+
+    The sentencizer marks a sentence start at the first non-punctuation token after a token in its
+    ``punct_chars``; whitespace tokens (any whitespace run other than one space) count as non-punctuation.
+    Each chunk's effect on that state machine is memoised too, so a line's sentence count is a fold over
+    its chunks. The cache is cleared when it exceeds ``max_entries`` (memory stays bounded on long runs).
+    """
+
+    def __init__(self, max_entries: int = 500_000):
+        self.max_entries = max_entries
+        self._tokens: dict[str, tuple[str, ...]] = {}
+        self._sentence_steps: dict[str, tuple[int, bool, int, bool]] = {}
+        self._stats: dict[str, int] = {}
+        self._nlp: Any = None
+        self._nlp_tokenizer: Any = None
+        self._rules: frozenset[str] = frozenset()
+        self._punct_chars: frozenset[str] = frozenset()
+
+    def clear(self) -> None:
+        """Forget every memoised chunk."""
+        self._tokens.clear()
+        self._sentence_steps.clear()
+        self._stats.clear()
+
+    def _load(self) -> None:
+        import spacy
+        from spacy.pipeline import Sentencizer
+
+        self._nlp = spacy.blank("en")
+        self._nlp_tokenizer = self._nlp.tokenizer
+        self._rules = frozenset(self._nlp_tokenizer.rules)
+        self._punct_chars = frozenset(Sentencizer.default_punct_chars)
+
+    def tokens(self, chunk: str) -> tuple[str, ...]:
+        """spaCy's tokens of one whitespace-free chunk."""
+        got = self._tokens.get(chunk)
+        if got is None:
+            self._fill([chunk])
+            got = self._tokens[chunk]
+        return got
+
+    def _fill(self, chunks: list[str]) -> None:
+        """Tokenise the chunks not yet in the cache (clearing it first when it would grow past the limit)."""
+        cache = self._tokens
+        missing = [c for c in dict.fromkeys(chunks) if c not in cache]
+        if not missing:
+            return
+        if self._nlp_tokenizer is None:
+            self._load()
+        if len(cache) + len(missing) > self.max_entries:
+            self.clear()
+            missing = list(dict.fromkeys(chunks))
+        rules, tokenize = self._rules, self._nlp_tokenizer
+        # The memory zone drops the lexemes spaCy adds to its vocabulary (it would grow without bound on a
+        # long run); our cache keeps plain strings, which stay valid.
+        with self._nlp.memory_zone():
+            for chunk in missing:
+                if chunk.isascii() and chunk.isalpha() and chunk not in rules:
+                    cache[chunk] = (chunk,)
+                else:
+                    cache[chunk] = tuple(t.text for t in tokenize(chunk))
+
+    def _chunk_tokens(self, text: str) -> list[tuple[str, ...]]:
+        chunks = text.split()
+        cache = self._tokens
+        try:
+            return [cache[c] for c in chunks]
+        except KeyError:
+            self._fill(chunks)
+            return [cache[c] for c in chunks]
+
+    def words(self, text: str) -> list[str]:
+        """datatrove's ``split_into_words(text)``: spaCy tokens without whitespace tokens."""
+        return list(chain.from_iterable(self._chunk_tokens(text)))
+
+    def count_words(self, text: str) -> int:
+        """``len(split_into_words(text))``."""
+        return sum(map(len, self._chunk_tokens(text)))
+
+    def chunk_stats(self, text: str) -> list[int]:
+        """Sums over the whitespace chunks of ``text`` of ``CHUNK_FIELDS`` (memoised per chunk)."""
+        chunks = text.split()
+        cache = self._stats
+        try:
+            packed = sum(map(cache.__getitem__, chunks))
+        except KeyError:
+            self._fill(chunks)
+            for chunk in dict.fromkeys(chunks):
+                if chunk not in cache:
+                    cache[chunk] = _pack_chunk_stats(chunk, self._tokens[chunk])
+            packed = sum(map(cache.__getitem__, chunks))
+        return [(packed >> (_FIELD_BITS * i)) & _FIELD_MASK for i in range(len(CHUNK_FIELDS))]
+
+    def _sentence_step(self, chunk: str) -> tuple[int, bool, int, bool]:
+        """The chunk's effect on the sentencizer: (starts, period-seen after) from state unseen, then seen."""
+        step = self._sentence_steps.get(chunk)
+        if step is None:
+            tokens = self.tokens(chunk)
+            result: list[int | bool] = []
+            for seen in (False, True):
+                starts = 0
+                for token in tokens:
+                    in_punct_chars = token in self._punct_chars
+                    if seen and not in_punct_chars and not _is_punct(token):
+                        starts += 1
+                        seen = False
+                    elif in_punct_chars:
+                        seen = True
+                result += [starts, seen]
+            step = (int(result[0]), bool(result[1]), int(result[2]), bool(result[3]))
+            self._sentence_steps[chunk] = step
+        return step
+
+    def count_sentences(self, line: str) -> int:
+        """``len(split_into_sentences(line))`` for a line without line breaks."""
+        starts = 0
+        seen = False
+        step = self._sentence_step
+        for i, piece in enumerate(_WS_OR_CHUNK.findall(line)):
+            if piece[0].isspace():
+                # spaCy makes a token of a whitespace run unless it is the single space after a chunk.
+                if seen and (i == 0 or piece != " "):
+                    starts += 1
+                    seen = False
+            else:
+                from_unseen, seen_unseen, from_seen, seen_seen = step(piece)
+                starts, seen = (
+                    (starts + from_seen, seen_seen) if seen else (starts + from_unseen, seen_unseen)
+                )
+        return 1 + starts
+
+
+# Per-chunk counts, summed over a text's whitespace chunks in one C-level ``sum`` of packed integers.
+CHUNK_FIELDS = (
+    "tokens",  # spaCy tokens (datatrove's words)
+    "alpha_tokens",  # tokens with a letter (Gopher's alpha words)
+    "content_tokens",  # tokens not made only of punctuation (Gopher's words)
+    "content_chars",  # their characters
+    "numeric",  # the chunk has a digit and no letter
+    "url",
+    "cashtag",
+    "symbol_chars",  # characters neither alphanumeric nor whitespace
+    "emoji_chars",
+)
+_FIELD_BITS = 40
+_FIELD_MASK = (1 << _FIELD_BITS) - 1
+
+
+def _pack_chunk_stats(chunk: str, tokens: tuple[str, ...]) -> int:
+    content = [t for t in tokens if not PUNCTUATION_SET.issuperset(t)]
+    values = (
+        len(tokens),
+        sum(1 for t in tokens if t.isalpha() or any(c.isalpha() for c in t)),
+        len(content),
+        sum(map(len, content)),
+        int(any(c.isdigit() for c in chunk) and not any(c.isalpha() for c in chunk)),
+        int(_URL_TOKEN.match(chunk) is not None),
+        int(_CASHTAG_TOKEN.match(chunk) is not None),
+        len(_SYMBOL_CHAR.findall(chunk)),
+        len(_EMOJI_CHAR.findall(chunk)),
+    )
+    packed = 0
+    for i, v in enumerate(values):
+        packed |= v << (_FIELD_BITS * i)
+    return packed
+
+
+def _is_punct(token: str) -> bool:
+    """spaCy's ``is_punct``: every character in a Unicode punctuation category."""
+    return all(unicodedata.category(c).startswith("P") for c in token)
+
+
+_WS_OR_CHUNK = re.compile(r"\s+|\S+")
+_TOKENIZER = ChunkTokenizer()
+
+
+def word_tokenizer() -> ChunkTokenizer:
+    """The process-wide memoising tokenizer (one per worker process)."""
+    return _TOKENIZER
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -312,6 +529,20 @@ _C4_POLICY_SUBSTRINGS = (
 _FINEWEB_STOP_CHARS = tuple(TERMINAL_PUNCTUATION)
 _URL_TOKEN = re.compile(r"^(?:https?://|www\.)\S+", re.IGNORECASE)
 _CASHTAG_TOKEN = re.compile(r"^\$[A-Za-z][A-Za-z.]{0,5}\W*$")
+_SYMBOL_CHAR = re.compile(r"[^\w\s]|_")  # not alphanumeric (str.isalnum) and not whitespace
+# Emoji: pictographs, symbols and dingbats, regional indicators (flags), variation selector 16, ZWJ.
+_EMOJI_CHAR = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d]")
+# Lines that are site or document furniture rather than content (see ``boilerplate_ratio`` in the docstring).
+# Non-blank "\n"-separated lines, and those that are site or document furniture rather than content.
+_NON_BLANK_LINE = re.compile(r"^[^\S\n]*\S[^\n]*$", re.MULTILINE)
+_BOILERPLATE_LINE = re.compile(
+    r"^[^\S\n]*(?:"
+    r"[^\n]*?(?:javascript|terms of (?:use|service)|privacy policy|cookie|all rights reserved|copyright ©)"
+    r"|©|click here|read more|sign up|log ?in\b|subscribe|share this|follow us|advertisement|skip to"
+    r"|table of contents[^\S\n]*$|page \d+(?: of \d+)?[^\S\n]*$|\d+[^\S\n]*$"
+    r")[^\n]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def _find_duplicates(items: list[str]) -> tuple[int, int]:
@@ -327,32 +558,55 @@ def _find_duplicates(items: list[str]) -> tuple[int, int]:
     return dup_items, dup_chars
 
 
-def _top_ngram_chars(words: list[str], n: int) -> int:
-    """Characters covered by the most frequent word n-gram (length x count; Gopher's top n-gram fraction)."""
-    grams = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
-    if not grams:
+def _top_ngram_chars(joined: str, offsets: list[int], n: int) -> int:
+    """Characters covered by the most frequent word n-gram (length x count; Gopher's top n-gram fraction).
+
+    ``joined`` is ``" ".join(words) + " "`` and ``offsets`` the word starts in it (plus the end): n-grams are
+    slices, no per-n-gram join. Ties go to the n-gram seen first, as with datatrove's ``most_common(1)``.
+    """
+    m = len(offsets) - n
+    if m <= 0:
         return 0
-    gram, count = Counter(grams).most_common(1)[0]
+    counts = Counter([joined[offsets[i] : offsets[i + n] - 1] for i in range(m)])
+    gram, count = max(counts.items(), key=_second)
     return len(gram) * count
 
 
-def _dup_ngram_chars(words: list[str], n: int) -> int:
-    """Characters in repeated word n-grams, non-overlapping (Gopher's duplicate n-gram fraction, datatrove's way)."""
+def _second(item: tuple[str, int]) -> int:
+    return item[1]
+
+
+def _dup_ngram_chars(joined: str, offsets: list[int], n: int) -> int:
+    """Characters in repeated word n-grams, non-overlapping (Gopher's duplicate n-gram fraction, datatrove's way).
+
+    ``joined`` is ``"".join(words)``: like datatrove, n-grams are compared as their concatenation. datatrove
+    walks every position; an n-gram that occurs once in the text can never be "seen before" nor make a later
+    one a repeat, so we walk only the positions of n-grams occurring more than once (same result).
+    """
+    m = len(offsets) - n
+    if m <= 0:
+        return 0
+    grams = [joined[offsets[i] : offsets[i + n]] for i in range(m)]
+    counts = Counter(grams)
+    if len(counts) == m:
+        return 0
     seen: set[str] = set()
-    repeated = i = 0
-    while i < len(words) - n + 1:
-        gram = "".join(words[i : i + n])
+    repeated = next_free = 0
+    for i in [i for i, g in enumerate(grams) if counts[g] > 1]:
+        if i < next_free:
+            continue  # inside the last repeat (datatrove jumps n positions after one)
+        gram = grams[i]
         if gram in seen:
             repeated += len(gram)
-            i += n
+            next_free = i + n
         else:
             seen.add(gram)
-            i += 1
     return repeated
 
 
 def _c4_clean(text: str, t: C4Thresholds) -> tuple[str, dict[str, float], str | None]:
     """C4 line cleaning: (cleaned text, c4 signals, whole-page reason hit while scanning or None)."""
+    tokenizer = word_tokenizer()
     lines = text.splitlines() if t.split_paragraph else split_into_sentences(text)
     kept: list[str] = []
     n_sentences = 0
@@ -362,7 +616,7 @@ def _c4_clean(text: str, t: C4Thresholds) -> tuple[str, dict[str, float], str | 
         words = line.split()
         if t.max_word_length != -1 and any(len(w) > t.max_word_length for w in words):
             continue
-        if t.remove_citations:
+        if t.remove_citations and "[" in line:
             line = _CITATION.sub("", line)
         if t.filter_no_terminal_punct and (not line.endswith(_C4_END_PUNCTUATION) or line.endswith("...")):
             continue
@@ -380,7 +634,7 @@ def _c4_clean(text: str, t: C4Thresholds) -> tuple[str, dict[str, float], str | 
         if t.filter_policy and any(p in lower for p in _C4_POLICY_SUBSTRINGS):
             continue
         if t.min_num_sentences != -1:
-            n_sentences += len(split_into_sentences(line)) if t.split_paragraph else 1
+            n_sentences += tokenizer.count_sentences(line) if t.split_paragraph else 1
         kept.append(line)
     signals = {
         "c4_lines_removed_frac": (1.0 - len(kept) / len(lines)) if lines else 0.0,
@@ -396,52 +650,58 @@ def _fineweb_signals(text: str, t: FineWebThresholds) -> dict[str, float]:
     lines = [line for line in text.split("\n") if line.strip() != ""]
     if not lines:
         return {"fw_empty": 1.0}
-    words = split_into_words(text)
     stop_chars = tuple(t.stop_chars) if t.stop_chars is not None else _FINEWEB_STOP_CHARS
     return {
         "fw_empty": 0.0,
         "fw_line_punct_ratio": sum(1 for line in lines if line.endswith(stop_chars)) / len(lines),
         "fw_short_line_ratio": sum(1 for line in lines if len(line) <= t.short_line_length) / len(lines),
         "fw_char_dup_ratio": _find_duplicates(lines)[1] / len(text.replace("\n", "")),
-        "fw_list_ratio": text.count("\n") / max(len(words), 1),
+        "fw_list_ratio": text.count("\n") / max(word_tokenizer().count_words(text), 1),
     }
 
 
 def compute_signals(text: str, policy: SourcePolicy) -> tuple[dict[str, float], str]:
     """All quality signals of ``text`` under ``policy``, and the text the FineWeb rules see.
 
-    Basic, Gopher and financial signals are always computed; C4 and FineWeb signals only when their group
-    applies (C4 splits every line into sentences, the costliest step). FineWeb signals are computed on the
-    C4-cleaned text when C4 applies and its cleaned text is kept.
+    One tokenisation (memoised per chunk, see ``ChunkTokenizer``) serves every Gopher signal; C4 and FineWeb
+    signals are computed only when their group applies, FineWeb's on the C4-cleaned text when C4 applies
+    and its cleaned text is kept (the second element; ``text`` itself otherwise).
     """
     s: dict[str, float] = {}
     stripped = text.strip()
     s["empty"] = float(not stripped)
     s["n_chars"] = float(len(text))
 
-    # Whitespace tokens: finance-aware ratios ("$AAPL", "1,234.5", URLs stay whole).
-    ws_tokens = text.split()
-    n_ws = max(len(ws_tokens), 1)
-    s["numeric_token_ratio"] = (
-        sum(1 for w in ws_tokens if any(c.isdigit() for c in w) and not any(c.isalpha() for c in w)) / n_ws
+    # Counts over whitespace chunks, memoised per chunk: source-aware signals ("$AAPL", "1,234.5" and URLs
+    # stay whole) and Gopher's word counts (datatrove's spaCy words, chunk by chunk).
+    tokenizer = word_tokenizer()
+    n_chunks = len(text.split())
+    n_tokens, n_alpha, n_content, content_chars, n_numeric, n_url, n_cashtag, n_symbol, n_emoji = (
+        tokenizer.chunk_stats(text)
     )
-    s["url_ratio"] = sum(1 for w in ws_tokens if _URL_TOKEN.match(w)) / n_ws
-    s["cashtag_ratio"] = sum(1 for w in ws_tokens if _CASHTAG_TOKEN.match(w)) / n_ws
-    non_space = [c for c in text if not c.isspace()]
-    s["symbol_ratio"] = (sum(1 for c in non_space if not c.isalnum()) / len(non_space)) if non_space else 0.0
+    n_ws = max(n_chunks, 1)
+    n_non_space = sum(map(len, text.split()))
+    s["numeric_token_ratio"] = n_numeric / n_ws
+    s["url_ratio"] = n_url / n_ws
+    s["cashtag_ratio"] = n_cashtag / n_ws
+    s["symbol_ratio"] = n_symbol / n_non_space if n_non_space else 0.0
+    s["emoji_ratio"] = n_emoji / n_non_space if n_non_space else 0.0
+    content_lines = _NON_BLANK_LINE.findall(text)
+    s["boilerplate_ratio"] = (
+        len(_BOILERPLATE_LINE.findall(text)) / len(content_lines) if content_lines else 0.0
+    )
 
-    # Gopher quality (words: datatrove's spaCy tokens).
-    words = split_into_words(text) if stripped else []
-    n_tokens = len(words)
-    content_words = [w for w in words if any(ch not in PUNCTUATION_SET for ch in w)]
+    # Gopher quality.
+    words = tokenizer.words(text) if stripped else []
     lines = text.splitlines() or [""]
-    s["n_words"] = float(len(content_words))
-    s["mean_word_length"] = (sum(map(len, content_words)) / len(content_words)) if content_words else 0.0
+    s["n_words"] = float(n_content)
+    # No content words: datatrove's mean is NaN, which passes both bounds; 0.0 here, and the rule is skipped.
+    s["mean_word_length"] = content_chars / n_content if n_content else 0.0
     s["hash_word_ratio"] = text.count("#") / n_tokens if n_tokens else 0.0
     s["ellipsis_word_ratio"] = (text.count("...") + text.count("…")) / n_tokens if n_tokens else 0.0
     s["frac_lines_bullet"] = sum(ln.lstrip().startswith(("•", "-")) for ln in lines) / len(lines)
     s["frac_lines_ellipsis"] = sum(ln.rstrip().endswith(("...", "…")) for ln in lines) / len(lines)
-    s["frac_alpha_words"] = (sum(any(c.isalpha() for c in w) for w in words) / n_tokens) if n_tokens else 0.0
+    s["frac_alpha_words"] = n_alpha / n_tokens if n_tokens else 0.0
     s["stop_words"] = float(len(_STOP_WORDS.intersection(words)))
 
     # Gopher repetition.
@@ -455,10 +715,15 @@ def compute_signals(text: str, policy: SourcePolicy) -> tuple[dict[str, float], 
     s["dup_line_frac"] = dup / len(rep_lines)
     s["dup_line_char_frac"] = dup_chars / n
     rep = policy.gopher_repetition
-    for k, _ in rep.top_n_grams:
-        s[f"top_{k}gram_frac"] = _top_ngram_chars(words, k) / n
-    for k, _ in rep.dup_n_grams:
-        s[f"dup_{k}gram_frac"] = _dup_ngram_chars(words, k) / n
+    glued_offsets = list(accumulate(map(len, words), initial=0))
+    if rep.top_n_grams:
+        spaced, spaced_offsets = " ".join(words) + " ", [o + i for i, o in enumerate(glued_offsets)]
+        for k, _ in rep.top_n_grams:
+            s[f"top_{k}gram_frac"] = _top_ngram_chars(spaced, spaced_offsets, k) / n
+    if rep.dup_n_grams:
+        glued = "".join(words)
+        for k, _ in rep.dup_n_grams:
+            s[f"dup_{k}gram_frac"] = _dup_ngram_chars(glued, glued_offsets, k) / n
 
     fineweb_text = text
     if "c4" in policy.groups:
@@ -491,6 +756,14 @@ def evaluate_rules(signals: dict[str, float], policy: SourcePolicy) -> list[tupl
         out.append(("basic:symbol_ratio", s["symbol_ratio"] <= b.max_symbol_ratio))
     if b.max_numeric_token_ratio is not None:
         out.append(("basic:numeric_token_ratio", s["numeric_token_ratio"] <= b.max_numeric_token_ratio))
+    for name, limit in (
+        ("url_ratio", b.max_url_ratio),
+        ("cashtag_ratio", b.max_cashtag_ratio),
+        ("emoji_ratio", b.max_emoji_ratio),
+        ("boilerplate_ratio", b.max_boilerplate_ratio),
+    ):
+        if limit is not None:
+            out.append((f"basic:{name}", s[name] <= limit))
 
     if "gopher_quality" in policy.groups:
         g = policy.gopher_quality
@@ -498,8 +771,9 @@ def evaluate_rules(signals: dict[str, float], policy: SourcePolicy) -> list[tupl
             out.append(("gopher:short_doc", s["n_words"] >= g.min_doc_words))
         if g.max_doc_words:
             out.append(("gopher:long_doc", s["n_words"] <= g.max_doc_words))
-        mwl_ok = not (g.min_avg_word_length and s["mean_word_length"] < g.min_avg_word_length) and not (
-            g.max_avg_word_length and s["mean_word_length"] > g.max_avg_word_length
+        mwl_ok = s["n_words"] == 0 or (  # no content words: datatrove's mean is NaN and passes
+            not (g.min_avg_word_length and s["mean_word_length"] < g.min_avg_word_length)
+            and not (g.max_avg_word_length and s["mean_word_length"] > g.max_avg_word_length)
         )
         if g.min_avg_word_length or g.max_avg_word_length:
             out.append(("gopher:mean_word_length", mwl_ok))
@@ -632,21 +906,26 @@ def _datatrove_decide(
 class QualityScorer:
     """Tags documents with quality signals and a score, and decides keep/drop per the source's policy.
 
-    Pickles before and after use (built datatrove blocks are dropped and rebuilt lazily on the worker).
+    ``score`` computes every signal in one pass and keeps the C4-cleaned text of the last scored document,
+    so ``decide`` right after it costs only the rule evaluation. Pickles before and after use (built
+    datatrove blocks and that one-document cache are dropped and rebuilt lazily on the worker).
     """
 
     def __init__(self, config: QualityConfig | None = None):
         self.config = config or QualityConfig()
         self._blocks: dict[str, list[tuple[str, Any]]] = {}
+        # (text scored, source, text the FineWeb rules saw): the last ``score``, reused by ``decide``.
+        self._last: tuple[str, str, str] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_blocks"] = {}
+        state["_last"] = None
         return state
 
     def setup(self) -> None:
         """Load the spaCy tokenizer now (for ``DoFn.setup``) rather than on the first document."""
-        split_into_words("warm up")
+        word_tokenizer().tokens("warm-up")
 
     def _blocks_for(self, source: str) -> list[tuple[str, Any]]:
         policy = self.config.policy_for(source)
@@ -661,11 +940,18 @@ class QualityScorer:
         The text is not changed. Returns the same document.
         """
         policy = self.config.policy_for(doc.source)
-        signals, _ = compute_signals(doc.text, policy)
+        signals, fineweb_text = compute_signals(doc.text, policy)
+        self._last = (doc.text, doc.source, fineweb_text)
         results = evaluate_rules(signals, policy)
         doc.quality_signals = signals
         doc.quality_score = sum(passed for _, passed in results) / len(results)
         return doc
+
+    def _cleaned_text(self, doc: Document, policy: SourcePolicy) -> str:
+        last = self._last
+        if last is not None and last[0] is doc.text and last[1] == doc.source:
+            return last[2]  # the same (immutable) string object scored just before: reuse its cleaning
+        return _c4_clean(doc.text, policy.c4)[0]
 
     def decide(self, doc: Document) -> tuple[bool, str]:
         """``(True, "")`` to keep, or ``(False, "<group>:<rule>")`` naming the first failing rule.
@@ -684,7 +970,7 @@ class QualityScorer:
             if reason:
                 return False, reason
             if "c4" in policy.groups and policy.c4.keep_cleaned_text:
-                doc.text = _c4_clean(doc.text, policy.c4)[0]
+                doc.text = self._cleaned_text(doc, policy)
             return True, ""
 
         reason = first_failure([(name, ok) for name, ok in results if name.startswith("basic:")])

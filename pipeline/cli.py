@@ -17,8 +17,10 @@ USAGE = """usage: python -m pipeline COMMAND [options]
 
 commands:
   run       build a corpus (default: the embedded sample corpus) -- see `run --help`
-  stats     write stats/report.md and stats/stats.json for a run folder
+  stats     write stats/report.html, report.md and stats.json for a run folder (--compare OTHER_RUN)
   inspect   extract one local file and print its documents as JSON lines
+  fetch     download raw data into a cache: `fetch edgar ...`, `fetch feeds ...` (see `fetch edgar --help`)
+  train-domain-classifier  train the financial-vs-general fastText classifier from a built run
 
 `python -m pipeline COMMAND --help` describes each command.
 """
@@ -87,23 +89,17 @@ def cmd_run(argv: list[str]) -> int:
     from pipeline.run import run
 
     manifest = run(argv)
+    if manifest is None:  # the runner only translated the job (Dataflow template / dry run)
+        return 0
     run_dir = FileSystems.join(manifest["config"]["output_root"], manifest["run_name"])
     print(format_summary(manifest, run_dir))
     return 0 if manifest["funnel"]["totals"]["balanced"] else 1
 
 
 def cmd_stats(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline stats", description="Write the corpus statistics report of a run."
-    )
-    parser.add_argument("run_dir", help="a run folder, e.g. output/sample")
-    args = parser.parse_args(argv)
-    from pipeline.stats import write_report
+    from pipeline.stats import stats_main
 
-    stats = write_report(args.run_dir)
-    total = stats["composition"]["total"]
-    print(f"{args.run_dir}/stats/report.md: {total['docs']:,} documents, {total['tokens']:,} tokens")
-    return 0
+    return stats_main(argv)
 
 
 def cmd_inspect(argv: list[str]) -> int:
@@ -141,7 +137,25 @@ def cmd_inspect(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "stats": cmd_stats, "inspect": cmd_inspect}
+def cmd_fetch(argv: list[str]) -> int:
+    from pipeline.fetch import cmd_fetch as fetch
+
+    return fetch(argv)
+
+
+def cmd_train_domain(argv: list[str]) -> int:
+    from pipeline.train_domain import cmd_train_domain as train
+
+    return train(argv)
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "stats": cmd_stats,
+    "inspect": cmd_inspect,
+    "fetch": cmd_fetch,
+    "train-domain-classifier": cmd_train_domain,
+}
 
 
 def _quiet_known_noise(record: logging.LogRecord) -> bool:

@@ -36,6 +36,9 @@ TOP_LEVEL_KEYS = {
     "mix",
     "shards",
     "source_domains",
+    "boilerplate",
+    "domain",
+    "decontam",
 }
 
 # Which FinPile domain each source belongs to (overridable under `source_domains`).
@@ -74,6 +77,9 @@ class Config:
     mix: dict[str, Any]
     shards: dict[str, Any]
     source_domains: dict[str, str]
+    boilerplate: dict[str, Any] = field(default_factory=dict)
+    domain: dict[str, Any] = field(default_factory=dict)
+    decontam: dict[str, Any] = field(default_factory=dict)
     origin: str = ""  # the file it came from, for messages
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,6 +98,9 @@ class Config:
             "mix": self.mix,
             "shards": self.shards,
             "source_domains": self.source_domains,
+            "boilerplate": self.boilerplate,
+            "domain": self.domain,
+            "decontam": self.decontam,
         }
 
     @property
@@ -159,8 +168,16 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", origin: str = "<dict>
         mix=_section(raw, "mix", {}, origin),
         shards=_section(raw, "shards", {"max_rows": 50_000}, origin),
         source_domains=source_domains,
+        boilerplate=_section(raw, "boilerplate", {}, origin),
+        domain=_section(raw, "domain", {"threshold": 0.5, "sources": ["web"]}, origin),
+        decontam=_section(raw, "decontam", {"eval_sets": [], "ngram": 13, "mode": "drop"}, origin),
         origin=origin,
     )
+    if cfg.domain.get("model_path"):
+        cfg.domain["model_path"] = resolve_path(str(cfg.domain["model_path"]), base_dir)
+    for entry in cfg.decontam.get("eval_sets") or []:
+        if isinstance(entry, dict) and entry.get("path"):
+            entry["path"] = resolve_path(str(entry["path"]), base_dir)
     _validate_values(cfg, origin)
     return cfg
 
@@ -227,6 +244,11 @@ def _validate_values(cfg: Config, origin: str) -> None:
     threshold = (cfg.dedup.get("near") or {}).get("threshold", 0.8)
     if not isinstance(threshold, int | float) or not 0 < threshold < 1:
         raise ConfigError(f"{origin}: dedup.near.threshold must be in (0, 1), got {threshold!r}")
+    from pipeline.decontam import DecontamConfig
+    from pipeline.domain import DomainConfig
+
+    DomainConfig.from_settings(cfg.domain)
+    DecontamConfig.from_settings(cfg.decontam)
     max_rows = cfg.shards.get("max_rows")
     if not isinstance(max_rows, int) or max_rows < 1:
         raise ConfigError(f"{origin}: shards.max_rows must be a positive integer, got {max_rows!r}")

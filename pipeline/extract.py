@@ -5,6 +5,10 @@
 - ``wikitext``: mwparserfromhell (``sources.general.extract_wikitext``);
 - ``text``/``json``: the text as the connector gave it (social posts, generic JSONL).
 
+Per-input reader options (the config's ``inputs[].options``) reach the extractor too, e.g. the EDGAR table
+policy. With the EDGAR option ``split_items_as_documents``, a 10-K/10-Q becomes one document per item; the
+extra documents are counted on the ``derived`` output so that the funnel still adds up.
+
 A connector may mark a record it read as a document to drop (``metadata["drop_reason"]``, e.g.
 ``social:deleted``): it is extracted like any other and routed to rejected/ with that reason, so it is counted.
 """
@@ -18,11 +22,14 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
+from pipeline import progress
 from pipeline.errors import RecordFailure
-from pipeline.schema import Document, RawRecord, RecordError, Rejected, doc_id
+from pipeline.schema import Document, RawRecord, Rejected, doc_id
 from pipeline.stage import ERRORS, REJECTED, counter, error_from_exception
 
 STAGE = "extract"
+DERIVED = "derived"
+SPLIT_ITEMS_OPTION = "split_items_as_documents"
 
 _EXTRACTORS: dict[str, str] = {
     "html": "sources.html:extract_html",
@@ -83,14 +90,33 @@ def extract(
     return doc
 
 
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
+
+
+def split_documents(doc: Document, options: Mapping[str, Any]) -> list[Document]:
+    """The documents one extracted document becomes (10-K/10-Q items when the input asks for it)."""
+    if doc.source == "filings" and _truthy(options.get(SPLIT_ITEMS_OPTION, False)):
+        from sources.edgar_items import split_item_documents
+
+        return split_item_documents(doc)
+    return [doc]
+
+
 class _ExtractFn(beam.DoFn):
-    def __init__(self, source_domains: dict[str, str], options: dict[str, Any]):
+    def __init__(self, source_domains: dict[str, str], input_options: dict[str, dict[str, Any]]):
         self._source_domains = source_domains
-        self._options = options
+        self._input_options = input_options
 
     def process(self, raw: RawRecord) -> Iterator[Any]:
+        progress.tick(STAGE)
+        options = self._input_options.get(raw.input, {})
         try:
-            result = extract(raw, self._source_domains, self._options)
+            result = extract(raw, self._source_domains, options)
+            if not isinstance(result, Rejected):
+                parts = split_documents(result, options)
         except (
             RecordFailure,
             ValueError,
@@ -108,24 +134,32 @@ class _ExtractFn(beam.DoFn):
         if isinstance(result, Rejected):
             counter(f"{STAGE}:dropped:{result.reason}").inc()
             yield pvalue.TaggedOutput(REJECTED, result)
-        else:
+            return
+        if len(parts) > 1:
+            yield pvalue.TaggedOutput(DERIVED, (result.source, len(parts) - 1))
+        for part in parts:
             counter(f"{STAGE}:kept").inc()
-            yield result
+            yield part
+
+    def finish_bundle(self):
+        progress.flush()
 
 
 class Extract(beam.PTransform):
-    """RawRecords -> Documents (main), Rejected (``rejected``) and RecordErrors (``errors``)."""
+    """RawRecords -> Documents (main), Rejected (``rejected``), RecordErrors (``errors``) and
+    ``(source, n)`` counts of documents added by splitting (``derived``)."""
 
-    def __init__(self, source_domains: dict[str, str], options: dict[str, Any] | None = None):
+    def __init__(
+        self, source_domains: dict[str, str], input_options: dict[str, dict[str, Any]] | None = None
+    ):
         super().__init__()
         self._source_domains = source_domains
-        self._options = options or {}
+        self._input_options = input_options or {}
 
     def expand(self, records):
-        out = records | "ExtractText" >> beam.ParDo(
-            _ExtractFn(self._source_domains, self._options)
-        ).with_outputs(REJECTED, ERRORS, main="docs")
-        return out.docs, out[REJECTED], out[ERRORS]
+        fn = _ExtractFn(self._source_domains, self._input_options)
+        out = records | "ExtractText" >> beam.ParDo(fn).with_outputs(REJECTED, ERRORS, DERIVED, main="docs")
+        return out.docs, out[REJECTED], out[ERRORS], out[DERIVED]
 
 
-__all__ = ["Extract", "extract", "extract_plain", "RecordError"]
+__all__ = ["Extract", "extract", "extract_plain", "split_documents"]

@@ -56,5 +56,11 @@ class FinPileOptions(PipelineOptions):
         )
         parser.add_argument("--max_rows_per_shard", type=int, default=None, help="Rows per Parquet shard.")
         parser.add_argument(
+            "--progress_interval",
+            type=float,
+            default=5.0,
+            help="Seconds between progress lines on stderr (documents per stage, rate); 0 turns them off.",
+        )
+        parser.add_argument(
             "--no_stats", action="store_true", default=False, help="Do not write the stats report at the end."
         )

@@ -17,6 +17,7 @@ from apache_beam import pvalue
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline import progress
 from pipeline.config import InputSpec
 from pipeline.errors import ConfigError, RecordFailure
 from pipeline.schema import RawRecord, RecordError
@@ -36,6 +37,8 @@ KIND_DEFAULT_SOURCE = {
     "jsonl": "c4",
     "html": "web",
     "text": "c4",
+    "news_cache": "news",
+    "stocktwits": "social",
 }
 
 
@@ -107,8 +110,13 @@ class _ReadFileFn(beam.DoFn):
                 _LOG.warning("read error in %s (%s): %s", input_file.path, item.kind, item.message)
                 yield pvalue.TaggedOutput(ERRORS, item)
             else:
+                item.input = input_file.input_name
                 counter(f"read:{item.source}").inc()
+                progress.tick("read")
                 yield item
+
+    def finish_bundle(self):
+        progress.flush()
 
 
 class ReadSources(beam.PTransform):

@@ -1,6 +1,7 @@
 """Build and run the corpus pipeline, then write the manifest and the stats report.
 
-sources -> Extract -> IdentifyLanguage -> ScoreQuality -> RedactPII -> ExactDeduplicate -> NearDeduplicate
+sources -> Extract -> IdentifyLanguage -> ScoreQuality -> RedactPII -> Decontaminate -> RemoveBoilerplate
+        -> ExactDeduplicate -> NearDeduplicate -> ClassifyDomain
         -> AssignDomainAndMix -> WriteShards, with every stage's rejected/ and errors/ outputs written beside.
 """
 
@@ -8,6 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import shutil
+import sys
+import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -15,11 +20,15 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
-from pipeline import __version__
+from pipeline import __version__, progress
+from pipeline.boilerplate import RemoveBoilerplate
 from pipeline.config import Config, InputSpec, load_config
+from pipeline.decontam import Decontaminate
 from pipeline.dedup import ExactDeduplicate, NearDeduplicate, minhash_config
+from pipeline.domain import ClassifyDomain
 from pipeline.errors import ConfigError
 from pipeline.extract import Extract
 from pipeline.language import IdentifyLanguage
@@ -84,20 +93,47 @@ def effective_config(opts: FinPileOptions) -> Config:
     return cfg
 
 
-def prepare_run_dir(run_dir: str, overwrite: bool) -> None:
-    """Refuse to mix two runs: an existing run folder needs --overwrite (then it is emptied first)."""
+def prepare_run_dir(run_dir: str, overwrite: bool, config_hash: str) -> None:
+    """Never mix two runs in one folder.
+
+    - a finished run (it has manifest.json) is replaced only with --overwrite;
+    - an unfinished run (killed before its manifest was written) of the same config is restarted from scratch:
+      shard names are deterministic and fetch caches live elsewhere, so the restart gives the same output;
+    - an unfinished run of another config needs --overwrite.
+    """
     if FileSystems.exists(run_dir):
-        if not overwrite:
+        manifest = FileSystems.join(run_dir, "manifest.json")
+        started = FileSystems.join(run_dir, WORK_DIR, "started.json")
+        if overwrite:
+            pass
+        elif FileSystems.exists(manifest):
             raise ConfigError(
                 f"{run_dir} already holds a run; pass --overwrite to replace it, or --run_name NAME for a new one"
             )
+        elif not FileSystems.exists(started) or _started_hash(started) != config_hash:
+            raise ConfigError(
+                f"{run_dir} holds an unfinished run of another config (or other files); "
+                "pass --overwrite to replace it, or --run_name NAME for a new one"
+            )
+        else:
+            _LOG.warning("%s holds an unfinished run of the same config: restarting it", run_dir)
         FileSystems.delete([run_dir])
     try:
-        write_json(FileSystems.join(run_dir, WORK_DIR, "started.json"), {"started_at": _now()})
+        write_json(
+            FileSystems.join(run_dir, WORK_DIR, "started.json"),
+            {"started_at": _now(), "config_hash": config_hash},
+        )
     except OSError as exc:
         raise ConfigError(
             f"cannot write to output folder {run_dir}: {exc} (choose another --output_root)"
         ) from None
+
+
+def _started_hash(path: str) -> str:
+    try:
+        return str(read_json(path).get("config_hash", ""))
+    except (OSError, ValueError):
+        return ""
 
 
 def _now() -> str:
@@ -127,21 +163,25 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     label_only = bool(cfg.quality.get("label_only"))
 
     records, read_errors = p | "ReadSources" >> ReadSources(plan.files)
-    docs, extract_rejected, extract_errors = records | "Extract" >> Extract(cfg.source_domains)
+    input_options = {spec.name: dict(spec.options) for spec in cfg.inputs}
+    docs, extract_rejected, extract_errors, derived = records | "Extract" >> Extract(
+        cfg.source_domains, input_options
+    )
     docs, lang_rejected, lang_errors = docs | "IdentifyLanguage" >> IdentifyLanguage(cfg.language, label_only)
     lang_tagged = [docs, lang_rejected | "LangRejectedDocs" >> beam.Map(lambda r: r.document)]
     docs, quality_rejected, quality_errors = docs | "ScoreQuality" >> ScoreQuality(cfg.quality)
     docs, pii_rejected, pii_errors = docs | "RedactPII" >> RedactPII(cfg.pii)
+    docs, decontam_rejected, decontam_errors = docs | "Decontaminate" >> Decontaminate(cfg.decontam)
+    docs, boilerplate_rejected = docs | "RemoveBoilerplate" >> RemoveBoilerplate(cfg.boilerplate)
     priority = list(cfg.dedup.get("priority") or [])
     dedup_rejected = []
     if cfg.dedup.get("exact", True):
         docs, exact_rejected = docs | "ExactDedup" >> ExactDeduplicate(priority)
         dedup_rejected.append(exact_rejected)
     if cfg.dedup.get("near", True) is not False:
-        docs, near_rejected = docs | "NearDedup" >> NearDeduplicate(
-            minhash_config(cfg.dedup), priority, int(cfg.dedup.get("cc_rounds", 8))
-        )
+        docs, near_rejected = docs | "NearDedup" >> NearDeduplicate.from_settings(cfg.dedup)
         dedup_rejected.append(near_rejected)
+    docs, domain_rejected, domain_errors = docs | "ClassifyDomain" >> ClassifyDomain(cfg.domain)
     domain_of = dict(cfg.source_domains)
     docs, mixture = docs | "AssignDomainAndMix" >> AssignDomainAndMix(domain_of, cfg.mix)
     shards = docs | "WriteShards" >> WriteShards(run_dir, int(cfg.shards["max_rows"]))
@@ -151,7 +191,10 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         lang_rejected,
         quality_rejected,
         pii_rejected,
+        decontam_rejected,
+        boilerplate_rejected,
         *dedup_rejected,
+        domain_rejected,
     ] | "AllRejected" >> beam.Flatten()
     errors = [
         read_errors,
@@ -159,6 +202,8 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         lang_errors,
         quality_errors,
         pii_errors,
+        decontam_errors,
+        domain_errors,
     ] | "AllErrors" >> beam.Flatten()
     rejected | "WriteRejected" >> WriteRecords(run_dir, "rejected", rejected_to_line)
     errors | "WriteErrors" >> WriteRecords(run_dir, "errors", error_to_line)
@@ -170,6 +215,7 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         rejected | "KeyRejected" >> beam.Map(_count_key_rejected),
         errors | "KeyErrors" >> beam.Map(_count_key_error),
         docs | "KeyKept" >> beam.Map(_count_key_kept),
+        derived | "KeyDerived" >> beam.FlatMap(lambda sn: [("derived", sn[0])] * sn[1]),
         lang_tagged
         | "LangTagged" >> beam.Flatten()
         | "KeyLang" >> beam.Map(lambda d: ("lang", d.source, d.lang)),
@@ -196,15 +242,28 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
 
 
 def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
-    """Per-source funnel from the counted keys; ``balanced`` checks read == kept + rejected + errors."""
+    """Per-source funnel from the counted keys.
+
+    ``balanced`` checks read (+ derived: extra documents made by splitting one record) == kept + rejected + errors.
+    """
     per_source: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"read": 0, "kept": 0, "rejected": {}, "errors": {}, "kept_by_domain": {}, "languages": {}}
+        lambda: {
+            "read": 0,
+            "derived": 0,
+            "kept": 0,
+            "rejected": {},
+            "errors": {},
+            "kept_by_domain": {},
+            "languages": {},
+        }
     )
     for key, n in rows:
         kind, source, *rest = key
         entry = per_source[source]
         if kind == "read":
             entry["read"] += n
+        elif kind == "derived":
+            entry["derived"] += n
         elif kind == "kept":
             entry["kept"] += n
             entry["kept_by_domain"][rest[0]] = entry["kept_by_domain"].get(rest[0], 0) + n
@@ -221,13 +280,16 @@ def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
         entry = per_source[source]
         entry["rejected_total"] = sum(entry["rejected"].values())
         entry["errors_total"] = sum(entry["errors"].values())
-        entry["balanced"] = entry["read"] == entry["kept"] + entry["rejected_total"] + entry["errors_total"]
+        entry["balanced"] = (
+            entry["read"] + entry["derived"]
+            == entry["kept"] + entry["rejected_total"] + entry["errors_total"]
+        )
         entry["rejected"] = dict(sorted(entry["rejected"].items()))
         entry["errors"] = dict(sorted(entry["errors"].items()))
         sources[source] = entry
     totals = {
         name: sum(e[name] for e in sources.values())
-        for name in ("read", "kept", "rejected_total", "errors_total")
+        for name in ("read", "derived", "kept", "rejected_total", "errors_total")
     }
     totals["balanced"] = all(e["balanced"] for e in sources.values())
     return {"sources": sources, "totals": totals}
@@ -301,18 +363,85 @@ def choose_runner(options: PipelineOptions):
     return fn_runner.FnApiRunner(provision_info=provision), f"DirectRunner (FnApiRunner, {mode})"
 
 
-def run(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the pipeline; returns the manifest. Raises ConfigError for bad input."""
+def _is_local(runner) -> bool:
+    return not isinstance(runner, str)
+
+
+def _translation_only(options: PipelineOptions) -> str:
+    """Where the job graph goes when the runner only translates (Dataflow template or dry run), else ''."""
+    all_options = options.get_all_options()
+    if all_options.get("template_location"):
+        return str(all_options["template_location"])
+    if all_options.get("dry_run"):
+        return "dry run"
+    return ""
+
+
+def _run_local(p: beam.Pipeline, interval: float) -> None:
+    """Run on the local runner with a progress line every ``interval`` seconds (0: none)."""
+    folder = tempfile.mkdtemp(prefix="finpile-progress-")
+    os.environ[progress.ENV_DIR] = folder
+    progress.reset()
+    reporter = progress.ProgressReporter(folder, interval) if interval > 0 else None
+    if reporter:
+        reporter.start()
+    try:
+        p.run().wait_until_finish()
+    finally:
+        if reporter:
+            reporter.stop()
+        os.environ.pop(progress.ENV_DIR, None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_remote(p: beam.Pipeline, interval: float) -> None:
+    """Submit to a remote runner (Dataflow ...) and print its counters while it runs."""
+    result = p.run()
+    from apache_beam.runners.runner import PipelineState
+
+    while not PipelineState.is_terminal(result.state):
+        time.sleep(max(interval, 10.0))
+        try:
+            counters = result.metrics().query(MetricsFilter().with_namespace("finpile"))["counters"]
+        except Exception as exc:  # metrics are best-effort while a job starts up
+            _LOG.debug("metrics not available yet: %s", exc)
+            continue
+        kept = {
+            c.key.metric.name: c.committed or c.attempted
+            for c in counters
+            if c.key.metric.name.endswith(":kept")
+        }
+        print(
+            f"[{result.state}] " + " | ".join(f"{k} {v:,}" for k, v in sorted(kept.items())), file=sys.stderr
+        )
+    result.wait_until_finish()
+    if result.state != PipelineState.DONE:
+        raise RuntimeError(f"job ended in state {result.state}")
+
+
+def run(argv: list[str] | None = None) -> dict[str, Any] | None:
+    """Run the pipeline; returns the manifest (None when the runner only translated the job)."""
     options = PipelineOptions(argv)
     opts = options.view_as(FinPileOptions)
     plan = make_plan(opts)
-    prepare_run_dir(plan.run_dir, opts.overwrite)
+    translation = _translation_only(options)
+    if not translation:
+        prepare_run_dir(plan.run_dir, opts.overwrite, plan.config.config_hash)
     runner, runner_name = choose_runner(options)
     started = time.time()
     _LOG.info("run %s: %d input files -> %s", plan.config.run_name, len(plan.files), plan.run_dir)
-    with beam.Pipeline(runner=runner, options=options) as p:
-        build_pipeline(p, plan)
+    p = beam.Pipeline(runner=runner, options=options)
+    build_pipeline(p, plan)
+    if translation:
+        p.run()
+        print(f"job graph translated for {runner_name}: {translation}", file=sys.stderr)
+        return None
+    if _is_local(runner):
+        _run_local(p, opts.progress_interval)
+    else:
+        _run_remote(p, opts.progress_interval)
     manifest = build_manifest(plan, runner_name, started)
+    write_json(FileSystems.join(plan.run_dir, "mixture.json"), manifest["mixture"])
     write_json(FileSystems.join(plan.run_dir, "manifest.json"), manifest)
     FileSystems.delete([FileSystems.join(plan.run_dir, WORK_DIR)])
     if plan.write_stats:

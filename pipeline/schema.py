@@ -37,6 +37,7 @@ class RawRecord:
     content_type: str
     fetched_at: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    input: str = ""  # name of the config input that read it (its options reach extraction)
 
 
 @dataclass

@@ -15,6 +15,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
+from pipeline import progress
 from pipeline.errors import RecordFailure
 from pipeline.schema import Document, RecordError, Rejected
 
@@ -48,6 +49,7 @@ class DocumentStage(beam.DoFn):
         raise NotImplementedError
 
     def process(self, doc: Document) -> Iterator[Any]:
+        progress.tick(self.stage)
         try:
             result = self.handle(doc)
         except (
@@ -71,6 +73,9 @@ class DocumentStage(beam.DoFn):
         else:
             counter(f"{self.stage}:kept").inc()
             yield result
+
+    def finish_bundle(self):
+        progress.flush()
 
 
 def apply_stage(pcoll, label: str, dofn: DocumentStage):

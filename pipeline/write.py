@@ -19,6 +19,7 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline import progress
 from pipeline.schema import Document, RecordError, Rejected, documents_to_table
 
 PARQUET_COMPRESSION = "zstd"
@@ -63,6 +64,8 @@ class _WriteShardFn(beam.DoFn):
         data = encode_shard(docs)
         path = shard_path(self._run_dir, domain, source, bucket)
         write_bytes_atomically(path, data)
+        progress.tick("written", len(docs))
+        progress.flush()
         yield {
             "path": path[len(self._run_dir) :].lstrip("/"),
             "domain": domain,

@@ -88,6 +88,8 @@ def detect_kind(path: str, head: bytes) -> str:
     if name.endswith((".jsonl", ".ndjson", ".json", ".jsonl.gz", ".csv")):
         if b'"subreddit"' in head:
             return "reddit"
+        if b'"messages"' in head and b'"symbol' in head:
+            return "stocktwits"
         if b'"user"' in head or b'"screen_name"' in head or name.endswith(".csv"):
             return "tweets"
         return "jsonl"

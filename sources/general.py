@@ -216,7 +216,25 @@ def _base_url_from_siteinfo(base: str | None) -> str | None:
     return base.rsplit("/", 1)[0] + "/"
 
 
-def wiki_page_record(page: etree._Element, base_url: str, path: str) -> RawRecord | RecordError | None:
+# The largest record a general reader accepts (``options["max_doc_bytes"]``): the longest real Wikipedia
+# articles are ~1 MB of wikitext, so a bigger page or JSON line is a broken or hostile record.
+DEFAULT_MAX_DOC_BYTES = 10_000_000
+
+
+def _too_large(source: str, what: str, size: int, limit: int, record_id: str, path: str) -> RecordError:
+    return RecordError(
+        source=source,
+        stage="read",
+        kind="too_large",
+        message=f"{what} is {size} bytes, over max_doc_bytes={limit} (raise the reader option to keep it)",
+        id=record_id,
+        path=path,
+    )
+
+
+def wiki_page_record(
+    page: etree._Element, base_url: str, path: str, max_bytes: int = DEFAULT_MAX_DOC_BYTES
+) -> RawRecord | RecordError | None:
     """The RawRecord for one ``<page>`` element, a RecordError, or None for a page that is not an article
     (other namespace, redirect, disambiguation; each counted as ``skipped:<reason>``)."""
     title = page.findtext("{*}title") or ""
@@ -252,6 +270,8 @@ def wiki_page_record(page: etree._Element, base_url: str, path: str) -> RawRecor
             path=path,
         )
     text = (text_elem.text or "") if text_elem is not None else ""
+    if len(text) > max_bytes:
+        return _too_large("wikipedia", f"page {title!r}", len(text), max_bytes, f"wiki:{page_id}", path)
     if REDIRECT_RE.match(text):
         counter(WIKI_NAMESPACE, "skipped:redirect").inc()
         return None
@@ -299,9 +319,12 @@ def read_wikipedia(
     """Articles of a MediaWiki XML dump (``.xml``, ``.xml.bz2``): one RawRecord (wikitext) per ns-0 page.
 
     options: ``wiki_base_url`` (default: from the dump's ``<siteinfo><base>``, else English Wikipedia),
-    ``xml_huge_tree`` (default False: keep libxml2's limits on node size and depth).
+    ``max_doc_bytes`` (default 10 MB: a bigger page becomes one ``too_large`` error and the dump goes on),
+    ``xml_huge_tree`` (default True: lift libxml2's 10 MB text-node limit, which would otherwise end the whole
+    dump at the first huge page; entities stay unexpanded and DTDs unloaded either way).
     """
     base_url = options.get("wiki_base_url")
+    max_bytes = int(options.get("max_doc_bytes") or DEFAULT_MAX_DOC_BYTES)
     pages = 0
     events = etree.iterparse(
         open_decompressed(path, stream),
@@ -309,7 +332,7 @@ def read_wikipedia(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
-        huge_tree=bool(options.get("xml_huge_tree", False)),
+        huge_tree=bool(options.get("xml_huge_tree", True)),
     )
     try:
         for _, elem in events:
@@ -318,7 +341,7 @@ def read_wikipedia(
                 base_url = _base_url_from_siteinfo(elem.text)
             elif name == "page":
                 pages += 1
-                record = wiki_page_record(elem, base_url or DEFAULT_WIKI_BASE_URL, path)
+                record = wiki_page_record(elem, base_url or DEFAULT_WIKI_BASE_URL, path, max_bytes)
                 _release(elem)
                 if record is not None:
                     yield record
@@ -555,7 +578,7 @@ def jsonl_record(
 
 
 def _jsonl_items(
-    path: str, stream: BinaryIO, fields: Mapping[str, str], source: str
+    path: str, stream: BinaryIO, fields: Mapping[str, str], source: str, max_bytes: int = DEFAULT_MAX_DOC_BYTES
 ) -> Iterator[RawRecord | RecordError]:
     name = os.path.basename(path)
     for item in iter_lines(path, stream, source):
@@ -564,6 +587,9 @@ def _jsonl_items(
             continue
         lineno, line = item
         where = f"{name}:{lineno}"
+        if len(line) > max_bytes:
+            yield _too_large(source, f"line {lineno}", len(line), max_bytes, f"line:{lineno}", path)
+            continue
         try:
             obj = parse_json_line(line)
         except ValueError as exc:
@@ -627,4 +653,5 @@ def read_jsonl(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Itera
     if split_compression(path)[0].lower().endswith(".parquet"):
         yield from _parquet_items(path, stream, fields, source)
     else:
-        yield from _jsonl_items(path, stream, fields, source)
+        max_bytes = int(options.get("max_doc_bytes") or DEFAULT_MAX_DOC_BYTES)
+        yield from _jsonl_items(path, stream, fields, source, max_bytes)

@@ -95,6 +95,32 @@ ALL_SUBREDDITS = "*"
 DELETED_BODIES = frozenset({"[deleted]", "[removed]", "[deleted by user]", "[ removed by reddit ]"})
 
 
+DEFAULT_MAX_DOC_BYTES = 10_000_000  # a JSON line longer than this is a "too_large" error, not a document
+
+
+def max_doc_bytes(options: Mapping[str, Any]) -> int:
+    """The largest record, in bytes of its JSON line, a social reader accepts (``options["max_doc_bytes"]``)."""
+    return int(options.get("max_doc_bytes") or DEFAULT_MAX_DOC_BYTES)
+
+
+def too_large_error(line: bytes, limit: int, lineno: int, path: str) -> RecordError | None:
+    """A ``too_large`` RecordError for a line over ``limit`` bytes (checked before parsing it); else None.
+
+    The largest real posts are ~40 KB (Reddit's selftext limit), so a multi-megabyte line is a broken or
+    hostile record: holding it as one document would stall every later stage for nothing.
+    """
+    if len(line) <= limit:
+        return None
+    return RecordError(
+        source=SOURCE,
+        stage="read",
+        kind="too_large",
+        message=f"line {lineno} is {len(line)} bytes, over max_doc_bytes={limit}",
+        id=f"line:{lineno}",
+        path=path,
+    )
+
+
 def subreddit_allow_list(options: Mapping[str, Any]) -> frozenset[str] | None:
     """Lower-cased allowed subreddits from ``options["subreddits"]`` (list or comma-separated string);
     None when every subreddit is allowed (``"*"``)."""
@@ -199,15 +225,20 @@ def read_reddit(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iter
     """Submissions and comments of a Reddit dump (``.zst``, ``.gz``, ``.bz2`` or plain NDJSON).
 
     options: ``subreddits`` (allow-list, default ``DEFAULT_SUBREDDITS``, ``"*"`` for all), ``min_score``
-    (default None; lower scores get ``drop_reason`` ``social:low_score``).
+    (default None; lower scores get ``drop_reason`` ``social:low_score``), ``max_doc_bytes`` (default
+    ``DEFAULT_MAX_DOC_BYTES``; a longer line is a ``too_large`` error).
     """
     allow = subreddit_allow_list(options)
     min_score = options.get("min_score")
+    limit = max_doc_bytes(options)
     for item in iter_lines(path, stream, SOURCE):
         if isinstance(item, RecordError):
             yield item
             continue
         lineno, line = item
+        if (too_large := too_large_error(line, limit, lineno, path)) is not None:
+            yield too_large
+            continue
         try:
             obj = parse_json_line(line)
         except ValueError as exc:
@@ -322,11 +353,15 @@ def tweet_record(
 def _tweet_json_items(
     path: str, stream: BinaryIO, options: Mapping[str, Any]
 ) -> Iterator[RawRecord | RecordError]:
+    limit = max_doc_bytes(options)
     for item in iter_lines(path, stream, SOURCE):
         if isinstance(item, RecordError):
             yield item
             continue
         lineno, line = item
+        if (too_large := too_large_error(line, limit, lineno, path)) is not None:
+            yield too_large
+            continue
         try:
             tweet = parse_json_line(line)
         except ValueError as exc:
@@ -415,7 +450,8 @@ def read_tweets(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iter
     optionally compressed.
 
     options: ``text_column`` (CSV, default ``"text"``), ``id_column`` (CSV, default ``"id"``; else the row
-    number), ``min_words`` (cashtag-spam threshold, default ``DEFAULT_MIN_WORDS``).
+    number), ``min_words`` (cashtag-spam threshold, default ``DEFAULT_MIN_WORDS``), ``max_doc_bytes`` (JSON
+    lines; default ``DEFAULT_MAX_DOC_BYTES``).
     """
     if split_compression(path)[0].lower().endswith(JSON_SUFFIXES):
         yield from _tweet_json_items(path, stream, options)

@@ -333,6 +333,7 @@ class _WarcScan:
         self.warc_file = os.path.basename(path)
         self.gzipped = path.lower().endswith(".gz")
         self.default_source = str(options.get("default_source", DEFAULT_SOURCE))
+        self.max_bytes = int(options.get("max_doc_bytes") or MAX_HTML_BYTES)
         self.input = _TrackingReader(stream)
         self.last_end = self.input.position
         self.records_seen = 0
@@ -391,9 +392,9 @@ class _WarcScan:
         encoding = rec.http_headers.get_header("Content-Encoding") if rec.http_headers is not None else None
         if encoding and encoding.strip().lower() not in ("gzip", "deflate", "identity"):
             return self.error("content_encoding", f"unsupported Content-Encoding {encoding!r}", record_id)
-        body = rec.content_stream().read(MAX_HTML_BYTES + 1)
-        if len(body) > MAX_HTML_BYTES:
-            return self.error("too_large", f"HTML payload over {MAX_HTML_BYTES} bytes", record_id)
+        body = rec.content_stream().read(self.max_bytes + 1)
+        if len(body) > self.max_bytes:
+            return self.error("too_large", f"HTML payload over max_doc_bytes={self.max_bytes}", record_id)
         if not media_type and not _looks_like_html(body):
             counter(WARC_NAMESPACE, "skipped:non_html").inc()
             return None
@@ -414,8 +415,11 @@ class _WarcScan:
 
     def _text_record(self, rec: ArcWarcRecord, record_id: str) -> RawRecord | RecordError:
         url = rec.rec_headers.get_header("WARC-Target-URI") or ""
+        data = rec.content_stream().read(self.max_bytes + 1)
+        if len(data) > self.max_bytes:
+            return self.error("too_large", f"WET text over max_doc_bytes={self.max_bytes}", record_id)
         try:
-            text = rec.content_stream().read().decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             return self.error("charset", f"WET text is not UTF-8: {exc}", record_id)
         metadata = {"warc_file": self.warc_file}
@@ -580,7 +584,8 @@ def read_warc(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iterat
     """HTML responses (``html``, body bytes) and WET conversions (``text``) of a WARC file.
 
     options: ``default_source`` (``"web"``), ``news_domains``, ``press_domains``, ``deny_domains``
-    (see ``classify_url``). RawRecord metadata: ``warc_file``, ``http_status``, ``content_charset`` (from
+    (see ``classify_url``), ``max_doc_bytes`` (default ``MAX_HTML_BYTES``: a longer payload is a
+    ``too_large`` error and the next record is read). RawRecord metadata: ``warc_file``, ``http_status``, ``content_charset`` (from
     the HTTP Content-Type, if any), ``host``, and ``drop_reason`` ``url:denied_domain`` for denied hosts.
     """
     scan = _WarcScan(path, stream, options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import unicodedata
 
 import datasketch
 import numpy as np
@@ -12,6 +13,7 @@ import xxhash
 
 from filters import dedup
 from filters.dedup import (
+    HASHES,
     MinHashConfig,
     band_keys,
     estimated_jaccard,
@@ -189,3 +191,27 @@ def test_jaccard_helpers():
     assert estimated_jaccard(a, np.array([1, 2, 0, 0], dtype=np.uint64)) == 0.5
     with pytest.raises(ValueError):
         estimated_jaccard(a, a[:2])
+
+
+def test_ascii_fast_path_equals_the_unicode_table():
+    """The ASCII shortcut of normalize_for_exact deletes exactly the P* code points of the full table."""
+    table = dedup._punctuation_table()
+    ascii_text = "".join(chr(cp) for cp in range(128)) * 2
+    assert normalize_for_exact(ascii_text) == " ".join(
+        unicodedata.normalize("NFKC", ascii_text).casefold().translate(table).split()
+    )
+    assert normalize_for_exact("Mixed ascii — and “unicode”, e-mail!") == "mixed ascii and unicode email"
+
+
+@pytest.mark.parametrize("hash_name", HASHES)
+def test_word_shingles_equal_hashes_of_ngrams(hash_name):
+    """The byte-slice fast path of ``shingles`` hashes exactly the strings ``ngrams`` returns."""
+    rng = random.Random(4)
+    vocab = ["alpha", "Beta,", "ça", "naïve", "東京", "x", "—", "U.S.", "e-mail", "€5", "\u00a0", "ﬁne"]
+    hasher = xxhash.xxh32_intdigest if hash_name == "xxh32" else dedup._sha1_hash32
+    for length in (0, 1, 4, 5, 6, 50):
+        text = " ".join(rng.choice(vocab) for _ in range(length))
+        for n in (1, 3, 5):
+            cfg = MinHashConfig(ngram=n, hash=hash_name)
+            expected = [hasher(g.encode("utf-8")) for g in ngrams(text, cfg)]
+            assert shingles(text, cfg).tolist() == expected

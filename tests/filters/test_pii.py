@@ -165,3 +165,17 @@ def test_real_text_only_phone_numbers_found(shared_data, redactor):
     assert all(any(word in c for word in ("tel.", "mobile", "callers", "event :")) for c in contexts), (
         contexts
     )
+
+
+def test_filing_signature_block_and_addresses_survive(redactor):
+    """Officer names, titles, company addresses and registrant phone numbers in filings are public, not PII;
+    the redactor has no name detection at all, and filings redact only SSNs and card numbers."""
+    text = (
+        "APPLE INC.\nOne Apple Park Way, Cupertino, California 95014\n(408) 996-1010\n"
+        "By: /s/ Luca Maestri\nLuca Maestri\nSenior Vice President, Chief Financial Officer\n"
+        "Date: November 1, 2024\nCommission File Number: 001-36743\nIRS Employer Identification No. 94-2404110"
+    )
+    assert redactor.redact(text, "filings") == (text, {})
+    web_text, counts = redactor.redact(text, "web")
+    assert counts == {"phone": 1}
+    assert web_text == text.replace("(408) 996-1010", "<PHONE>")

@@ -4,13 +4,16 @@ C4 cleaning, config handling, and agreement of the datatrove and signals engines
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
+import math
 import pickle
 
 import pytest
 
 from filters.quality import (
+    GopherQualityThresholds,
     QualityConfig,
     QualityScorer,
     SourcePolicy,
@@ -313,7 +316,7 @@ def test_config_errors(config, message):
 
 
 def test_scorer_pickles_before_and_after_use():
-    scorer = QualityScorer()
+    scorer = QualityScorer(QualityConfig(engine="datatrove"))
     clone = pickle.loads(pickle.dumps(scorer))
     assert clone.decide(Document(id="d", text=GOOD, source="web")) == (True, "")
     assert scorer.decide(Document(id="d", text=TWEET, source="web")) == (False, "gopher:short_doc")
@@ -371,3 +374,153 @@ def test_engines_agree_on_real_news(shared_data):
         assert a.text == b.text
         dropped += not decision[0]
     assert 0 < dropped < len(docs) / 2
+
+
+# Every rule at its threshold: a text whose signal sits exactly on the threshold passes (inside), and the same
+# text with the threshold moved by one float step past the signal fails with that rule's reason (outside).
+BOUNDARY_TEXT = (
+    GOOD
+    + "\n- Rates rose again...\n- Rates rose again...\n- Bonds fell #rates #bonds\n\n"
+    + "\n".join(GOOD.splitlines()[:2])
+    + "\n\nCookie policy\nSee $AAPL at https://example.com in 2024 🚀\n\nThe end of the report.\n\nThe end of the report."
+)
+_QUALITY_OFF = {f.name: None for f in dataclasses.fields(GopherQualityThresholds)}
+_REPETITION_OFF = {
+    "dup_line_frac": None,
+    "dup_para_frac": None,
+    "dup_line_char_frac": None,
+    "dup_para_char_frac": None,
+    "top_n_grams": [],
+    "dup_n_grams": [],
+}
+_FINEWEB_OFF = {
+    "line_punct_thr": 0.0,
+    "short_line_thr": 1.0,
+    "char_duplicates_ratio": 1.0,
+    "new_line_ratio": 1e9,
+}
+
+# (reason, group, threshold, signal, "max" = signal <= threshold passes | "min" = signal >= threshold passes)
+BOUNDARY_RULES = [
+    ("basic:min_words", "basic", "min_words", "n_words", "min"),
+    ("basic:symbol_ratio", "basic", "max_symbol_ratio", "symbol_ratio", "max"),
+    ("basic:numeric_token_ratio", "basic", "max_numeric_token_ratio", "numeric_token_ratio", "max"),
+    ("basic:url_ratio", "basic", "max_url_ratio", "url_ratio", "max"),
+    ("basic:cashtag_ratio", "basic", "max_cashtag_ratio", "cashtag_ratio", "max"),
+    ("basic:emoji_ratio", "basic", "max_emoji_ratio", "emoji_ratio", "max"),
+    ("basic:boilerplate_ratio", "basic", "max_boilerplate_ratio", "boilerplate_ratio", "max"),
+    ("gopher:short_doc", "gopher_quality", "min_doc_words", "n_words", "min"),
+    ("gopher:long_doc", "gopher_quality", "max_doc_words", "n_words", "max"),
+    ("gopher:mean_word_length", "gopher_quality", "min_avg_word_length", "mean_word_length", "min"),
+    ("gopher:mean_word_length", "gopher_quality", "max_avg_word_length", "mean_word_length", "max"),
+    ("gopher:hash_word_ratio", "gopher_quality", "max_symbol_word_ratio", "hash_word_ratio", "max"),
+    ("gopher:frac_lines_bullet", "gopher_quality", "max_bullet_lines_ratio", "frac_lines_bullet", "max"),
+    (
+        "gopher:frac_lines_ellipsis",
+        "gopher_quality",
+        "max_ellipsis_lines_ratio",
+        "frac_lines_ellipsis",
+        "max",
+    ),
+    ("gopher:frac_alpha_words", "gopher_quality", "max_non_alpha_words_ratio", "frac_alpha_words", "min"),
+    ("gopher:stop_words", "gopher_quality", "min_stop_words", "stop_words", "min"),
+    ("gopher:dup_para_frac", "gopher_repetition", "dup_para_frac", "dup_para_frac", "max"),
+    ("gopher:dup_para_char_frac", "gopher_repetition", "dup_para_char_frac", "dup_para_char_frac", "max"),
+    ("gopher:dup_line_frac", "gopher_repetition", "dup_line_frac", "dup_line_frac", "max"),
+    ("gopher:dup_line_char_frac", "gopher_repetition", "dup_line_char_frac", "dup_line_char_frac", "max"),
+    *[
+        (f"gopher:top_{k}gram_frac", "gopher_repetition", ("top_n_grams", k), f"top_{k}gram_frac", "max")
+        for k in (2, 3, 4)
+    ],
+    *[
+        (f"gopher:dup_{k}gram_frac", "gopher_repetition", ("dup_n_grams", k), f"dup_{k}gram_frac", "max")
+        for k in range(5, 11)
+    ],
+    ("c4:too_few_sentences", "c4", "min_num_sentences", "c4_sentences", "min"),
+    ("fineweb:line_punct_ratio", "fineweb", "line_punct_thr", "fw_line_punct_ratio", "min"),
+    ("fineweb:short_line_ratio", "fineweb", "short_line_thr", "fw_short_line_ratio", "max"),
+    ("fineweb:char_dup_ratio", "fineweb", "char_duplicates_ratio", "fw_char_dup_ratio", "max"),
+    ("fineweb:list_ratio", "fineweb", "new_line_ratio", "fw_list_ratio", "max"),
+]
+INTEGER_THRESHOLDS = {"min_words", "min_doc_words", "max_doc_words", "min_stop_words", "min_num_sentences"}
+
+
+def _boundary_config(group: str, threshold, value) -> dict:
+    if group == "basic":
+        return {"default": {"groups": [], "basic": {threshold: value}}}
+    off = {"gopher_quality": _QUALITY_OFF, "gopher_repetition": _REPETITION_OFF, "fineweb": _FINEWEB_OFF}.get(
+        group, {}
+    )
+    if isinstance(threshold, tuple):
+        name, k = threshold
+        settings = {**off, name: [[k, value]]}
+    else:
+        settings = {**off, threshold: value}
+    return {"default": {"groups": [group], group: settings}}
+
+
+def _outside(value, direction: str, integer: bool):
+    if integer:
+        return int(value) + 1 if direction == "min" else int(value) - 1
+    return math.nextafter(value, math.inf if direction == "min" else 0.0)
+
+
+def test_boundary_rules_cover_every_reason():
+    policy_rules = {
+        name for name, _ in evaluate_rules(compute_signals(BOUNDARY_TEXT, SourcePolicy())[0], SourcePolicy())
+    }
+    tested = {rule[0] for rule in BOUNDARY_RULES}
+    # empty, lorem_ipsum, curly_bracket, fineweb:empty and ellipsis_word_ratio are yes/no or share a threshold:
+    # covered by CASES (and ellipsis by test_ellipsis_word_ratio_boundary).
+    assert policy_rules - tested == {
+        "basic:empty",
+        "gopher:ellipsis_word_ratio",
+        "c4:lorem_ipsum",
+        "c4:curly_bracket",
+        "fineweb:empty",
+    }
+
+
+@pytest.mark.parametrize("engine", ["datatrove", "signals"])
+@pytest.mark.parametrize(
+    ("reason", "group", "threshold", "signal", "direction"),
+    BOUNDARY_RULES,
+    ids=[f"{r[0]}-{r[2] if isinstance(r[2], str) else r[2][0]}" for r in BOUNDARY_RULES],
+)
+def test_rule_just_inside_and_just_outside(engine, reason, group, threshold, signal, direction):
+    groups = [] if group == "basic" else [group]
+    value = compute_signals(BOUNDARY_TEXT, SourcePolicy(groups=tuple(groups)))[0][signal]
+    assert value > 0  # a zero threshold would disable the rule in datatrove
+    integer = (threshold if isinstance(threshold, str) else "") in INTEGER_THRESHOLDS
+    inside = int(value) if integer else value
+    assert _decide(BOUNDARY_TEXT, config=_boundary_config(group, threshold, inside), engine=engine)[0] == (
+        True,
+        "",
+    )
+    outside = _outside(value, direction, integer)
+    decision, _ = _decide(BOUNDARY_TEXT, config=_boundary_config(group, threshold, outside), engine=engine)
+    assert decision == (False, reason)
+
+
+@pytest.mark.parametrize("engine", ["datatrove", "signals"])
+def test_ellipsis_word_ratio_boundary(engine):
+    # Hash and ellipsis ratios share Gopher's limit 0.1 (tokens: spaCy words incl. "..."); the line must not end
+    # in an ellipsis (that is frac_lines_ellipsis). 5 / 50 tokens inside, 6 / 51 outside.
+    config = {"default": {"groups": ["gopher_quality"], "gopher_quality": {"min_doc_words": 45}}}
+    inside = _words(WORDS_LONG, 44) + " ..." * 5 + " end"
+    outside = _words(WORDS_LONG, 44) + " ..." * 6 + " end"
+    assert compute_signals(inside, SourcePolicy())[0]["ellipsis_word_ratio"] == 0.1
+    assert compute_signals(outside, SourcePolicy())[0]["ellipsis_word_ratio"] == pytest.approx(6 / 51)
+    assert _decide(inside, config=config, engine=engine)[0] == (True, "")
+    assert _decide(outside, config=config, engine=engine)[0] == (False, "gopher:ellipsis_word_ratio")
+
+
+def test_source_aware_signals_exact():
+    text = "$AAPL $TSLA up 3% 🚀🚀 https://t.co/x www.example.com 1,234.5 Copyright © 2024 Acme"
+    s = compute_signals(text + "\nAll rights reserved\nReal content line here.", SourcePolicy())[0]
+    assert s["cashtag_ratio"] == pytest.approx(2 / 19)  # 19 whitespace tokens
+    assert s["url_ratio"] == pytest.approx(2 / 19)
+    assert s["numeric_token_ratio"] == pytest.approx(3 / 19)  # "3%", "1,234.5", "2024"
+    assert s["boilerplate_ratio"] == pytest.approx(2 / 3)
+    non_space = sum(map(len, (text + " All rights reserved Real content line here.").split()))
+    assert s["emoji_ratio"] == pytest.approx(2 / non_space)
