@@ -1,8 +1,9 @@
 """ReadSources: expand each input's file patterns and stream every file through its connector.
 
 Files are matched when the pipeline is built (so a missing input fails at once with one clear line), then
-distributed over workers: one file is the unit of parallelism for reading, and a Reshuffle after reading
-spreads the records of big files over all workers for the costly stages that follow.
+distributed over workers: one file is the unit of parallelism for reading and extraction. The extracted
+documents (a tenth of a filing's bytes) are spread over all workers after Extract (``pipeline.run``), not the
+raw records: a shuffle of raw payloads held ~4.6x the input bytes in memory on the DirectRunner.
 """
 
 from __future__ import annotations
@@ -133,5 +134,4 @@ class ReadSources(beam.PTransform):
             | "SpreadFiles" >> beam.Reshuffle()
             | "ReadFiles" >> beam.ParDo(_ReadFileFn()).with_outputs(ERRORS, main="records")
         )
-        records = outputs.records | "SpreadRecords" >> beam.Reshuffle()
-        return records, outputs[ERRORS]
+        return outputs.records, outputs[ERRORS]

@@ -167,6 +167,8 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     docs, extract_rejected, extract_errors, derived = records | "Extract" >> Extract(
         cfg.source_domains, input_options
     )
+    # Spread the documents of big files over all workers for the costly stages that follow.
+    docs = docs | "SpreadDocs" >> beam.Reshuffle()
     docs, lang_rejected, lang_errors = docs | "IdentifyLanguage" >> IdentifyLanguage(cfg.language, label_only)
     lang_tagged = [docs, lang_rejected | "LangRejectedDocs" >> beam.Map(lambda r: r.document)]
     docs, quality_rejected, quality_errors = docs | "ScoreQuality" >> ScoreQuality(cfg.quality)

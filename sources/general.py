@@ -578,7 +578,11 @@ def jsonl_record(
 
 
 def _jsonl_items(
-    path: str, stream: BinaryIO, fields: Mapping[str, str], source: str, max_bytes: int = DEFAULT_MAX_DOC_BYTES
+    path: str,
+    stream: BinaryIO,
+    fields: Mapping[str, str],
+    source: str,
+    max_bytes: int = DEFAULT_MAX_DOC_BYTES,
 ) -> Iterator[RawRecord | RecordError]:
     name = os.path.basename(path)
     for item in iter_lines(path, stream, source):
