@@ -221,7 +221,7 @@ def _base_url_from_siteinfo(base: str | None) -> str | None:
 DEFAULT_MAX_DOC_BYTES = 10_000_000
 
 
-def _too_large(source: str, what: str, size: int, limit: int, record_id: str, path: str) -> RecordError:
+def too_large(source: str, what: str, size: int, limit: int, record_id: str, path: str) -> RecordError:
     return RecordError(
         source=source,
         stage="read",
@@ -271,7 +271,7 @@ def wiki_page_record(
         )
     text = (text_elem.text or "") if text_elem is not None else ""
     if len(text) > max_bytes:
-        return _too_large("wikipedia", f"page {title!r}", len(text), max_bytes, f"wiki:{page_id}", path)
+        return too_large("wikipedia", f"page {title!r}", len(text), max_bytes, f"wiki:{page_id}", path)
     if REDIRECT_RE.match(text):
         counter(WIKI_NAMESPACE, "skipped:redirect").inc()
         return None
@@ -592,7 +592,7 @@ def _jsonl_items(
         lineno, line = item
         where = f"{name}:{lineno}"
         if len(line) > max_bytes:
-            yield _too_large(source, f"line {lineno}", len(line), max_bytes, f"line:{lineno}", path)
+            yield too_large(source, f"line {lineno}", len(line), max_bytes, f"line:{lineno}", path)
             continue
         try:
             obj = parse_json_line(line)

@@ -26,6 +26,7 @@ from pipeline.errors import RecordFailure
 from pipeline.schema import RawRecord, RecordError
 from sources.general import (
     DECOMPRESSION_ERRORS,
+    DEFAULT_MAX_DOC_BYTES,  # a JSON line longer than this is a "too_large" error, not a document
     counter,
     iso_from_epoch,
     iter_lines,
@@ -33,6 +34,7 @@ from sources.general import (
     parse_json_line,
     split_compression,
     stream_error,
+    too_large,
 )
 
 SOURCE = "social"
@@ -95,9 +97,6 @@ ALL_SUBREDDITS = "*"
 DELETED_BODIES = frozenset({"[deleted]", "[removed]", "[deleted by user]", "[ removed by reddit ]"})
 
 
-DEFAULT_MAX_DOC_BYTES = 10_000_000  # a JSON line longer than this is a "too_large" error, not a document
-
-
 def max_doc_bytes(options: Mapping[str, Any]) -> int:
     """The largest record, in bytes of its JSON line, a social reader accepts (``options["max_doc_bytes"]``)."""
     return int(options.get("max_doc_bytes") or DEFAULT_MAX_DOC_BYTES)
@@ -111,14 +110,7 @@ def too_large_error(line: bytes, limit: int, lineno: int, path: str) -> RecordEr
     """
     if len(line) <= limit:
         return None
-    return RecordError(
-        source=SOURCE,
-        stage="read",
-        kind="too_large",
-        message=f"line {lineno} is {len(line)} bytes, over max_doc_bytes={limit}",
-        id=f"line:{lineno}",
-        path=path,
-    )
+    return too_large(SOURCE, f"line {lineno}", len(line), limit, f"line:{lineno}", path)
 
 
 def subreddit_allow_list(options: Mapping[str, Any]) -> frozenset[str] | None:
