@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from filters.fasttext_model import LazyFastTextModel
+
 MAX_WORDS = 400
 LABEL_FINANCIAL = "__label__financial"
 LABEL_GENERAL = "__label__general"
@@ -36,7 +38,7 @@ def normalise(text: str, max_words: int = MAX_WORDS) -> str:
     return " ".join(words[:max_words])
 
 
-class DomainClassifier:
+class DomainClassifier(LazyFastTextModel):
     """Probability that a text is financial, from a fastText model file; loads the model lazily, pickles without it."""
 
     def __init__(self, model_path: str, max_words: int = MAX_WORDS):
@@ -44,28 +46,9 @@ class DomainClassifier:
         self.max_words = max_words
         self._model_obj: Any = None
 
-    @property
-    def _model(self) -> Any:
-        if self._model_obj is None:
-            import fasttext
-
-            # _FastText directly: fasttext.load_model prints a deprecation warning for every load.
-            self._model_obj = fasttext.FastText._FastText(model_path=self.model_path)
-            if LABEL_FINANCIAL not in self._model_obj.get_labels():
-                raise ValueError(
-                    f"{self.model_path} is not a domain model: it has no {LABEL_FINANCIAL} label"
-                )
-        return self._model_obj
-
-    def setup(self) -> None:
-        """Load the model now (for ``DoFn.setup``) instead of on the first prediction."""
-        _ = self._model
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The fastText model is a C++ object: never pickle it, reload it on the worker.
-        state = self.__dict__.copy()
-        state["_model_obj"] = None
-        return state
+    def _check(self, model: Any) -> None:
+        if LABEL_FINANCIAL not in model.get_labels():
+            raise ValueError(f"{self.model_path} is not a domain model: it has no {LABEL_FINANCIAL} label")
 
     def score(self, text: str) -> float:
         """Probability in [0, 1] that ``text`` is financial (0.0 for text without words)."""

@@ -27,6 +27,8 @@ import os
 import re
 from typing import Any
 
+from filters.fasttext_model import LazyFastTextModel
+
 MAX_CHARS = 2000
 UNDETERMINED = ("und", 0.0)
 _MODEL_FILE = "lid.176.ftz"
@@ -54,7 +56,7 @@ def prepare(text: str, max_chars: int = MAX_CHARS) -> str:
     return _WHITESPACE.sub(" ", text[: max_chars * 2]).strip()[:max_chars]
 
 
-class LanguageIdentifier:
+class LanguageIdentifier(LazyFastTextModel):
     """Predicts a document's language with fastText; pickles before and after use, loads the model lazily."""
 
     def __init__(self, model_path: str | None = None, max_chars: int = MAX_CHARS):
@@ -68,25 +70,6 @@ class LanguageIdentifier:
         if self._model_path is None:
             self._model_path = default_model_path()
         return self._model_path
-
-    @property
-    def _model(self) -> Any:
-        if self._model_obj is None:
-            import fasttext
-
-            # _FastText directly: fasttext.load_model prints a deprecation warning for every load.
-            self._model_obj = fasttext.FastText._FastText(model_path=self.model_path)
-        return self._model_obj
-
-    def setup(self) -> None:
-        """Load the model now (for ``DoFn.setup``) instead of on the first prediction."""
-        _ = self._model
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The fastText model is a C++ object: never pickle it, reload it on the worker.
-        state = self.__dict__.copy()
-        state["_model_obj"] = None
-        return state
 
     def predict(self, text: str) -> tuple[str, float]:
         """``(language code, probability)`` for one text, e.g. ``("en", 0.97)``; ``("und", 0.0)`` if empty."""

@@ -53,7 +53,6 @@ class RunPlan:
     config: Config
     run_dir: str
     files: list[InputFile]
-    label_only: bool
     write_stats: bool
 
 
@@ -338,9 +337,7 @@ def make_plan(opts: FinPileOptions) -> RunPlan:
     cfg = effective_config(opts)
     run_dir = FileSystems.join(cfg.output_root, cfg.run_name)
     files = list_input_files(cfg.inputs)
-    return RunPlan(
-        config=cfg, run_dir=run_dir, files=files, label_only=opts.label_only, write_stats=not opts.no_stats
-    )
+    return RunPlan(config=cfg, run_dir=run_dir, files=files, write_stats=not opts.no_stats)
 
 
 def choose_runner(options: PipelineOptions):
