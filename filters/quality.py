@@ -97,6 +97,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate, chain
 from typing import Any
 
+import numpy as np
 from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION, split_into_sentences
 
 from pipeline.errors import ConfigError
@@ -340,12 +341,13 @@ class ChunkTokenizer:
     def __init__(self, max_entries: int = 500_000):
         self.max_entries = max_entries
         self._tokens: dict[str, tuple[str, ...]] = {}
-        self._sentence_steps: dict[str, tuple[int, bool, int, bool]] = {}
+        self._sentence_steps: dict[str, tuple[tuple[int, bool], tuple[int, bool]]] = {}
         self._stats: dict[str, int] = {}
         self._nlp: Any = None
         self._nlp_tokenizer: Any = None
         self._rules: frozenset[str] = frozenset()
         self._punct_chars: frozenset[str] = frozenset()
+        self._punct_search: Any = None
 
     def clear(self) -> None:
         """Forget every memoised chunk."""
@@ -358,9 +360,14 @@ class ChunkTokenizer:
         from spacy.pipeline import Sentencizer
 
         self._nlp = spacy.blank("en")
+        # Token boundaries come from the tokenizer's rules only; the lexical attributes spaCy computes for
+        # every new lexeme (shape, like_num, ...) are never read here, so they are not computed.
+        self._nlp.vocab.lex_attr_getters = {}
         self._nlp_tokenizer = self._nlp.tokenizer
         self._rules = frozenset(self._nlp_tokenizer.rules)
         self._punct_chars = frozenset(Sentencizer.default_punct_chars)
+        chars = "".join(sorted(self._punct_chars))  # single characters
+        self._punct_search = re.compile(f"[{re.escape(chars)}]").search
 
     def tokens(self, chunk: str) -> tuple[str, ...]:
         """spaCy's tokens of one whitespace-free chunk."""
@@ -371,7 +378,13 @@ class ChunkTokenizer:
         return got
 
     def _fill(self, chunks: list[str]) -> None:
-        """Tokenise the chunks not yet in the cache (clearing it first when it would grow past the limit)."""
+        """Tokenise the chunks not yet in the cache (clearing it first when it would grow past the limit).
+
+        Chunks of ASCII letters that are not special cases are their own single token. The others go to
+        spaCy joined by single spaces, up to ``_FILL_BATCH`` per call: spaCy splits at each space and
+        tokenises every chunk on its own, so a token followed by a space ends a chunk (one call instead of
+        one per chunk; the tests compare with a call per chunk).
+        """
         cache = self._tokens
         missing = [c for c in dict.fromkeys(chunks) if c not in cache]
         if not missing:
@@ -381,18 +394,29 @@ class ChunkTokenizer:
         if len(cache) + len(missing) > self.max_entries:
             self.clear()
             missing = list(dict.fromkeys(chunks))
-        rules, tokenize = self._rules, self._nlp_tokenizer
+        rules = self._rules
+        hard = []
+        for chunk in missing:
+            if chunk.isascii() and chunk.isalpha() and chunk not in rules:
+                cache[chunk] = (chunk,)
+            else:
+                hard.append(chunk)
         # The memory zone drops the lexemes spaCy adds to its vocabulary (it would grow without bound on a
         # long run); our cache keeps plain strings, which stay valid.
         with self._nlp.memory_zone():
-            for chunk in missing:
-                if chunk.isascii() and chunk.isalpha() and chunk not in rules:
-                    cache[chunk] = (chunk,)
-                else:
-                    cache[chunk] = tuple(t.text for t in tokenize(chunk))
+            for start in range(0, len(hard), _FILL_BATCH):
+                batch = hard[start : start + _FILL_BATCH]
+                pieces: list[str] = []
+                index = 0
+                for token in self._nlp_tokenizer(" ".join(batch)):
+                    pieces.append(token.text)
+                    if token.whitespace_:
+                        cache[batch[index]] = tuple(pieces)
+                        pieces = []
+                        index += 1
+                cache[batch[index]] = tuple(pieces)
 
-    def _chunk_tokens(self, text: str) -> list[tuple[str, ...]]:
-        chunks = text.split()
+    def _chunk_tokens(self, chunks: list[str]) -> list[tuple[str, ...]]:
         cache = self._tokens
         try:
             return [cache[c] for c in chunks]
@@ -402,15 +426,18 @@ class ChunkTokenizer:
 
     def words(self, text: str) -> list[str]:
         """datatrove's ``split_into_words(text)``: spaCy tokens without whitespace tokens."""
-        return list(chain.from_iterable(self._chunk_tokens(text)))
+        return self.chunk_words(text.split())
+
+    def chunk_words(self, chunks: list[str]) -> list[str]:
+        """``words`` of the text whose whitespace chunks (``text.split()``) are ``chunks``."""
+        return list(chain.from_iterable(self._chunk_tokens(chunks)))
 
     def count_words(self, text: str) -> int:
         """``len(split_into_words(text))``."""
-        return sum(map(len, self._chunk_tokens(text)))
+        return sum(map(len, self._chunk_tokens(text.split())))
 
-    def chunk_stats(self, text: str) -> list[int]:
-        """Sums over the whitespace chunks of ``text`` of ``CHUNK_FIELDS`` (memoised per chunk)."""
-        chunks = text.split()
+    def chunk_stats(self, chunks: list[str]) -> list[int]:
+        """Sums of ``CHUNK_FIELDS`` over ``chunks`` (a text's ``split()``; memoised per chunk)."""
         cache = self._stats
         try:
             packed = sum(map(cache.__getitem__, chunks))
@@ -422,12 +449,13 @@ class ChunkTokenizer:
             packed = sum(map(cache.__getitem__, chunks))
         return [(packed >> (_FIELD_BITS * i)) & _FIELD_MASK for i in range(len(CHUNK_FIELDS))]
 
-    def _sentence_step(self, chunk: str) -> tuple[int, bool, int, bool]:
-        """The chunk's effect on the sentencizer: (starts, period-seen after) from state unseen, then seen."""
+    def _sentence_step(self, chunk: str) -> tuple[tuple[int, bool], tuple[int, bool]]:
+        """The chunk's effect on the sentencizer, indexed by the state before it (0: unseen, 1: seen):
+        (sentence starts inside the chunk, whether a sentence end has been seen after it)."""
         step = self._sentence_steps.get(chunk)
         if step is None:
             tokens = self.tokens(chunk)
-            result: list[int | bool] = []
+            result: list[tuple[int, bool]] = []
             for seen in (False, True):
                 starts = 0
                 for token in tokens:
@@ -437,27 +465,45 @@ class ChunkTokenizer:
                         seen = False
                     elif in_punct_chars:
                         seen = True
-                result += [starts, seen]
-            step = (int(result[0]), bool(result[1]), int(result[2]), bool(result[3]))
+                result.append((starts, seen))
+            step = (result[0], result[1])
             self._sentence_steps[chunk] = step
         return step
 
     def count_sentences(self, line: str) -> int:
-        """``len(split_into_sentences(line))`` for a line without line breaks."""
+        """``len(split_into_sentences(line))`` for a line without line breaks.
+
+        Chunks before the first one holding a sentence-ending character cannot start a sentence (no token of
+        theirs is in ``punct_chars``, so the state stays "unseen"): the fold starts at that chunk, and a line
+        without any such character is one sentence. Single spaces between chunks are no tokens, so a line
+        whose other whitespace is single spaces is a fold over its chunks alone.
+        """
+        if self._punct_search is None:
+            self.tokens("warm-up")  # loads spaCy's punctuation characters
+        found = self._punct_search(line)
+        if found is None:
+            return 1
+        first = found.start()
+        while first and not line[first - 1].isspace():
+            first -= 1
+        rest = line[first:]
         starts = 0
-        seen = False
-        step = self._sentence_step
-        for i, piece in enumerate(_WS_OR_CHUNK.findall(line)):
+        seen = 0
+        steps, step = self._sentence_steps, self._sentence_step
+        if _NOT_SINGLE_SPACE.search(rest) is None:
+            for chunk in rest.split(" "):
+                added, seen = (steps.get(chunk) or step(chunk))[seen]
+                starts += added
+            return 1 + starts
+        for i, piece in enumerate(_WS_OR_CHUNK.findall(rest)):
             if piece[0].isspace():
                 # spaCy makes a token of a whitespace run unless it is the single space after a chunk.
                 if seen and (i == 0 or piece != " "):
                     starts += 1
-                    seen = False
+                    seen = 0
             else:
-                from_unseen, seen_unseen, from_seen, seen_seen = step(piece)
-                starts, seen = (
-                    (starts + from_seen, seen_seen) if seen else (starts + from_unseen, seen_unseen)
-                )
+                added, seen = (steps.get(piece) or step(piece))[seen]
+                starts += added
         return 1 + starts
 
 
@@ -478,6 +524,9 @@ _FIELD_MASK = (1 << _FIELD_BITS) - 1
 
 
 def _pack_chunk_stats(chunk: str, tokens: tuple[str, ...]) -> int:
+    if chunk.isalpha():  # letters only (most chunks): every token is a content token with a letter
+        n = len(tokens)
+        return n | (n << _FIELD_BITS) | (n << (2 * _FIELD_BITS)) | (len(chunk) << (3 * _FIELD_BITS))
     content = [t for t in tokens if not PUNCTUATION_SET.issuperset(t)]
     values = (
         len(tokens),
@@ -502,6 +551,8 @@ def _is_punct(token: str) -> bool:
 
 
 _WS_OR_CHUNK = re.compile(r"\s+|\S+")
+_NOT_SINGLE_SPACE = re.compile(r"[^\S ]| {2}| $")  # whitespace other than single spaces between chunks
+_FILL_BATCH = 5000  # chunks per spaCy call in ``ChunkTokenizer._fill``
 _TOKENIZER = ChunkTokenizer()
 
 
@@ -532,17 +583,24 @@ _CASHTAG_TOKEN = re.compile(r"^\$[A-Za-z][A-Za-z.]{0,5}\W*$")
 _SYMBOL_CHAR = re.compile(r"[^\w\s]|_")  # not alphanumeric (str.isalnum) and not whitespace
 # Emoji: pictographs, symbols and dingbats, regional indicators (flags), variation selector 16, ZWJ.
 _EMOJI_CHAR = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d]")
-# Lines that are site or document furniture rather than content (see ``boilerplate_ratio`` in the docstring).
-# Non-blank "\n"-separated lines, and those that are site or document furniture rather than content.
-_NON_BLANK_LINE = re.compile(r"^[^\S\n]*\S[^\n]*$", re.MULTILINE)
-_BOILERPLATE_LINE = re.compile(
-    r"^[^\S\n]*(?:"
-    r"[^\n]*?(?:javascript|terms of (?:use|service)|privacy policy|cookie|all rights reserved|copyright ©)"
-    r"|©|click here|read more|sign up|log ?in\b|subscribe|share this|follow us|advertisement|skip to"
-    r"|table of contents[^\S\n]*$|page \d+(?: of \d+)?[^\S\n]*$|\d+[^\S\n]*$"
-    r")[^\n]*$",
-    re.IGNORECASE | re.MULTILINE,
+# Lines that are site or document furniture rather than content (see ``boilerplate_ratio`` in the docstring),
+# matched on the lower-cased text: a phrase anywhere in the line, or a phrase or page furniture at its start.
+_BOILERPLATE_ANYWHERE = re.compile(
+    r"javascript|terms of (?:use|service)|privacy policy|cookie|all rights reserved|copyright ©"
 )
+_BOILERPLATE_START = re.compile(
+    r"^[^\S\n]*(?:©|click here|read more|sign up|log ?in\b|subscribe|share this|follow us|advertisement|skip to"
+    r"|table of contents[^\S\n]*$|page \d+(?: of \d+)?[^\S\n]*$|\d+[^\S\n]*$)",
+    re.MULTILINE,
+)
+
+
+def _count_boilerplate_lines(text: str) -> int:
+    """Number of "\n"-separated lines of ``text`` that are furniture (each line counted once)."""
+    lower = text.lower()
+    starts = {m.start() for m in _BOILERPLATE_START.finditer(lower)}
+    starts.update(lower.rfind("\n", 0, m.start()) + 1 for m in _BOILERPLATE_ANYWHERE.finditer(lower))
+    return len(starts)
 
 
 def _find_duplicates(items: list[str]) -> tuple[int, int]:
@@ -558,17 +616,76 @@ def _find_duplicates(items: list[str]) -> tuple[int, int]:
     return dup_items, dup_chars
 
 
-def _top_ngram_chars(joined: str, offsets: list[int], n: int) -> int:
+# Long texts find their repeated n-grams with polynomial hashes of substrings (numpy, one pass per n) instead
+# of a Python string per n-gram; short ones keep the plain Python code, which is faster below this many words.
+_HASH_MIN_WORDS = 300
+_HASH_BASE = np.uint64(0x9E3779B97F4A7C15)  # odd, so invertible modulo 2**64
+_HASH_LENGTH_MIX = np.uint64(0xC2B2AE3D27D4EB4F)
+_hash_powers = np.ones(1, dtype=np.uint64)  # BASE**t, grown on demand
+_hash_inverse_powers = np.ones(1, dtype=np.uint64)  # BASE**-t
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``BASE**t`` and ``BASE**-t`` modulo 2**64 for t < n (cached, grown by doubling)."""
+    global _hash_powers, _hash_inverse_powers
+    if len(_hash_powers) < n:
+        size = max(n, 2 * len(_hash_powers))
+        inverse = np.uint64(pow(int(_HASH_BASE), -1, 2**64))
+        one = np.ones(1, dtype=np.uint64)
+        _hash_powers = np.concatenate((one, np.cumprod(np.full(size - 1, _HASH_BASE, dtype=np.uint64))))
+        _hash_inverse_powers = np.concatenate((one, np.cumprod(np.full(size - 1, inverse, dtype=np.uint64))))
+    return _hash_powers[:n], _hash_inverse_powers[:n]
+
+
+class _SubstringHashes:
+    """Hashes of substrings ``text[a:b]`` (equal substrings, equal hashes; unequal ones almost never equal).
+
+    ``sum(c[t] * BASE**(t - a) for t in range(a, b))`` modulo 2**64 from one prefix sum, mixed with the length.
+    Callers treat equal hashes only as candidates and compare the strings before counting anything.
+    ``offsets`` (the word starts of ``text`` plus its end) is kept as an array for the n-gram bounds.
+    """
+
+    def __init__(self, text: str, offsets: list[int]):
+        self.codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        powers, self._inverse = _powers(len(self.codes) + 1)
+        self._prefix = np.zeros(len(self.codes) + 1, dtype=np.uint64)
+        np.cumsum(self.codes * powers[: len(self.codes)], out=self._prefix[1:])
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+
+    def __call__(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        hashes = (self._prefix[ends] - self._prefix[starts]) * self._inverse[starts]
+        return hashes ^ ((ends - starts).astype(np.uint64) * _HASH_LENGTH_MIX)
+
+    def all_equal(self, starts: np.ndarray, length: int) -> bool:
+        """Whether ``text[a:a + length]`` is the same string for every ``a`` in ``starts``."""
+        window = self.codes[starts[:, None] + np.arange(length)]
+        return bool((window == window[0]).all())
+
+
+def _top_ngram_chars(joined: str, offsets: list[int], n: int, hashes: _SubstringHashes | None = None) -> int:
     """Characters covered by the most frequent word n-gram (length x count; Gopher's top n-gram fraction).
 
     ``joined`` is ``" ".join(words) + " "`` and ``offsets`` the word starts in it (plus the end): n-grams are
     slices, no per-n-gram join. Ties go to the n-gram seen first, as with datatrove's ``most_common(1)``.
+    With ``hashes`` (of ``joined``) the counting is done on substring hashes; the winning group's strings are
+    then compared (a hash collision only merges groups, so a verified winner is the exact answer; an
+    unverified one falls back to counting strings).
     """
     m = len(offsets) - n
     if m <= 0:
         return 0
-    counts = Counter([joined[offsets[i] : offsets[i + n] - 1] for i in range(m)])
-    gram, count = max(counts.items(), key=_second)
+    if hashes is not None:
+        starts, ends = hashes.offsets[:m], hashes.offsets[n:] - 1
+        h = hashes(starts, ends)
+        _, first, counts = np.unique(h, return_index=True, return_counts=True)
+        top = int(counts.max())
+        i = int(first[counts == top].min())
+        where = np.flatnonzero(h == h[i])
+        length = int(ends[i] - starts[i])
+        if (ends[where] - starts[where] == length).all() and hashes.all_equal(starts[where], length):
+            return length * top
+    counts_by_gram = Counter([joined[offsets[i] : offsets[i + n] - 1] for i in range(m)])
+    gram, count = max(counts_by_gram.items(), key=_second)
     return len(gram) * count
 
 
@@ -576,23 +693,44 @@ def _second(item: tuple[str, int]) -> int:
     return item[1]
 
 
-def _dup_ngram_chars(joined: str, offsets: list[int], n: int) -> int:
+def _dup_ngram_chars(joined: str, offsets: list[int], n: int, hashes: _SubstringHashes | None = None) -> int:
     """Characters in repeated word n-grams, non-overlapping (Gopher's duplicate n-gram fraction, datatrove's way).
 
     ``joined`` is ``"".join(words)``: like datatrove, n-grams are compared as their concatenation. datatrove
     walks every position; an n-gram that occurs once in the text can never be "seen before" nor make a later
-    one a repeat, so we walk only the positions of n-grams occurring more than once (same result).
+    one a repeat, so we walk only the positions of n-grams occurring more than once (same result). With
+    ``hashes`` (of ``joined``) those positions are the ones whose substring hash occurs more than once (a
+    superset), the walk keys on hashes, and each repeat is confirmed by comparing the two strings; a
+    mismatch (a hash collision) falls back to the string walk.
     """
     m = len(offsets) - n
     if m <= 0:
         return 0
+    if hashes is not None:
+        h = hashes(hashes.offsets[:m], hashes.offsets[n:])
+        _, inverse, counts = np.unique(h, return_inverse=True, return_counts=True)
+        candidates = np.flatnonzero(counts[inverse] > 1)
+        first_at: dict[int, int] = {}
+        repeated = next_free = 0
+        for i, key in zip(candidates.tolist(), h[candidates].tolist(), strict=True):
+            if i < next_free:
+                continue
+            j = first_at.setdefault(key, i)
+            if j != i:
+                gram = joined[offsets[i] : offsets[i + n]]
+                if gram != joined[offsets[j] : offsets[j + n]]:
+                    break  # a hash collision: count with strings below
+                repeated += len(gram)
+                next_free = i + n
+        else:
+            return repeated
     grams = [joined[offsets[i] : offsets[i + n]] for i in range(m)]
-    counts = Counter(grams)
-    if len(counts) == m:
+    counts_by_gram = Counter(grams)
+    if len(counts_by_gram) == m:
         return 0
     seen: set[str] = set()
     repeated = next_free = 0
-    for i in [i for i, g in enumerate(grams) if counts[g] > 1]:
+    for i in [i for i, g in enumerate(grams) if counts_by_gram[g] > 1]:
         if i < next_free:
             continue  # inside the last repeat (datatrove jumps n positions after one)
         gram = grams[i]
@@ -614,7 +752,11 @@ def _c4_clean(text: str, t: C4Thresholds) -> tuple[str, dict[str, float], str | 
     for raw in lines:
         line = raw.strip()
         words = line.split()
-        if t.max_word_length != -1 and any(len(w) > t.max_word_length for w in words):
+        if (
+            t.max_word_length != -1
+            and len(line) > t.max_word_length
+            and max(map(len, words)) > t.max_word_length
+        ):
             continue
         if t.remove_citations and "[" in line:
             line = _CITATION.sub("", line)
@@ -675,24 +817,22 @@ def compute_signals(text: str, policy: SourcePolicy) -> tuple[dict[str, float], 
     # Counts over whitespace chunks, memoised per chunk: source-aware signals ("$AAPL", "1,234.5" and URLs
     # stay whole) and Gopher's word counts (datatrove's spaCy words, chunk by chunk).
     tokenizer = word_tokenizer()
-    n_chunks = len(text.split())
+    chunks = text.split()
     n_tokens, n_alpha, n_content, content_chars, n_numeric, n_url, n_cashtag, n_symbol, n_emoji = (
-        tokenizer.chunk_stats(text)
+        tokenizer.chunk_stats(chunks)
     )
-    n_ws = max(n_chunks, 1)
-    n_non_space = sum(map(len, text.split()))
+    n_ws = max(len(chunks), 1)
+    n_non_space = sum(map(len, chunks))
     s["numeric_token_ratio"] = n_numeric / n_ws
     s["url_ratio"] = n_url / n_ws
     s["cashtag_ratio"] = n_cashtag / n_ws
     s["symbol_ratio"] = n_symbol / n_non_space if n_non_space else 0.0
     s["emoji_ratio"] = n_emoji / n_non_space if n_non_space else 0.0
-    content_lines = _NON_BLANK_LINE.findall(text)
-    s["boilerplate_ratio"] = (
-        len(_BOILERPLATE_LINE.findall(text)) / len(content_lines) if content_lines else 0.0
-    )
+    n_content_lines = sum(1 for line in text.split("\n") if line and not line.isspace())
+    s["boilerplate_ratio"] = _count_boilerplate_lines(text) / n_content_lines if n_content_lines else 0.0
 
     # Gopher quality.
-    words = tokenizer.words(text) if stripped else []
+    words = tokenizer.chunk_words(chunks)
     lines = text.splitlines() or [""]
     s["n_words"] = float(n_content)
     # No content words: datatrove's mean is NaN, which passes both bounds; 0.0 here, and the rule is skipped.
@@ -716,14 +856,17 @@ def compute_signals(text: str, policy: SourcePolicy) -> tuple[dict[str, float], 
     s["dup_line_char_frac"] = dup_chars / n
     rep = policy.gopher_repetition
     glued_offsets = list(accumulate(map(len, words), initial=0))
+    use_hashes = len(words) >= _HASH_MIN_WORDS
     if rep.top_n_grams:
         spaced, spaced_offsets = " ".join(words) + " ", [o + i for i, o in enumerate(glued_offsets)]
+        hashes = _SubstringHashes(spaced, spaced_offsets) if use_hashes else None
         for k, _ in rep.top_n_grams:
-            s[f"top_{k}gram_frac"] = _top_ngram_chars(spaced, spaced_offsets, k) / n
+            s[f"top_{k}gram_frac"] = _top_ngram_chars(spaced, spaced_offsets, k, hashes) / n
     if rep.dup_n_grams:
         glued = "".join(words)
+        hashes = _SubstringHashes(glued, glued_offsets) if use_hashes else None
         for k, _ in rep.dup_n_grams:
-            s[f"dup_{k}gram_frac"] = _dup_ngram_chars(glued, glued_offsets, k) / n
+            s[f"dup_{k}gram_frac"] = _dup_ngram_chars(glued, glued_offsets, k, hashes) / n
 
     fineweb_text = text
     if "c4" in policy.groups:

@@ -9,14 +9,22 @@ import io
 import json
 import math
 import pickle
+import random
+from itertools import accumulate
 
+import numpy as np
 import pytest
 
+import filters.quality as quality_module
 from filters.quality import (
+    ChunkTokenizer,
     GopherQualityThresholds,
     QualityConfig,
     QualityScorer,
     SourcePolicy,
+    _dup_ngram_chars,
+    _SubstringHashes,
+    _top_ngram_chars,
     compute_signals,
     evaluate_rules,
 )
@@ -524,3 +532,158 @@ def test_source_aware_signals_exact():
     assert s["boilerplate_ratio"] == pytest.approx(2 / 3)
     non_space = sum(map(len, (text + " All rights reserved Real content line here.").split()))
     assert s["emoji_ratio"] == pytest.approx(2 / non_space)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The fast paths of the one-pass engine against their plain definitions (no shared data needed).
+
+
+def _repetitive_words(seed: int, n_words: int = 900) -> list[str]:
+    """Words with repeated runs, and word pairs whose concatenations collide ("ab c" vs "a bc")."""
+    rng = random.Random(seed)
+    vocab = [
+        "the",
+        "of",
+        "revenue",
+        "in",
+        "millions",
+        "except",
+        "per",
+        "share",
+        "ab",
+        "c",
+        "a",
+        "bc",
+        "$",
+        "1,2",
+    ]
+    words: list[str] = []
+    while len(words) < n_words:
+        if words and rng.random() < 0.3:
+            start = rng.randrange(len(words))
+            words += words[start : start + rng.randint(3, 15)]  # a repeat of an earlier run
+        else:
+            words += rng.choices(vocab, k=rng.randint(1, 8))
+    return words
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hashed_ngram_counts_equal_plain_counts(seed):
+    words = _repetitive_words(seed)
+    offsets = list(accumulate(map(len, words), initial=0))
+    glued = "".join(words)
+    spaced, spaced_offsets = " ".join(words) + " ", [o + i for i, o in enumerate(offsets)]
+    glued_hashes = _SubstringHashes(glued, offsets)
+    spaced_hashes = _SubstringHashes(spaced, spaced_offsets)
+    for n in range(5, 11):
+        plain = _dup_ngram_chars(glued, offsets, n)
+        assert plain > 0
+        assert _dup_ngram_chars(glued, offsets, n, glued_hashes) == plain
+    for n in (2, 3, 4):
+        plain = _top_ngram_chars(spaced, spaced_offsets, n)
+        assert _top_ngram_chars(spaced, spaced_offsets, n, spaced_hashes) == plain
+
+
+class _CollidingHashes(_SubstringHashes):
+    """Every substring gets the same hash: the worst case of a collision."""
+
+    def __call__(self, starts, ends):
+        return np.zeros(len(starts), dtype=np.uint64)
+
+
+def test_hash_collisions_fall_back_to_exact_counts():
+    words = _repetitive_words(7)
+    offsets = list(accumulate(map(len, words), initial=0))
+    glued = "".join(words)
+    spaced, spaced_offsets = " ".join(words) + " ", [o + i for i, o in enumerate(offsets)]
+    for n in range(5, 11):
+        expected = _dup_ngram_chars(glued, offsets, n)
+        assert _dup_ngram_chars(glued, offsets, n, _CollidingHashes(glued, offsets)) == expected
+    for n in (2, 3, 4):
+        expected = _top_ngram_chars(spaced, spaced_offsets, n)
+        assert (
+            _top_ngram_chars(spaced, spaced_offsets, n, _CollidingHashes(spaced, spaced_offsets)) == expected
+        )
+
+
+def test_long_document_signals_use_hashes_and_match_short_path(monkeypatch):
+    text = "\n".join(" ".join(_repetitive_words(seed, 120)) + "." for seed in range(8))
+    assert len(text.split()) >= quality_module._HASH_MIN_WORDS
+    hashed = compute_signals(text, SourcePolicy())[0]
+    monkeypatch.setattr(quality_module, "_HASH_MIN_WORDS", 10**9)
+    assert compute_signals(text, SourcePolicy())[0] == hashed
+
+
+TRICKY_CHUNKS = [
+    "can't",
+    "U.S.",
+    "Inc.",
+    "(NASDAQ:AAPL)",
+    "$AAPL",
+    "3.5%",
+    "1,234.56",
+    "https://t.co/x?y=1",
+    "e-mail",
+    "—",
+    "...",
+    "“Hello,”",
+    "🚀🚀",
+    "don't!",
+    "10-K",
+    "'s",
+    "U.K.-based",
+    "a/b",
+    "[1]",
+    "etc.)",
+    "ünïcödé",
+    "x",
+]
+
+
+def test_batched_tokenizer_equals_one_spacy_call_per_chunk(monkeypatch):
+    import spacy
+
+    monkeypatch.setattr(quality_module, "_FILL_BATCH", 5)  # several batches, one ending on each kind of chunk
+    tokenizer = ChunkTokenizer()
+    tokenizer._fill(TRICKY_CHUNKS)
+    reference = spacy.blank("en").tokenizer
+    for chunk in TRICKY_CHUNKS:
+        assert tokenizer.tokens(chunk) == tuple(t.text for t in reference(chunk)), chunk
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "No sentence end here",
+        "One. Two! Three? Four",
+        "Revenue rose 3.5% to $1.2 billion. Margins fell.",
+        "Trailing dot.",
+        "Dots ... inside ... and out ...",
+        "Quote: “Yes.” Then more.  Double  spaces. Here",
+        "U.S. stocks rose. The S&P 500 gained 1.2%. (Source: Reuters.)",
+        "Mid-word.punct and e.g. abbreviations; a!b?c",
+    ],
+)
+def test_sentence_count_equals_datatrove(line):
+    from datatrove.utils.text import split_into_sentences
+
+    assert ChunkTokenizer().count_sentences(line) == len(split_into_sentences(line))
+
+
+def test_boilerplate_lines_counted_once_each():
+    text = "\n".join(
+        [
+            "We use Cookies and JavaScript on this site; see our Privacy Policy.",  # three phrases, one line
+            "   Click here to read the full report",  # a phrase at the start, after spaces
+            "Analysts say you should subscribe to nothing.",  # "subscribe" not at the start: content
+            "Page 3 of 12",
+            "42",
+            "TABLE OF CONTENTS",
+            "",  # blank lines are not lines here
+            "   ",
+            "Revenue rose 4% on higher deposits.",
+            "© 2024 Example Corp.",
+        ]
+    )
+    s = compute_signals(text, SourcePolicy())[0]
+    assert s["boilerplate_ratio"] == pytest.approx(6 / 8)
