@@ -26,7 +26,7 @@ import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from filters.dedup import normalize_for_exact
+from filters.dedup import normalize_for_exact, normalize_lines
 from pipeline.schema import SOURCES
 
 DEFAULT_MIN_DOCS = 10
@@ -62,20 +62,27 @@ class BoilerplateConfig:
 
 def paragraph_key(paragraph: str, min_chars: int = DEFAULT_MIN_CHARS) -> str | None:
     """The key of one paragraph, or None when its normalised form is shorter than ``min_chars``."""
-    norm = normalize_for_exact(paragraph)
+    return _key_of_normalised(normalize_for_exact(paragraph), min_chars)
+
+
+def _key_of_normalised(norm: str, min_chars: int) -> str | None:
     if not norm or len(norm) < min_chars:
         return None
     return hashlib.sha1(norm.encode("utf-8")).hexdigest()[:16]
 
 
+def line_keys(text: str, min_chars: int = DEFAULT_MIN_CHARS) -> list[str | None]:
+    """``[paragraph_key(line, min_chars) for line in text.split("\n")]``, normalising the text once."""
+    return [_key_of_normalised(norm, min_chars) for norm in normalize_lines(text)]
+
+
 def paragraph_keys(text: str, min_chars: int = DEFAULT_MIN_CHARS) -> list[tuple[str, str]]:
     """(key, paragraph) for every non-blank line of ``text`` long enough to be considered, in order."""
-    out = []
-    for line in text.split("\n"):
-        key = paragraph_key(line, min_chars)
-        if key is not None:
-            out.append((key, line))
-    return out
+    return [
+        (key, line)
+        for key, line in zip(line_keys(text, min_chars), text.split("\n"), strict=True)
+        if key is not None
+    ]
 
 
 def remove_paragraphs(
@@ -90,8 +97,7 @@ def remove_paragraphs(
         return text, 0
     kept: list[str] = []
     removed = 0
-    for line in text.split("\n"):
-        key = paragraph_key(line, min_chars)
+    for key, line in zip(line_keys(text, min_chars), text.split("\n"), strict=True):
         if key is not None and key in keys_to_remove:
             removed += 1
             continue

@@ -2,21 +2,23 @@
 
 Steps (cores in ``filters.boilerplate``; defaults and their reasons are documented there):
 
-1. ``ParagraphKeys``: every in-scope document emits ((source, key), doc id) once per distinct paragraph key.
+1. ``ParagraphKeys``: every in-scope document emits ((source, key), 1) once per distinct paragraph key.
 2. ``CountDocs``: ``CombinePerKey`` counts documents per (source, key) (combiner-lifted: partial counts are
-   summed before the shuffle); keys with count >= ``min_docs`` are boilerplate.
-3. ``JoinKeys``: (source, key) -> doc ids joined with the counts; for each boilerplate key, (doc id, key).
-4. ``JoinDocs``: documents keyed by id joined with their boilerplate keys; the paragraphs are removed.
+   summed before the shuffle); ``SelectBoilerplate`` keeps the keys with count >= ``min_docs`` and
+   ``BoilerplateKeys`` gathers them into one {source: keys} mapping.
+3. ``Strip``: each document, with that mapping as a side input, loses the paragraphs whose key is boilerplate
+   for its source (its keys are recomputed only when its source has boilerplate at all).
 
-Only ids and 8-byte keys are shuffled in steps 1-3; each document is shuffled once, in step 4. Documents of
-sources outside ``sources`` skip the stage. Counters: ``boilerplate:paragraphs_removed``,
-``boilerplate:docs_changed``, ``boilerplate:keys`` (distinct boilerplate paragraphs). A document left
-empty goes to rejected/ with reason ``boilerplate:empty``.
+Only 8-byte keys and counts are shuffled; documents are never shuffled here. The boilerplate key set goes to
+every worker as a side input: about 100 bytes per key, so a million distinct boilerplate paragraphs cost
+~100 MB per worker. Documents of sources outside ``sources`` skip the stage. Counters:
+``boilerplate:paragraphs_removed``, ``boilerplate:docs_changed``, ``boilerplate:keys`` (distinct boilerplate
+paragraphs). A document left empty goes to rejected/ with reason ``boilerplate:empty``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -30,23 +32,41 @@ STAGE = "boilerplate"
 EMPTY_REASON = "boilerplate:empty"
 
 
-def doc_paragraph_keys(doc: Document, min_chars: int) -> Iterator[tuple[tuple[str, str], str]]:
-    """((source, key), doc id) once per distinct paragraph key of ``doc``."""
+def doc_paragraph_keys(doc: Document, min_chars: int) -> Iterator[tuple[tuple[str, str], int]]:
+    """((source, key), 1) once per distinct paragraph key of ``doc``."""
     for key in sorted({key for key, _ in paragraph_keys(doc.text, min_chars)}):
-        yield (doc.source, key), doc.id
+        yield (doc.source, key), 1
 
 
-def boilerplate_assignments(
-    element: tuple[tuple[str, str], dict[str, list[Any]]], min_docs: int
-) -> Iterator[tuple[str, str]]:
-    """For one (source, key): (doc id, key) for every carrier when the key is boilerplate."""
-    (_, key), grouped = element
-    counts = grouped["count"]
-    if not counts or counts[0] < min_docs:
-        return
+def _is_boilerplate(element: tuple[tuple[str, str], int], min_docs: int) -> bool:
+    if element[1] < min_docs:
+        return False
     counter(f"{STAGE}:keys").inc()
-    for doc_id in grouped["doc_id"]:
-        yield doc_id, key
+    return True
+
+
+class _KeysBySource(beam.CombineFn):
+    """((source, key), count) elements -> {source: frozenset of keys} (one mapping for the side input)."""
+
+    def create_accumulator(self) -> dict[str, set[str]]:
+        return {}
+
+    def add_input(
+        self, acc: dict[str, set[str]], element: tuple[tuple[str, str], int]
+    ) -> dict[str, set[str]]:
+        (source, key), _ = element
+        acc.setdefault(source, set()).add(key)
+        return acc
+
+    def merge_accumulators(self, accs: Iterable[dict[str, set[str]]]) -> dict[str, set[str]]:
+        merged: dict[str, set[str]] = {}
+        for acc in accs:
+            for source, keys in acc.items():
+                merged.setdefault(source, set()).update(keys)
+        return merged
+
+    def extract_output(self, acc: dict[str, set[str]]) -> dict[str, frozenset[str]]:
+        return {source: frozenset(keys) for source, keys in acc.items()}
 
 
 def strip_document(doc: Document, keys: set[str], min_chars: int) -> Document | Rejected:
@@ -65,15 +85,13 @@ def strip_document(doc: Document, keys: set[str], min_chars: int) -> Document | 
     return doc
 
 
-def _strip(element: tuple[str, dict[str, list[Any]]], min_chars: int) -> Iterator[Any]:
-    _, grouped = element
-    keys = set(grouped["key"])
-    for doc in grouped["doc"]:
-        result = strip_document(doc, keys, min_chars)
-        if isinstance(result, Rejected):
-            yield pvalue.TaggedOutput(REJECTED, result)
-        else:
-            yield result
+def _strip(doc: Document, keys_by_source: dict[str, frozenset[str]], min_chars: int) -> Iterator[Any]:
+    keys = keys_by_source.get(doc.source)
+    result = strip_document(doc, keys, min_chars) if keys else doc
+    if isinstance(result, Rejected):
+        yield pvalue.TaggedOutput(REJECTED, result)
+    else:
+        yield result
 
 
 class RemoveBoilerplate(beam.PTransform):
@@ -91,20 +109,15 @@ class RemoveBoilerplate(beam.PTransform):
         in_scope, passthrough = docs | "Scope" >> beam.Partition(
             lambda d, _n: 0 if d.source in sources else 1, 2
         )
-        carriers = in_scope | "ParagraphKeys" >> beam.FlatMap(doc_paragraph_keys, cfg.min_chars)
-        doc_counts = (
-            carriers | "Ones" >> beam.Map(lambda kv: (kv[0], 1)) | "CountDocs" >> beam.CombinePerKey(sum)
+        keys_by_source = (
+            in_scope
+            | "ParagraphKeys" >> beam.FlatMap(doc_paragraph_keys, cfg.min_chars)
+            | "CountDocs" >> beam.CombinePerKey(sum)
+            | "SelectBoilerplate" >> beam.Filter(_is_boilerplate, cfg.min_docs)
+            | "BoilerplateKeys" >> beam.CombineGlobally(_KeysBySource())
         )
-        assignments = (
-            {"doc_id": carriers, "count": doc_counts}
-            | "JoinKeys" >> beam.CoGroupByKey()
-            | "SelectBoilerplate" >> beam.FlatMap(boilerplate_assignments, cfg.min_docs)
-        )
-        by_id = in_scope | "KeyById" >> beam.Map(lambda d: (d.id, d))
-        out = (
-            {"doc": by_id, "key": assignments}
-            | "JoinDocs" >> beam.CoGroupByKey()
-            | "Strip" >> beam.FlatMap(_strip, cfg.min_chars).with_outputs(REJECTED, main="kept")
-        )
+        out = in_scope | "Strip" >> beam.FlatMap(
+            _strip, beam.pvalue.AsSingleton(keys_by_source), cfg.min_chars
+        ).with_outputs(REJECTED, main="kept")
         kept = (out.kept, passthrough) | "Merge" >> beam.Flatten()
         return kept, out[REJECTED]

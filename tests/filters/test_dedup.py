@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import sys
 import unicodedata
 
 import datasketch
@@ -193,14 +194,32 @@ def test_jaccard_helpers():
         estimated_jaccard(a, a[:2])
 
 
-def test_ascii_fast_path_equals_the_unicode_table():
-    """The ASCII shortcut of normalize_for_exact deletes exactly the P* code points of the full table."""
-    table = dedup._punctuation_table()
+def _every_punctuation_code_point() -> list[int]:
+    return [cp for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)).startswith("P")]
+
+
+def test_punctuation_deletion_matches_every_unicode_code_point():
+    """Both paths of delete_punctuation (ASCII bytes, numpy mask) delete exactly the P* code points."""
+    punctuation = _every_punctuation_code_point()
+    assert max(punctuation) < dedup._PUNCTUATION_SCAN_END
+    assert np.flatnonzero(dedup._punctuation_mask()).tolist() == punctuation
     ascii_text = "".join(chr(cp) for cp in range(128)) * 2
-    assert normalize_for_exact(ascii_text) == " ".join(
-        unicodedata.normalize("NFKC", ascii_text).casefold().translate(table).split()
-    )
+    assert dedup.delete_punctuation(ascii_text) == "".join(c for c in ascii_text if ord(c) not in punctuation)
+    rng = random.Random(3)
+    some = [chr(rng.randrange(sys.maxunicode + 1)) for _ in range(20_000)] + [chr(cp) for cp in punctuation]
+    rng.shuffle(some)
+    text = "".join(c for c in some if not 0xD800 <= ord(c) <= 0xDFFF)  # no lone surrogates
+    assert dedup.delete_punctuation(text) == "".join(c for c in text if unicodedata.category(c)[0] != "P")
     assert normalize_for_exact("Mixed ascii — and “unicode”, e-mail!") == "mixed ascii and unicode email"
+
+
+def test_normalize_lines_equals_per_line_normalisation():
+    text = "First LINE, with “quotes”.\n\n  ﬁne Ｆｕｌｌ width \u00a0 spaces \nCafe\u0301\n\u0301 starts with a mark\n\t\n"
+    assert dedup.normalize_lines(text) == [normalize_for_exact(line) for line in text.split("\n")]
+    # No code point normalises or folds to something holding a line feed, so lines never merge or split.
+    for cp in range(sys.maxunicode + 1):
+        if cp != 0x0A and not 0xD800 <= cp <= 0xDFFF:
+            assert "\n" not in unicodedata.normalize("NFKC", chr(cp)).casefold(), hex(cp)
 
 
 @pytest.mark.parametrize("hash_name", HASHES)
