@@ -116,7 +116,7 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     from collections import Counter, defaultdict
 
     from filters.boilerplate import BoilerplateConfig, paragraph_keys
-    from filters.dedup import band_keys, exact_key, shingles, signature
+    from filters.dedup import band_keys, exact_key, normalize_for_exact, shingles, signature
     from filters.domain import DomainClassifier
     from filters.language import LanguageIdentifier
     from filters.pii import PiiRedactor
@@ -246,8 +246,10 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     # exact dedup: the best-ranked document per normalised-text key
     nbytes, start = text_bytes(docs), _clock()
     best: dict[str, Any] = {}
+    normalized = {}
     for doc in docs:
-        key = exact_key(doc.text)
+        normalized[doc.id] = norm = normalize_for_exact(doc.text)  # once for both halves, as in the pipeline
+        key = exact_key(doc.text, normalized=norm)
         if key not in best or rank(doc, priority) < rank(best[key], priority):
             best[key] = doc
     kept_ids = {d.id for d in best.values()}
@@ -267,7 +269,7 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     for doc in docs:
         node = (rank(doc, priority), doc.id)
         nodes[doc.id] = node
-        for key in band_keys(signature(shingles(doc.text, mh), mh), mh):
+        for key in band_keys(signature(shingles(doc.text, mh, normalized=normalized[doc.id]), mh), mh):
             buckets[key].append(node)
     edges = [(min(m), n) for m in buckets.values() if len(m) > 1 for n in m if n != min(m)]
     labels = union_find_labels(edges)

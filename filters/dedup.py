@@ -106,9 +106,13 @@ def normalize_lines(text: str) -> list[str]:
     ]
 
 
-def exact_key(text: str) -> str:
-    """Hex SHA-1 of ``normalize_for_exact(text)``: equal keys = duplicates up to case/punctuation/spacing."""
-    return hashlib.sha1(normalize_for_exact(text).encode("utf-8")).hexdigest()
+def exact_key(text: str, *, normalized: str | None = None) -> str:
+    """Hex SHA-1 of ``normalize_for_exact(text)``: equal keys = duplicates up to case/punctuation/spacing.
+
+    ``normalized``: that normalised text when the caller has it already (it is not recomputed).
+    """
+    norm = normalize_for_exact(text) if normalized is None else normalized
+    return hashlib.sha1(norm.encode("utf-8")).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -160,9 +164,9 @@ class MinHashConfig:
         )
 
 
-def ngrams(text: str, cfg: MinHashConfig) -> list[str]:
+def ngrams(text: str, cfg: MinHashConfig, *, normalized: str | None = None) -> list[str]:
     """The shingles of ``text`` as strings (word n-grams joined by one space, or character n-grams)."""
-    norm = normalize_for_exact(text)
+    norm = normalize_for_exact(text) if normalized is None else normalized
     n = cfg.ngram
     if cfg.unit == "word":
         words = norm.split()
@@ -179,8 +183,13 @@ def _sha1_hash32(data: bytes) -> int:
     return int.from_bytes(hashlib.sha1(data).digest()[:4], "little")
 
 
-def shingles(text: str, cfg: MinHashConfig) -> np.ndarray:
-    """uint64 array: the 32-bit hash (``cfg.hash``) of each shingle's UTF-8 bytes."""
+def shingles(text: str, cfg: MinHashConfig, *, normalized: str | None = None) -> np.ndarray:
+    """uint64 array: the 32-bit hash (``cfg.hash``) of each shingle's UTF-8 bytes.
+
+    ``normalized``: ``normalize_for_exact(text)`` when the caller has it already (it is not recomputed).
+    """
+    if normalized is None:
+        normalized = normalize_for_exact(text)
     # Always hash bytes: xxhash 4.x refuses str.
     hasher = xxhash.xxh32_intdigest if cfg.hash == "xxh32" else _sha1_hash32
     n = cfg.ngram
@@ -188,7 +197,7 @@ def shingles(text: str, cfg: MinHashConfig) -> np.ndarray:
         # Word n-grams as slices of the encoded normalized text (words are separated by exactly one space,
         # byte 0x20, which no UTF-8 multi-byte sequence contains): the same bytes as ``ngrams`` gives, without
         # building and encoding one string per n-gram (the dominant cost of a signature).
-        data = normalize_for_exact(text).encode("utf-8")
+        data = normalized.encode("utf-8")
         spaces = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 32)
         if len(spaces) + 1 >= n:
             starts = [0, *(spaces + 1).tolist()][: len(spaces) + 2 - n]
@@ -198,7 +207,7 @@ def shingles(text: str, cfg: MinHashConfig) -> np.ndarray:
                 dtype=np.uint64,
                 count=len(ends),
             )
-    grams = ngrams(text, cfg)
+    grams = ngrams(text, cfg, normalized=normalized)
     return np.fromiter((hasher(g.encode("utf-8")) for g in grams), dtype=np.uint64, count=len(grams))
 
 

@@ -1,32 +1,36 @@
-"""ExactDeduplicate and NearDeduplicate: corpus-level duplicate removal as Beam transforms.
+"""Deduplicate: exact then near-duplicate removal as one Beam transform (ExactDeduplicate / NearDeduplicate: one half).
 
-Both shuffle only ids, ranks and hashes; whole documents move once, in the final keep/drop join.
+Only ids, ranks, keys and hashes are shuffled; whole documents move once, in the final keep/drop join.
 
 Keep policy (deterministic on any runner and worker count): the document with the smallest *rank* wins, where
 rank = (position of its source in ``dedup.priority``, -quality score, -length, id). Dropped documents go to
-rejected/ with reason ``exact_duplicate`` / ``near_duplicate`` and ``duplicate_of`` = the kept id. Kept documents
-carry ``dedup_cluster`` (the kept id) and ``dedup_cluster_size`` (how many documents the cluster had in all,
-exact duplicates included).
+rejected/ with reason ``exact_duplicate`` (stage ``exact_dedup``) / ``near_duplicate`` (stage ``near_dedup``)
+and ``duplicate_of`` = the kept id. Kept documents carry ``exact_duplicates`` (metadata, when they had any),
+``dedup_cluster`` (the kept id) and ``dedup_cluster_size`` (how many documents the cluster had in all, exact
+duplicates included).
 
-Near-duplicates (``NearDeduplicate``), one composite with labelled steps:
+Steps, labelled as in the job graph:
 
-1. ``Signature``: MinHash over word n-grams -> LSH band keys (``filters.dedup``); each document emits
-   (band key, node), node = (rank, id, weight).
-2. ``GroupBands`` + ``CandidateEdges``: a star from each bucket's best node to the other members (O(n) per
-   bucket; buckets above ``dedup.big_bucket`` members are counted as ``near_dedup:big_buckets``);
-   ``DistinctEdges`` drops pairs found in several bands.
-3. Optional ``Verify`` (``dedup.near.verify``): the true Jaccard of the two shingle sets must reach
-   ``dedup.near.verify_threshold`` (default: the MinHash threshold). Cost: each document's sorted distinct
-   32-bit shingle hashes (4 bytes per distinct shingle, ~4 KB for a 1,000-word document) are shuffled twice,
-   and then once more per candidate edge it is the first end of (so 3 + edges x 4 KB extra bytes per
-   duplicated document). Since buckets are stars, an edge failing verification is not retried against the
-   bucket's other members: verification trades a little recall for precision.
-4. ``Components``: connected components by alternating large-star / small-star rounds (Kiveris et al. 2014),
-   ``dedup.cc_rounds`` (default 12) unrolled, then a convergence check; an unconverged residual is counted
-   (``near_dedup:cc_unconverged``) and solved exactly (see ``ConnectedComponents``). Component labels are
-   component minima, i.e. the best-ranked document: that is the kept one.
-5. ``ClusterSizes`` (CombinePerKey of weights) and ``JoinClusters``/``KeepOrDrop``: the only step that
-   shuffles documents.
+1. ``DedupKeys``: each document is normalised once (``filters.dedup.normalize_for_exact``) for both its exact
+   key (SHA-1 of the normalised text) and its MinHash over word n-grams -> LSH band keys (``filters.dedup``).
+2. ``ExactDedup``: group by exact key; the best-ranked member of each group is kept: (member id, (kept id,
+   group size)) for every document.
+3. ``ExactSurvivors`` + ``BandNodes``: band keys of the exact survivors (joined by id with step 2: ids and
+   keys only) become (band key, node), node = (rank, id, weight), weight = 1 + its exact duplicates.
+4. ``NearDedup``: ``GroupBands`` + ``CandidateEdges``: a star from each bucket's best node to the other members
+   (O(n) per bucket; buckets above ``dedup.big_bucket`` members are counted as ``near_dedup:big_buckets``);
+   ``DistinctEdges`` drops pairs found in several bands. Optional ``Verify`` (``dedup.near.verify``): the true
+   Jaccard of the two shingle sets must reach ``dedup.near.verify_threshold`` (default: the MinHash
+   threshold). Cost: each document's sorted distinct 32-bit shingle hashes (4 bytes per distinct shingle,
+   ~4 KB for a 1,000-word document) are shuffled twice, and then once more per candidate edge it is the first
+   end of. Since buckets are stars, an edge failing verification is not retried against the bucket's other
+   members: verification trades a little recall for precision. ``Components``: connected components by
+   alternating large-star / small-star rounds (Kiveris et al. 2014), ``dedup.cc_rounds`` (default 12)
+   unrolled, then a convergence check; an unconverged residual is counted (``near_dedup:cc_unconverged``)
+   and solved exactly (see ``ConnectedComponents``). Component labels are component minima, i.e. the
+   best-ranked document: that is the kept one. ``ClusterSizes`` sums the node weights per component.
+5. ``JoinDecisions`` + ``KeepOrDrop``: documents keyed by id joined with their exact assignment and cluster:
+   the only step that shuffles documents.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import numpy as np
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
-from filters.dedup import MinHashConfig, band_keys, exact_key, shingles, signature
+from filters.dedup import MinHashConfig, band_keys, exact_key, normalize_for_exact, shingles, signature
 from pipeline.schema import Document, Rejected
 from pipeline.stage import NAMESPACE, REJECTED, counter
 
@@ -75,47 +79,6 @@ def pick_exact(members: Iterable[tuple[Rank, str]]) -> Iterator[tuple[str, tuple
     kept_id = ordered[0][1]
     for _, member_id in ordered:
         yield member_id, (kept_id, len(ordered))
-
-
-def _resolve_exact(element: tuple[str, dict[str, list[Any]]]) -> Iterator[Any]:
-    _, grouped = element
-    for doc in grouped["doc"]:
-        kept_id, size = grouped["assign"][0]
-        if kept_id == doc.id:
-            if size > 1:
-                doc.metadata[EXACT_DUPS_KEY] = str(size - 1)
-            counter(f"{EXACT_STAGE}:kept").inc()
-            yield doc
-        else:
-            counter(f"{EXACT_STAGE}:dropped:exact_duplicate").inc()
-            yield pvalue.TaggedOutput(
-                REJECTED,
-                Rejected(stage=EXACT_STAGE, reason="exact_duplicate", document=doc, duplicate_of=kept_id),
-            )
-
-
-class ExactDeduplicate(beam.PTransform):
-    """Keep one document per normalised-text hash (see ``filters.dedup.normalize_for_exact``)."""
-
-    def __init__(self, priority: list[str]):
-        super().__init__()
-        self._priority = list(priority)
-
-    def expand(self, docs):
-        priority = self._priority
-        by_id = docs | "KeyById" >> beam.Map(lambda d: (d.id, d))
-        assignments = (
-            docs
-            | "HashText" >> beam.Map(lambda d: (exact_key(d.text), (rank(d, priority), d.id)))
-            | "GroupByHash" >> beam.GroupByKey()
-            | "PickKept" >> beam.FlatMap(lambda kv: pick_exact(kv[1]))
-        )
-        out = (
-            {"doc": by_id, "assign": assignments}
-            | "JoinAssignments" >> beam.CoGroupByKey()
-            | "KeepOrDrop" >> beam.FlatMap(_resolve_exact).with_outputs(REJECTED, main="kept")
-        )
-        return out.kept, out[REJECTED]
 
 
 # ---------------------------------------------------------------- near: candidate edges
@@ -357,78 +320,125 @@ def _cluster_members(element: tuple[str, dict[str, list[Any]]]) -> Iterator[tupl
         yield member_id, (label_id, size)
 
 
-def _resolve_near(element: tuple[str, dict[str, list[Any]]]) -> Iterator[Any]:
+def _resolve(element: tuple[str, dict[str, list[Any]]], exact: bool, near: bool) -> Iterator[Any]:
+    """The keep/drop join: one document with its exact assignment and near-dup cluster (when it has one)."""
     _, grouped = element
     for doc in grouped["doc"]:
-        if grouped["cluster"]:
-            kept_id, size = grouped["cluster"][0]
-        else:
-            kept_id, size = doc.id, _weight(doc)
-        if kept_id == doc.id:
+        weight = 1
+        if exact:
+            kept_id, weight = grouped["exact"][0]
+            if kept_id != doc.id:
+                counter(f"{EXACT_STAGE}:dropped:exact_duplicate").inc()
+                yield pvalue.TaggedOutput(
+                    REJECTED,
+                    Rejected(stage=EXACT_STAGE, reason="exact_duplicate", document=doc, duplicate_of=kept_id),
+                )
+                continue
+            if weight > 1:
+                doc.metadata[EXACT_DUPS_KEY] = str(weight - 1)
+            counter(f"{EXACT_STAGE}:kept").inc()
+        if near:
+            if not exact:
+                weight = _weight(doc)
+            kept_id, size = grouped["cluster"][0] if grouped["cluster"] else (doc.id, weight)
+            if kept_id != doc.id:
+                counter(f"{NEAR_STAGE}:dropped:near_duplicate").inc()
+                yield pvalue.TaggedOutput(
+                    REJECTED,
+                    Rejected(stage=NEAR_STAGE, reason="near_duplicate", document=doc, duplicate_of=kept_id),
+                )
+                continue
             doc.dedup_cluster = kept_id
             doc.dedup_cluster_size = size
             counter(f"{NEAR_STAGE}:kept").inc()
-            yield doc
-        else:
-            counter(f"{NEAR_STAGE}:dropped:near_duplicate").inc()
-            yield pvalue.TaggedOutput(
-                REJECTED,
-                Rejected(stage=NEAR_STAGE, reason="near_duplicate", document=doc, duplicate_of=kept_id),
-            )
+        yield doc
 
 
-class _Signature(beam.DoFn):
-    """Document -> (band key, node) per band; with ``verify``, also (id, shingle set) on ``shingles``."""
+class _DedupKeys(beam.DoFn):
+    """Document -> its exact key (main) and its LSH band keys (``bands``), from one text normalisation.
 
-    def __init__(self, cfg: MinHashConfig, priority: list[str], verify: bool):
-        self._cfg, self._priority, self._verify = cfg, priority, verify
+    main: (exact key, (rank, id)); ``bands``: (id, (rank, weight, [band keys])), weight from the document's
+    ``exact_duplicates`` metadata (used when exact dedup is off); with ``verify``, ``shingles``:
+    (id, sorted distinct shingle hashes as uint32).
+    """
+
+    def __init__(self, cfg: MinHashConfig | None, priority: list[str], exact: bool, verify: bool):
+        self._cfg, self._priority, self._exact, self._verify = cfg, priority, exact, verify
 
     def process(self, doc: Document) -> Iterator[Any]:
-        cfg = self._cfg
-        node: Node = (rank(doc, self._priority), doc.id, _weight(doc))
-        hashes = shingles(doc.text, cfg)
-        for key in band_keys(signature(hashes, cfg), cfg):
+        doc_rank = rank(doc, self._priority)
+        norm = normalize_for_exact(doc.text)
+        if self._exact:
+            yield exact_key(doc.text, normalized=norm), (doc_rank, doc.id)
+        if self._cfg is not None:
+            hashes = shingles(doc.text, self._cfg, normalized=norm)
+            yield pvalue.TaggedOutput(
+                "bands",
+                (doc.id, (doc_rank, _weight(doc), band_keys(signature(hashes, self._cfg), self._cfg))),
+            )
+            if self._verify:
+                yield pvalue.TaggedOutput("shingles", (doc.id, np.unique(hashes).astype(np.uint32)))
+
+
+def _band_nodes(element: tuple[str, dict[str, list[Any]]]) -> Iterator[tuple[bytes, Node]]:
+    """(band key, node) for a document that survived exact dedup; its node weighs 1 + its exact duplicates."""
+    doc_id, grouped = element
+    kept_id, weight = grouped["exact"][0]
+    if grouped["bands"] and kept_id == doc_id:  # an exact duplicate is not a node of the graph
+        doc_rank, _, keys = grouped["bands"][0]
+        node: Node = (doc_rank, doc_id, weight)
+        for key in keys:
             yield key, node
-        if self._verify:
-            yield pvalue.TaggedOutput("shingles", (doc.id, np.unique(hashes).astype(np.uint32)))
 
 
-class NearDeduplicate(beam.PTransform):
-    """MinHash LSH near-duplicate removal with connected components computed in Beam; returns (kept, rejected).
+class Deduplicate(beam.PTransform):
+    """Exact then near-duplicate removal, shuffling documents once; returns (kept, rejected).
 
-    ``verify``: keep only candidate edges whose true shingle Jaccard is >= ``verify_threshold`` (default:
-    the MinHash threshold). ``big_bucket``: buckets above this size are counted. ``cc_rounds`` and
-    ``max_residual_edges``: see ``ConnectedComponents``.
+    ``exact``: keep one document per normalised-text hash. ``minhash`` (None: no near dedup): MinHash LSH
+    over the exact survivors, connected components computed in Beam (see the module docstring); ``verify``
+    keeps only candidate edges whose true shingle Jaccard is >= ``verify_threshold`` (default: the MinHash
+    threshold), ``big_bucket`` counts big buckets, ``cc_rounds`` and ``max_residual_edges``: see
+    ``ConnectedComponents``. Each document is normalised once (exact key and shingles); only ids, ranks,
+    keys and hashes are shuffled until the final keep/drop join.
     """
 
     def __init__(
         self,
-        minhash: MinHashConfig,
         priority: list[str],
-        cc_rounds: int = DEFAULT_CC_ROUNDS,
+        minhash: MinHashConfig | None = None,
         *,
+        exact: bool = True,
+        cc_rounds: int = DEFAULT_CC_ROUNDS,
         verify: bool = False,
         verify_threshold: float | None = None,
         big_bucket: int = DEFAULT_BIG_BUCKET,
         max_residual_edges: int = DEFAULT_MAX_RESIDUAL_EDGES,
     ):
         super().__init__()
-        self._cfg = minhash
+        if not exact and minhash is None:
+            raise ValueError("Deduplicate needs exact=True or a MinHash config (or both)")
         self._priority = list(priority)
+        self._exact = exact
+        self._cfg = minhash
         self._rounds = cc_rounds
         self._verify = verify
-        self._verify_threshold = minhash.threshold if verify_threshold is None else verify_threshold
+        self._verify_threshold = (
+            (minhash.threshold if minhash else 0.0) if verify_threshold is None else verify_threshold
+        )
         self._big_bucket = big_bucket
         self._max_residual = max_residual_edges
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any]) -> NearDeduplicate:
-        """From the ``dedup`` config section (``near.*``, ``priority``, ``cc_rounds``, ...)."""
-        near = settings.get("near") or {}
+    def from_settings(cls, settings: dict[str, Any]) -> Deduplicate:
+        """From the ``dedup`` config section (``exact``, ``near`` (false: off), ``priority``, ``cc_rounds``, ...)."""
+        near = settings.get("near")
+        near_on = near is not False
+        near = near if isinstance(near, dict) else {}
         return cls(
-            minhash_config(settings),
             list(settings.get("priority") or []),
-            int(settings.get("cc_rounds", DEFAULT_CC_ROUNDS)),
+            minhash_config(settings) if near_on else None,
+            exact=bool(settings.get("exact", True)),
+            cc_rounds=int(settings.get("cc_rounds", DEFAULT_CC_ROUNDS)),
             verify=bool(near.get("verify", False)),
             verify_threshold=near.get("verify_threshold"),
             big_bucket=int(settings.get("big_bucket", DEFAULT_BIG_BUCKET)),
@@ -436,24 +446,75 @@ class NearDeduplicate(beam.PTransform):
         )
 
     def expand(self, docs):
-        sig = docs | "Signature" >> beam.ParDo(
-            _Signature(self._cfg, self._priority, self._verify)
-        ).with_outputs("shingles", main="bands")
+        near = self._cfg is not None
+        keys = docs | "DedupKeys" >> beam.ParDo(
+            _DedupKeys(self._cfg, self._priority, self._exact, near and self._verify)
+        ).with_outputs("bands", "shingles", main="exact")
+        joined = {"doc": docs | "KeyById" >> beam.Map(lambda d: (d.id, d))}
+        if self._exact:
+            joined["exact"] = keys.exact | "ExactDedup" >> _ExactAssignments()
+        if near:
+            if self._exact:
+                nodes = (
+                    {"bands": keys.bands, "exact": joined["exact"]}
+                    | "ExactSurvivors" >> beam.CoGroupByKey()
+                    | "BandNodes" >> beam.FlatMap(_band_nodes)
+                )
+            else:
+                nodes = keys.bands | "BandNodes" >> beam.FlatMap(
+                    lambda kv: [(key, (kv[1][0], kv[0], kv[1][1])) for key in kv[1][2]]
+                )
+            joined["cluster"] = nodes | "NearDedup" >> _NearClusters(
+                self._rounds,
+                self._verify,
+                self._verify_threshold,
+                self._big_bucket,
+                self._max_residual,
+                keys.shingles,
+            )
+        out = (
+            joined
+            | "JoinDecisions" >> beam.CoGroupByKey()
+            | "KeepOrDrop" >> beam.FlatMap(_resolve, self._exact, near).with_outputs(REJECTED, main="kept")
+        )
+        return out.kept, out[REJECTED]
+
+
+class _ExactAssignments(beam.PTransform):
+    """(exact key, (rank, id)) -> (member id, (kept id, group size)) for every document."""
+
+    def expand(self, keyed):
+        return (
+            keyed
+            | "GroupByHash" >> beam.GroupByKey()
+            | "PickKept" >> beam.FlatMap(lambda kv: pick_exact(kv[1]))
+        )
+
+
+class _NearClusters(beam.PTransform):
+    """(band key, node) -> (member id, (kept id, cluster size)) for every document in a near-duplicate cluster."""
+
+    def __init__(self, rounds, verify, verify_threshold, big_bucket, max_residual, shingles_pcoll):
+        super().__init__()
+        self._rounds, self._verify, self._verify_threshold = rounds, verify, verify_threshold
+        self._big_bucket, self._max_residual, self._shingles = big_bucket, max_residual, shingles_pcoll
+
+    def expand(self, band_nodes):
         big_bucket = self._big_bucket
         edges = (
-            sig.bands
+            band_nodes
             | "GroupBands" >> beam.GroupByKey()
             | "CandidateEdges" >> beam.FlatMap(lambda kv: bucket_edges(kv[1], big_bucket))
             | "DistinctEdges" >> beam.Distinct()
         )
         if self._verify:
             half = (
-                {"edge": edges | "KeyByFirst" >> beam.Map(lambda e: (e[0][1], e)), "shingles": sig.shingles}
+                {"edge": edges | "KeyByFirst" >> beam.Map(lambda e: (e[0][1], e)), "shingles": self._shingles}
                 | "JoinFirstShingles" >> beam.CoGroupByKey()
                 | "KeyBySecond" >> beam.FlatMap(_with_shingles)
             )
             edges = (
-                {"half": half, "shingles": sig.shingles}
+                {"half": half, "shingles": self._shingles}
                 | "JoinSecondShingles" >> beam.CoGroupByKey()
                 | "Verify" >> beam.FlatMap(_verify, self._verify_threshold)
             )
@@ -464,18 +525,23 @@ class NearDeduplicate(beam.PTransform):
             | "ClusterSizes" >> beam.CombinePerKey(sum)
         )
         members = labels | "ByLabel" >> beam.Map(lambda kv: (kv[1][1], kv[0][1]))
-        clusters = (
+        return (
             {"member": members, "size": sizes}
             | "JoinSizes" >> beam.CoGroupByKey()
             | "ClusterMembers" >> beam.FlatMap(_cluster_members)
         )
-        by_id = docs | "KeyById" >> beam.Map(lambda d: (d.id, d))
-        out = (
-            {"doc": by_id, "cluster": clusters}
-            | "JoinClusters" >> beam.CoGroupByKey()
-            | "KeepOrDrop" >> beam.FlatMap(_resolve_near).with_outputs(REJECTED, main="kept")
-        )
-        return out.kept, out[REJECTED]
+
+
+def ExactDeduplicate(priority: list[str]) -> Deduplicate:  # noqa: N802 - a transform factory, named like one
+    """Exact deduplication alone (``Deduplicate`` without MinHash)."""
+    return Deduplicate(priority, None, exact=True)
+
+
+def NearDeduplicate(
+    minhash: MinHashConfig, priority: list[str], cc_rounds: int = DEFAULT_CC_ROUNDS, **kwargs: Any
+) -> Deduplicate:  # noqa: N802
+    """Near-duplicate removal alone (``Deduplicate`` without the exact step); keyword arguments as ``Deduplicate``."""
+    return Deduplicate(priority, minhash, exact=False, cc_rounds=cc_rounds, **kwargs)
 
 
 def minhash_config(settings: dict[str, Any]) -> MinHashConfig:

@@ -1,7 +1,7 @@
 """Build and run the corpus pipeline, then write the manifest and the stats report.
 
 sources -> Extract -> IdentifyLanguage -> ScoreQuality -> RedactPII -> Decontaminate -> RemoveBoilerplate
-        -> ExactDeduplicate -> NearDeduplicate -> ClassifyDomain
+        -> Deduplicate (exact, then near) -> ClassifyDomain
         -> AssignDomainAndMix -> WriteShards, with every stage's rejected/ and errors/ outputs written beside.
 """
 
@@ -27,7 +27,7 @@ from pipeline import __version__, progress
 from pipeline.boilerplate import RemoveBoilerplate
 from pipeline.config import Config, InputSpec, load_config
 from pipeline.decontam import Decontaminate
-from pipeline.dedup import ExactDeduplicate, NearDeduplicate, minhash_config
+from pipeline.dedup import Deduplicate, minhash_config
 from pipeline.domain import ClassifyDomain
 from pipeline.errors import ConfigError
 from pipeline.extract import Extract
@@ -174,14 +174,10 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     docs, pii_rejected, pii_errors = docs | "RedactPII" >> RedactPII(cfg.pii)
     docs, decontam_rejected, decontam_errors = docs | "Decontaminate" >> Decontaminate(cfg.decontam)
     docs, boilerplate_rejected = docs | "RemoveBoilerplate" >> RemoveBoilerplate(cfg.boilerplate)
-    priority = list(cfg.dedup.get("priority") or [])
     dedup_rejected = []
-    if cfg.dedup.get("exact", True):
-        docs, exact_rejected = docs | "ExactDedup" >> ExactDeduplicate(priority)
-        dedup_rejected.append(exact_rejected)
-    if cfg.dedup.get("near", True) is not False:
-        docs, near_rejected = docs | "NearDedup" >> NearDeduplicate.from_settings(cfg.dedup)
-        dedup_rejected.append(near_rejected)
+    if cfg.dedup.get("exact", True) or cfg.dedup.get("near", True) is not False:
+        docs, rejected_dups = docs | "Dedup" >> Deduplicate.from_settings(cfg.dedup)
+        dedup_rejected.append(rejected_dups)
     docs, domain_rejected, domain_errors = docs | "ClassifyDomain" >> ClassifyDomain(cfg.domain)
     domain_of = dict(cfg.source_domains)
     docs, mixture = docs | "AssignDomainAndMix" >> AssignDomainAndMix(domain_of, cfg.mix)

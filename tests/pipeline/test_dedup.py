@@ -1,4 +1,4 @@
-"""ExactDeduplicate / NearDeduplicate: connected-components cores, Beam transforms, agreement with a
+"""Deduplicate (and its ExactDeduplicate / NearDeduplicate forms): connected-components cores, Beam transforms, agreement with a
 single-machine datasketch reference, determinism across running modes, cross-source collapse."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from filters.dedup import MinHashConfig, shingles
 from pipeline.dedup import (
     ConnectedComponents,
+    Deduplicate,
     ExactDeduplicate,
     NearDeduplicate,
     bucket_edges,
@@ -358,3 +359,84 @@ def test_same_press_release_across_sources_collapses_to_the_filing_copy():
     kept, rejected, _ = run_near(docs)
     assert kept == [("8k-ex99", "8k-ex99", 3)]
     assert rejected == [("news-1", "8k-ex99", "near_duplicate"), ("wire-1", "8k-ex99", "near_duplicate")]
+
+
+# ---------------------------------------------------------------- exact and near in one transform
+
+
+def _run_dedup(docs, transforms) -> tuple[list, list]:
+    """Apply ``transforms`` one after another on the FnApiRunner; (kept [(id, cluster, size, exact dups)],
+    rejected [(id, duplicate_of, stage, reason)]), read back from text files."""
+    options = PipelineOptions(["--direct_running_mode=in_memory"])
+    runner, _ = choose_runner(options)
+    with tempfile.TemporaryDirectory() as tmp:
+        p = beam.Pipeline(runner=runner, options=options)
+        pcoll = p | beam.Create(docs)
+        rejected_all = []
+        for i, transform in enumerate(transforms):
+            pcoll, rejected = pcoll | f"Step{i}" >> transform
+            rejected_all.append(rejected)
+        kept_rows = pcoll | "K" >> beam.Map(
+            lambda d: json.dumps(
+                ["kept", d.id, d.dedup_cluster, d.dedup_cluster_size, d.metadata.get("exact_duplicates")]
+            )
+        )
+        rejected_rows = (
+            rejected_all
+            | "AllRejected" >> beam.Flatten()
+            | "R"
+            >> beam.Map(lambda r: json.dumps(["rejected", r.document.id, r.duplicate_of, r.stage, r.reason]))
+        )
+        (kept_rows, rejected_rows) | beam.Flatten() | beam.io.WriteToText(str(Path(tmp) / "out"))
+        p.run().wait_until_finish()
+        lines = [
+            json.loads(line) for path in Path(tmp).glob("out*") for line in path.read_text().splitlines()
+        ]
+    return (
+        sorted(tuple(r[1:]) for r in lines if r[0] == "kept"),
+        sorted(tuple(r[1:]) for r in lines if r[0] == "rejected"),
+    )
+
+
+def test_one_transform_equals_exact_then_near():
+    """Deduplicate (one document join) gives what ExactDeduplicate followed by NearDeduplicate gives."""
+    rng = random.Random(11)
+    docs = []
+    for i in range(6):
+        base = " ".join(words(rng, 300))
+        docs.append(Document(id=f"w{i}", text=base, source="web", quality_score=0.5, n_chars=len(base)))
+        if i % 2 == 0:  # an exact copy (case and punctuation differ) and a near copy
+            docs.append(Document(id=f"p{i}", text=base.upper() + "!", source="press", n_chars=len(base)))
+            near = edited(rng, base, 3)
+            docs.append(Document(id=f"n{i}", text=near, source="news", quality_score=0.2, n_chars=len(near)))
+        if i == 1:  # an exact copy of a near copy: the cluster counts both
+            near = edited(rng, base, 2)
+            docs.append(Document(id="n1", text=near, source="news", n_chars=len(near)))
+            docs.append(Document(id="s1", text=near + " ", source="social", n_chars=len(near) + 1))
+
+    def outcome(transforms):
+        import copy
+
+        return _run_dedup(copy.deepcopy(docs), transforms)
+
+    sequential = outcome([ExactDeduplicate(PRIORITY), NearDeduplicate(CFG, PRIORITY)])
+    combined = outcome([Deduplicate(PRIORITY, CFG)])
+    assert combined == sequential
+    kept, rejected = combined
+    assert {r[3] for r in rejected} == {"exact_duplicate", "near_duplicate"}
+    # news outranks web and social: n1 stands for itself, its exact copy s1 and the page w1 it nearly copies
+    assert ("n1", "n1", 3, "1") in kept
+    assert ("s1", "n1", "exact_dedup", "exact_duplicate") in rejected
+    assert ("w1", "n1", "near_dedup", "near_duplicate") in rejected
+    assert len(kept) + len(rejected) == len(docs)
+
+
+def test_from_settings_switches():
+    both = Deduplicate.from_settings({"priority": PRIORITY})
+    assert both._exact and both._cfg is not None
+    exact_only = Deduplicate.from_settings({"near": False})
+    assert exact_only._exact and exact_only._cfg is None
+    near_only = Deduplicate.from_settings({"exact": False, "near": {"threshold": 0.6, "verify": True}})
+    assert not near_only._exact and near_only._cfg.threshold == 0.6 and near_only._verify
+    with pytest.raises(ValueError, match="exact=True or a MinHash"):
+        Deduplicate(PRIORITY, None, exact=False)
