@@ -412,9 +412,13 @@ def worker_ceiling(corpus: Path) -> dict[str, Any]:
     wall, cpu = _since(start_all)
     filings = [r for r in records if r.content_type == "sgml"]
     start = _clock()
-    ours_empty = 0
+    ours_empty = ours_errors = 0
     for raw in filings:
-        result = extract(raw, cfg.source_domains, info["options"].get(raw.input, {}))
+        try:
+            result = extract(raw, cfg.source_domains, info["options"].get(raw.input, {}))
+        except Exception:  # counted, as the pipeline routes it to errors/
+            ours_errors += 1
+            continue
         ours_empty += type(result).__name__ == "Rejected"
     ours_wall, ours_cpu = _since(start)
     traf = {k: v for k, v in per_source.items() if k in ("filings", "press")}
@@ -431,6 +435,7 @@ def worker_ceiling(corpus: Path) -> dict[str, Any]:
             "ours_cpu": ours_cpu,
             "ours_wall": ours_wall,
             "ours_empty": ours_empty,
+            "ours_errors": ours_errors,
             "trafilatura_cpu": sum(v["cpu"] for v in traf.values()),
         },
     }
@@ -930,6 +935,10 @@ def main(argv: list[str] | None = None) -> int:
                 if part not in results or _part_cpu(result) < _part_cpu(results[part]):
                     results[part] = result
                 results[part]["cpu_of_runs"] = cpus
+                partial = args.results_dir / f"{'smoke' if args.smoke else docs}.partial.json"
+                partial.write_text(
+                    json.dumps(results, default=str) + "\n", encoding="utf-8"
+                )  # survives a later crash
         summary = summarize(docs, corpus, results)
         summaries.append(summary)
         table = render(summary)
@@ -938,6 +947,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.results_dir / f"{name}.json").write_text(
             json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"
         )
+        (args.results_dir / f"{name}.partial.json").unlink(missing_ok=True)
         print(table)
     memory = render_memory(summaries)
     if memory:

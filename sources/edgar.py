@@ -960,7 +960,16 @@ def _prepare_tree(root: Any) -> None:
         if _is_hidden(el) and el.getparent() is not None:
             el.drop_tree()
     for el in root.iter("br", "p", "div", "li", "tr", "td", "th"):
-        el.tail = " " + el.tail if el.tail else " "
+        tail = " " + el.tail if el.tail else " "
+        try:
+            el.tail = tail
+        except ValueError:
+            # lxml's HTML parser keeps control characters (EDGAR's form feeds between pages) that its setters
+            # refuse: they become spaces.
+            el.tail = _XML_INCOMPATIBLE.sub(" ", tail)
+
+
+_XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _is_hidden(el: Any) -> bool:

@@ -1089,3 +1089,18 @@ def test_real_cross_reference_10k_items_point_to_the_annual_report(real_document
     )
     assert items["7"].startswith("ITEM 7. MANAGEMENT’S DISCUSSION AND ANALYSIS OF FINANCIAL CONDITION")
     assert "Annual Report" in items["7"]
+
+
+def test_control_characters_after_block_elements_become_spaces():
+    """lxml keeps a form feed (EDGAR's page break) or another control character in a tail but refuses to set
+    one: the extractor turns them into spaces instead of failing the filing."""
+    from sources.edgar import html_blocks
+
+    markup = (
+        "<html><body><p>Item 1. Business</p>\x0cThe Company designs instruments.<br>\x01Page two"
+        "<div>Risk factors</div>\x0b and more.</body></html>"
+    )
+    blocks, _ = html_blocks(markup)
+    text = " ".join(b.text for b in blocks)
+    assert "The Company designs instruments." in text and "Page two" in text and "and more." in text
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", text)
