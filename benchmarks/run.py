@@ -777,8 +777,9 @@ def render(summary: dict[str, Any]) -> str:
             f"| {_f(summary['pure_cpu'], 1)} | {_f(parts['beam']['cpu'], 1)} | {ov:+.1%} | < 25%: {_ok(ov < TARGET_OVERHEAD)} |",
             "",
             "Both sides do the same work, stage for stage; what the pipeline spends beyond the pure cores is Beam's: "
-            "graph construction, bundles, coders and shuffles (the document is shuffled after extraction, at the boilerplate, "
-            "exact and near-dedup joins and into the shards), the connected-components rounds, metrics and the funnel counts.",
+            "graph construction, bundles, coders, shuffles and side inputs (the document itself is shuffled three times: "
+            "after extraction, at the dedup join and into the shards), the connected-components rounds, metrics and the "
+            "funnel counts.",
             "",
         ]
     if "datatrove" in parts or "ceiling" in parts:
