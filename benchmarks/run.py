@@ -271,7 +271,10 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
         nodes[doc.id] = node
         for key in band_keys(signature(shingles(doc.text, mh, normalized=normalized[doc.id]), mh), mh):
             buckets[key].append(node)
-    edges = [(min(m), n) for m in buckets.values() if len(m) > 1 for n in m if n != min(m)]
+    edges = []
+    for members in buckets.values():
+        best = min(members)  # a star from the bucket's best member, as bucket_edges builds it
+        edges.extend((best, n) for n in members if n != best)
     labels = union_find_labels(edges)
     kept = [d for d in docs if labels.get(nodes[d.id], nodes[d.id]) == nodes[d.id]]
     rejected.extend(

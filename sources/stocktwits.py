@@ -28,7 +28,14 @@ from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode
 
 from pipeline.schema import RawRecord, RecordError
-from sources.general import DECOMPRESSION_ERRORS, iter_lines, open_decompressed, parse_json_line, stream_error
+from sources.general import (
+    DECOMPRESSION_ERRORS,
+    iter_lines,
+    open_decompressed,
+    parse_json_line,
+    stream_error,
+    too_large,
+)
 from sources.http import FetchError, HttpClient, RawCache
 from sources.social import DEFAULT_MIN_WORDS, is_cashtag_spam, max_doc_bytes
 
@@ -176,14 +183,7 @@ def read_stocktwits(
         lineno, line = item
         where = f"line:{lineno}"
         if len(line) > limit:
-            yield RecordError(
-                source=SOURCE,
-                stage="read",
-                kind="too_large",
-                message=f"line {lineno} is {len(line)} bytes, over max_doc_bytes={limit}",
-                id=where,
-                path=path,
-            )
+            yield too_large(SOURCE, f"line {lineno}", len(line), limit, where, path)
             continue
         try:
             response = parse_json_line(line)

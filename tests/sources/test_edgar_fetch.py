@@ -316,8 +316,9 @@ def test_missing_full_index_falls_back_to_daily_indexes(shared_data, tmp_path):
     assert days == ["20200313", "20200316", "20200317", "20200318", "20200319", "20200320"]
 
 
-def test_list_by_tickers_reads_paginated_submissions(shared_data, tmp_path):
-    routes = {
+def apple_ticker_routes(shared_data) -> dict[str, bytes]:
+    """The real tickers file and Apple's paginated submissions JSON, as the replay server serves them."""
+    return {
         "/files/company_tickers.json": (shared_data / "edgar/company_tickers.json").read_bytes(),
         "/data/submissions/CIK0000320193.json": (
             shared_data / "edgar/submissions/CIK0000320193.json"
@@ -326,6 +327,10 @@ def test_list_by_tickers_reads_paginated_submissions(shared_data, tmp_path):
             shared_data / "edgar/submissions/CIK0000320193-submissions-001.json"
         ).read_bytes(),
     }
+
+
+def test_list_by_tickers_reads_paginated_submissions(shared_data, tmp_path):
+    routes = apple_ticker_routes(shared_data)
     with ReplayServer(routes) as server:
         config = make_config(
             server, tmp_path, tickers="aapl", forms=["8-K"], start="2011-01-01", end="2011-01-31"
@@ -439,13 +444,7 @@ def test_cached_filings_are_read_by_the_edgar_reader_offline(site, tmp_path):
 
 def test_real_filing_fetched_by_ticker_then_parsed(shared_data, tmp_path):
     routes = {
-        "/files/company_tickers.json": (shared_data / "edgar/company_tickers.json").read_bytes(),
-        "/data/submissions/CIK0000320193.json": (
-            shared_data / "edgar/submissions/CIK0000320193.json"
-        ).read_bytes(),
-        "/data/submissions/CIK0000320193-submissions-001.json": (
-            shared_data / "edgar/submissions/CIK0000320193-submissions-001.json"
-        ).read_bytes(),
+        **apple_ticker_routes(shared_data),
         "/Archives/edgar/data/320193/0001193125-11-009392.txt": (
             shared_data / "edgar/full-submission/0001193125-11-009392.txt"
         ).read_bytes(),
