@@ -2,7 +2,7 @@
 """FinPile benchmark: stage cores, the whole Beam pipeline, datatrove and the extraction-only ceiling.
 
     .venv/bin/python benchmarks/run.py --docs 1000 [--docs 10000 ...]   # figures -> benchmarks/results/<size>.{md,json}
-    .venv/bin/python benchmarks/run.py --smoke                          # ~50 documents, every part, < 60 s (CI)
+    .venv/bin/python benchmarks/run.py --smoke                          # ~50 documents, every part, < 60 s (quick check)
 
 For each size, on one generated corpus (``benchmarks/corpus.py``, cached under ``--corpus-root``), every part
 runs in its own subprocess, one after the other, on one core:
@@ -896,7 +896,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma list of {', '.join(PARTS)}")
     ap.add_argument(
-        "--smoke", action="store_true", help="~50 documents, every part (CI; no timing assertions)"
+        "--smoke", action="store_true", help="~50 documents, every part (a quick check; CI runs --docs 1000)"
     )
     ap.add_argument("--corpus-root", type=Path, default=Path(tempfile.gettempdir()) / "finpile-bench-corpus")
     ap.add_argument("--results-dir", type=Path, default=HERE / "results")
