@@ -246,7 +246,8 @@ def test_c4_cleaning_applies_to_kept_documents_only():
     assert doc.text == noisy  # tagging never changes the text
     assert doc.quality_signals["c4_lines_removed_frac"] == pytest.approx(3 / 10)
     assert scorer.decide(doc) == (True, "")
-    assert doc.text == GOOD + "\nThe bank  said profits rose in the quarter ."
+    # Content lines C4 removes are gone; the short line (a heading, say) stays: a signal, not a cut.
+    assert doc.text == GOOD + "\nShort line\nThe bank said profits rose in the quarter ."
 
     signals_engine = QualityScorer(QualityConfig(engine="signals"))
     doc2 = Document(id="d", text=noisy, source="web")
