@@ -688,3 +688,17 @@ def test_boilerplate_lines_counted_once_each():
     )
     s = compute_signals(text, SourcePolicy())[0]
     assert s["boilerplate_ratio"] == pytest.approx(6 / 8)
+
+
+def test_kept_text_keeps_short_headings_and_paragraph_breaks():
+    """C4's "fewer than 3 words" rule is a signal, not a cut: the headings of a press release or a Wikipedia
+    article stay, and so do the blank lines between paragraphs (they used to be deleted / joined)."""
+    history = (
+        "The bank was founded in 1850 by a group of merchants who wanted a safe place for their deposits, "
+        "and it grew with the trade of the port over the following decades."
+    )
+    text = f"Management Commentary\n\n{GOOD}\n\nEarly history\n\n{history}\n\n- Revenue up\n- Margin flat"
+    for engine in ("signals", "datatrove"):
+        doc = Document(id="d", text=text, source="press")
+        assert QualityScorer(QualityConfig(engine=engine)).decide(doc) == (True, ""), engine
+        assert doc.text == text, engine
