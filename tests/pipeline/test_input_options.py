@@ -11,8 +11,8 @@ import pytest
 
 from pipeline.config import load_config, parse_config
 from pipeline.errors import ConfigError
-from pipeline.inspect import Inspector
 from pipeline.input_options import group_cli_inputs, validate_options
+from pipeline.inspect import Inspector
 from tests.test_cli import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
