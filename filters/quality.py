@@ -106,6 +106,7 @@ from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION, split_in
 
 from pipeline.errors import ConfigError
 from pipeline.schema import Document
+from sources.textshape import is_markdown_table_line
 
 GROUPS = ("gopher_quality", "gopher_repetition", "c4", "fineweb")
 ENGINES = ("datatrove", "signals")
@@ -848,9 +849,30 @@ def _fineweb_signals(text: str, t: FineWebThresholds) -> dict[str, float]:
     }
 
 
+def prose_text(text: str) -> str:
+    """``text`` without its Markdown table lines (``| a | b |`` rows and ``| --- |`` rules; the text shape
+    of ``sources.textshape``); the same object when it has none.
+
+    The Gopher, C4 and FineWeb rules are rules about prose: in a table every ``|`` would count as a
+    non-alphabetic word (``gopher:frac_alpha_words``), rows as short lines without terminal punctuation
+    (``fineweb:line_punct_ratio``) and the repeated ``| --- | --- |`` rules as duplicate lines. On the real pages
+    of ``shared/data/web`` with tables kept, 9 pages were dropped for their tables alone (the IANA pages'
+    registries, the Stardew Valley wiki's gift tables). A table's own text is not judged by these rules; the
+    source-aware signals (``numeric_token_ratio``, ``symbol_ratio``, ...) still see the whole text.
+    """
+    if "|" not in text:
+        return text
+    lines = text.split("\n")
+    kept = [line for line in lines if not is_markdown_table_line(line)]
+    if len(kept) == len(lines):
+        return text
+    return _BLANK_RUN.sub("\n\n", "\n".join(kept)).strip("\n")
+
+
 def compute_signals(text: str, policy: SourcePolicy) -> tuple[dict[str, float], str]:
     """All quality signals of ``text`` under ``policy``, and the text the FineWeb rules see.
 
+    The Gopher, C4 and FineWeb signals are those of ``prose_text(text)`` (Markdown table lines left out).
     One tokenisation (memoised per chunk, see ``ChunkTokenizer``) serves every Gopher signal; C4 and FineWeb
     signals are computed only when their group applies, FineWeb's on the C4-cleaned text when C4 applies
     and its cleaned text is kept (the second element; ``text`` itself otherwise).
@@ -876,6 +898,12 @@ def compute_signals(text: str, policy: SourcePolicy) -> tuple[dict[str, float], 
     s["emoji_ratio"] = n_emoji / n_non_space if n_non_space else 0.0
     n_content_lines = sum(1 for line in text.split("\n") if line and not line.isspace())
     s["boilerplate_ratio"] = _count_boilerplate_lines(text) / n_content_lines if n_content_lines else 0.0
+
+    # Gopher, C4 and FineWeb judge the prose: Markdown table lines are left out (see ``prose_text``).
+    prose = prose_text(text)
+    if prose is not text:
+        text, stripped, chunks = prose, prose.strip(), prose.split()
+        n_tokens, n_alpha, n_content, content_chars, *_ = tokenizer.chunk_stats(chunks)
 
     # Gopher quality.
     words = tokenizer.chunk_words(chunks)

@@ -253,12 +253,17 @@ def _one_line_without(elem: etree._Element, excluded: list[etree._Element]) -> s
 
 
 def _is_layout_table(rows: list[list[etree._Element]]) -> bool:
-    """A table used for page layout: fewer than two rows or columns with text, or structure inside cells."""
+    """A table used for page layout: fewer than two rows or columns with text, or structure (a heading,
+    list or table) inside a cell."""
     filled = [[c for c in row if _one_line(c)] for row in rows]
     filled = [row for row in filled if row]
     if len(filled) < 2 or max(len(row) for row in filled) < 2:
         return True
-    return any(c.find(".//head") is not None or c.find(".//list") is not None for row in rows for c in row)
+    return any(
+        c.find(".//head") is not None or c.find(".//list") is not None or c.find(".//table") is not None
+        for row in rows
+        for c in row
+    )
 
 
 def _table_blocks(table: etree._Element, mode: str) -> list[str]:
@@ -269,11 +274,14 @@ def _table_blocks(table: etree._Element, mode: str) -> list[str]:
     if len(rows) > 1 and len(rows[0]) > 1 and rows[0][0].get("role") == "head":
         if _one_line(rows[0][0]) and not any(_one_line(c) for c in rows[0][1:]):
             caption, rows = _one_line(rows[0][0]), rows[1:]
+    if _is_layout_table(rows):  # unwrapped: its cells are ordinary blocks (nested tables follow ``mode``)
+        blocks = [caption] if caption else []
+        for row in rows:
+            for cell in row:
+                blocks += _blocks(cell, mode)
+        return blocks
     if mode == "drop":
         return []
-    if _is_layout_table(rows):
-        blocks = [caption] if caption else []
-        return blocks + [_paragraph(c) for row in rows for c in row]
     cells = [[_one_line(c) for c in row] for row in rows]
     if mode == "linearize":
         header = any(c.get("role") == "head" for c in rows[0]) or not cells[0][0]
@@ -284,26 +292,38 @@ def _table_blocks(table: etree._Element, mode: str) -> list[str]:
 
 
 def _blocks(elem: etree._Element, mode: str) -> list[str]:
+    """The blocks of a container: block children (paragraphs, headings, lists, tables) each one block,
+    runs of loose text and inline children (``hi``, ``ref``, ``lb``) between them one paragraph."""
     blocks: list[str] = []
-    if (elem.text or "").strip():
-        blocks.append(normalize_text(elem.text or ""))
+    loose: list[str] = [elem.text or ""]
+
+    def flush() -> None:
+        text = normalize_text("".join(loose))
+        if text:
+            blocks.append(text)
+        loose.clear()
+
     for child in elem:
         tag = child.tag if isinstance(child.tag, str) else ""
-        if tag in _CONTAINERS:
-            blocks += _blocks(child, mode)
-        elif tag == "table":
-            blocks += _table_blocks(child, mode)
-        elif tag == "list":
-            blocks.append("\n".join(_list_lines(child)))
-        elif tag == "head":
-            blocks.append(_one_line(child))
-        elif tag in _SKIP or not tag:
-            pass
-        else:  # p, quote, code, and any element trafilatura may add
-            blocks.append(_paragraph(child))
-        if (child.tail or "").strip():
-            blocks.append(normalize_text(child.tail or ""))
-    return blocks
+        if tag in _CONTAINERS or tag in ("table", "list", "head", "p", "quote", "code"):
+            flush()
+            if tag in _CONTAINERS:
+                blocks += _blocks(child, mode)
+            elif tag == "table":
+                blocks += _table_blocks(child, mode)
+            elif tag == "list":
+                blocks.append("\n".join(_list_lines(child)))
+            elif tag == "head":
+                blocks.append(_one_line(child))
+            else:
+                blocks.append(_paragraph(child))
+        elif tag == "lb":
+            loose.append("\n")
+        elif tag and tag not in _SKIP and tag != "del":
+            loose.append(_inline(child))
+        loose.append(child.tail or "")
+    flush()
+    return [b for b in blocks if b]
 
 
 def render_body(body: etree._Element | None, tables: str = DEFAULT_TABLE_MODE) -> str:

@@ -27,6 +27,7 @@ from filters.quality import (
     _top_ngram_chars,
     compute_signals,
     evaluate_rules,
+    prose_text,
 )
 from pipeline.errors import ConfigError
 from pipeline.schema import Document
@@ -702,3 +703,24 @@ def test_kept_text_keeps_short_headings_and_paragraph_breaks():
         doc = Document(id="d", text=text, source="press")
         assert QualityScorer(QualityConfig(engine=engine)).decide(doc) == (True, ""), engine
         assert doc.text == text, engine
+
+
+def test_markdown_table_lines_are_not_judged_as_prose():
+    """A page with a Markdown table (``sources.textshape``) is judged on its prose: the table's pipes and
+    rules would otherwise make Gopher's letter rule and FineWeb's line rules drop it."""
+    rows = "\n".join(
+        f"| Q{q} {y} | {q * 1.5:.1f} | ({q + y - 2000}) |" for y in (2022, 2023) for q in range(1, 5)
+    )
+    table = f"Quarterly revenue\n| Quarter | Revenue | Loss |\n| --- | --- | --- |\n{rows}"
+    after = (
+        "The company said the loss in the second half of the year came from the closure of two plants, "
+        "and that it expects to return to a profit once the new line in the south is running at full speed."
+    )
+    text = f"{GOOD}\n\n{table}\n\n{after}"
+    assert prose_text(text) == f"{GOOD}\n\nQuarterly revenue\n\n{after}"
+    doc = Document(id="d", text=text, source="web")
+    assert QualityScorer().decide(doc) == (True, "")
+    assert doc.text == text  # the table stays in the kept text
+    # The same rows as plain lines of numbers are judged (and dropped) like any other lines.
+    plain = Document(id="d", text=text.replace("|", " "), source="web")
+    assert QualityScorer().decide(plain)[0] is False

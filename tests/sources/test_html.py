@@ -4,6 +4,7 @@ shared/data/web/html against trafilatura's own evaluation snippets, and WARC rec
 from __future__ import annotations
 
 import json
+import re
 import random
 from pathlib import Path
 
@@ -250,6 +251,36 @@ def test_layout_table_is_unwrapped() -> None:
     )
 
 
+def test_layout_table_around_data_tables() -> None:
+    """A wrapper table (one column) holding paragraphs and data tables, as trafilatura gives a wiki's
+    collapsible schedule box: unwrapped into its blocks, the data tables inside it stay Markdown tables."""
+    from lxml import etree
+
+    from sources.html import render_body
+
+    def schedule(place: str) -> str:
+        return (
+            "<table><row><cell role='head'> Time </cell><cell role='head'> Location </cell></row>"
+            f"<row><cell>8:10 AM</cell><cell>Leaves home.<p> </p></cell></row>"
+            f"<row><cell>1:00 PM</cell><cell>Goes to the {place}.</cell></row></table>"
+        )
+
+    body = etree.fromstring(
+        "<body><p>Her schedule changes with the season.</p>"
+        "<table><row><cell role='head'>\u00a0Spring</cell></row><row><cell>"
+        f"<p>Monday, Thursday</p>{schedule('museum')}<p>Tuesday</p>{schedule('beach')}"
+        "</cell></row></table></body>"
+    )
+
+    def block(place: str) -> str:
+        return f"| Time | Location |\n| --- | --- |\n| 8:10 AM | Leaves home. |\n| 1:00 PM | Goes to the {place}. |"
+
+    assert render_body(body) == (
+        f"Her schedule changes with the season.\n\nSpring\n\nMonday, Thursday\n\n{block('museum')}\n\n"
+        f"Tuesday\n\n{block('beach')}"
+    )
+
+
 def test_text_shape_headings_lists_and_paragraphs() -> None:
     """Short headings survive on their own line, list items one per line, blank lines between blocks."""
     body = (
@@ -343,3 +374,20 @@ def test_real_finance_page_keeps_its_comparison_table(shared_data: Path) -> None
     assert "| Number of cryptocurrencies supported | 170+ | 170+ |" in text
     assert "| SWIFT (GBP) | Free deposit, 1 GBP withdrawal |" in text
     assert "| Account | Fees |\n| --- | --- |\n| Card Buy | A fee will apply |" in text
+
+
+def test_rendering_keeps_trafilaturas_text_on_every_real_page(shared_data: Path) -> None:
+    """``render_body`` changes only the layout of trafilatura's own plain text (blank lines, list numbers,
+    table pipes and rules), never its words: the two agree once whitespace, ``|``/``-`` and ``1.`` markers
+    are removed."""
+    import trafilatura
+
+    from sources.html import render_body
+
+    def letters(text: str) -> str:
+        return re.sub(r"[\s|\-]+", "", re.sub(r"(?m)^\d+\. ", "", text))
+
+    for page in html_files(shared_data):
+        html_text = page.read_text(encoding="utf-8", errors="replace")
+        result = trafilatura.bare_extraction(html_text, deduplicate=False, include_tables=True)
+        assert letters(render_body(result.body)) == letters(result.text), page.name
