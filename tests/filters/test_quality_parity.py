@@ -35,9 +35,9 @@ from filters.quality import (
     SourcePolicy,
     c4_cleaned_text,
     c4_shaped_text,
-    prose_text,
     evaluate_rules,
     first_failure,
+    prose_text,
     word_tokenizer,
 )
 from pipeline.schema import Document

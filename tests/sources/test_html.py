@@ -4,8 +4,8 @@ shared/data/web/html against trafilatura's own evaluation snippets, and WARC rec
 from __future__ import annotations
 
 import json
-import re
 import random
+import re
 from pathlib import Path
 
 import pytest
