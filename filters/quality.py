@@ -119,7 +119,7 @@ from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION, split_in
 
 from pipeline.errors import ConfigError
 from pipeline.schema import Document
-from sources.tables import is_table_line, split_table_lines
+from sources.tables import split_table_lines, table_line_mask
 
 GROUPS = ("gopher_quality", "gopher_repetition", "c4", "fineweb")
 ENGINES = ("datatrove", "signals")
@@ -769,15 +769,15 @@ def _c4_clean(text: str, t: C4Thresholds) -> tuple[str, dict[str, float], str | 
     the cleaned text without them, which is what C4 gives for the text without its tables.
     """
     tokenizer = word_tokenizer()
-    has_tables = "|" in text and t.split_paragraph
     lines = text.splitlines() if t.split_paragraph else split_into_sentences(split_table_lines(text)[0])
+    in_table = table_line_mask(lines) if "|" in text and t.split_paragraph else [False] * len(lines)
     kept: list[str] = []
     tables_at: list[tuple[int, str]] = []  # (number of prose lines kept before it, table line)
     n_lines = 0
     n_sentences = 0
     fatal: str | None = None
-    for raw in lines:
-        if has_tables and is_table_line(raw):
+    for raw, is_table in zip(lines, in_table, strict=True):
+        if is_table:
             tables_at.append((len(kept), raw.strip()))
             continue
         n_lines += 1

@@ -1204,16 +1204,31 @@ CAPTION_MAX_LINES = 4  # at most this many blocks above a dropped table are take
 
 
 def _pop_captions(blocks: list[Block]) -> None:
-    """Remove the caption, units and date lines right above a dropped table (see ``_table_blocks``)."""
-    for _ in range(CAPTION_MAX_LINES):
-        if not blocks or blocks[-1].kind != "text":
-            return
-        text = blocks[-1].text
-        if len(text) > CAPTION_MAX_CHARS or text.endswith((".", ":", ";")) and not text.startswith("("):
-            return
-        if not (_UNITS_LINE_RE.match(text) or _CAPTION_RE.search(text) or _DATE_CAPTION_RE.match(text)):
-            return
-        blocks.pop()
+    """Remove the caption, units and date lines right above a dropped table (see ``_table_blocks``).
+
+    Up to ``CAPTION_MAX_LINES`` short blocks are looked at, upwards: a statement title, a units or a date line
+    is a caption; a company-name line ("Acme Corp. and Subsidiary Companies") may sit among them. Blocks are
+    removed up to the topmost caption found; nothing when there is none.
+    """
+    depth = 0
+    for back in range(1, min(CAPTION_MAX_LINES, len(blocks)) + 1):
+        block = blocks[-back]
+        text = block.text
+        if block.kind != "text" or len(text) > CAPTION_MAX_CHARS:
+            break
+        if text.endswith((".", ":", ";")) and not text.startswith("("):
+            break
+        if _UNITS_LINE_RE.match(text) or _CAPTION_RE.search(text) or _DATE_CAPTION_RE.match(text):
+            depth = back
+        elif not _COMPANY_LINE_RE.search(text):
+            break
+    del blocks[len(blocks) - depth :]
+
+
+_COMPANY_LINE_RE = re.compile(
+    r"(?:\b(?:inc|corp|corporation|company|companies|co|ltd|llc|l\.p|plc)\.?|and\s+subsidiar(?:y|ies))\s*$",
+    re.IGNORECASE,
+)
 
 
 _DATE_CAPTION_RE = re.compile(
@@ -1253,8 +1268,12 @@ _PAGE_NUMBER_RE = re.compile(
 _PLAIN_GAP_RE = re.compile(r"\S(\s{3,}|\t)(?=\S)")
 _SEGMENT_RE = re.compile(r"\S+(?: \S+)*")  # a plain-text table cell: words separated by single spaces
 _DOT_LEADER_RE = re.compile(r"(?:\s?\.){4,}\s?")  # "Net sales ........ $ 1,000"
+_EXHIBIT_ENTRY_RE = re.compile(r"^\d{1,3}(?:\.\d{1,2})?[a-z]?\*?\s{2,}[A-Z(\d]")  # "10.1  Note Agreement ..."
+_LEADING_RULE_RE = re.compile(r"^\s*[-=_]{5,}(?=\s{2,}\S)")  # a signature line's rule before the title column
 _TERMINAL_RE = re.compile(r"[.!?:;][\"'”’)]*$")
-_LIST_MARKER_RE = re.compile(r"^(?:\(?[a-zA-Z0-9]{1,3}\)|\d{1,2}\.|[•●◦▪■*\-–—])\s+\S")
+_LIST_MARKER_RE = re.compile(
+    r"^(?:\(?[a-zA-Z0-9]{1,3}\)|\d{1,2}\.|[•●◦▪■*\-–—]|\d{1,3}\.\d{1,2}(?=\s{2}))\s+\S"
+)
 _PLAIN_HEADING_RE = re.compile(r"^(?:part\s+[ivx]+\b|items?\s+\d{1,2}[a-c]?\b)", re.IGNORECASE)
 _CONTINUATION_WORDS = frozenset("a an and as at by for from in into of on or the to with that which".split())
 PLAIN_HEADING_MAX_CHARS = 100  # an "ITEM 1. BUSINESS" / all-caps heading line is at most this long
@@ -1284,6 +1303,9 @@ def plain_blocks(text: str, tables: str = "markdown") -> list[Block]:
     table: list[str] = []
     in_sgml_table = False
     blank = page_break = False
+    heading_open = False  # the paragraph is an item heading that may wrap onto the next line
+    indents: list[int] = []  # indentation of the paragraph's lines
+    width = _text_width(lines)
 
     def end_paragraph() -> None:
         if paragraph:
@@ -1291,6 +1313,7 @@ def plain_blocks(text: str, tables: str = "markdown") -> list[Block]:
             if text:
                 blocks.append(Block(text))
             paragraph.clear()
+            indents.clear()
 
     def end_table() -> None:
         if table:
@@ -1315,6 +1338,7 @@ def plain_blocks(text: str, tables: str = "markdown") -> list[Block]:
         if line == "\f" or marker.startswith("<PAGE"):
             page_break = True
             continue
+        line = _LEADING_RULE_RE.sub(lambda m: " " * len(m.group()), line)
         stripped = _INLINE_SGML_TAG_RE.sub("", line).strip()
         if in_sgml_table:
             table.append(line)
@@ -1334,13 +1358,19 @@ def plain_blocks(text: str, tables: str = "markdown") -> list[Block]:
             continue
         end_table()
         if paragraph:
-            if page_break and _continues_across_break(paragraph, stripped):
+            if heading_open:
+                # "ITEM 5.  MARKET FOR REGISTRANT'S COMMON EQUITY AND RELATED STOCKHOLDER" / "MATTERS"
+                if blank or page_break or not _is_caps_continuation(stripped, paragraph[-1]):
+                    end_paragraph()
+            elif page_break and _continues_across_break(paragraph, stripped):
                 pass
             elif blank or page_break or _starts_own_line(stripped, paragraph[-1]):
                 end_paragraph()
+            elif _ends_list_entry(line, paragraph[-1], indents, width):
+                end_paragraph()
+        heading_open = (heading_open and bool(paragraph)) or _is_item_heading_line(stripped)
         paragraph.append(stripped)
-        if _is_item_heading_line(stripped):
-            end_paragraph()
+        indents.append(len(line) - len(line.lstrip()))
         blank = page_break = False
     end_paragraph()
     end_table()
@@ -1409,9 +1439,47 @@ def _is_item_heading_line(line: str) -> bool:
     return not (heading and _CROSS_REFERENCE_RE.match(heading.group(3).strip()))
 
 
+PLAIN_SHORT_LINE_SHARE = 0.6  # a line shorter than this share of the text width was ended by its writer
+
+
+def _text_width(lines: list[str]) -> int:
+    """The right margin of a plain text: the 90th percentile of its non-blank line lengths (at least 60)."""
+    lengths = sorted(len(line) for line in lines if line.strip())
+    return max(60, lengths[int(len(lengths) * 0.9)]) if lengths else 80
+
+
+def _ends_list_entry(line: str, previous: str, indents: list[int], width: int) -> bool:
+    """Whether ``line`` starts a new entry of an unmarked list (no blank line between entries).
+
+    Entries share the first line's indentation: a line back at that indentation after a deeper (hanging)
+    continuation line starts an entry, and so does one after a short entry line (shorter than
+    ``PLAIN_SHORT_LINE_SHARE`` of the text width), unless that line ends mid-sentence (",", a hyphen).
+    """
+    indent = len(line) - len(line.lstrip())
+    if not indents or indent != indents[0] or line.lstrip()[:1].islower():
+        return False
+    if indents[-1] > indent:
+        return True
+    short = indents[-1] + len(previous) < PLAIN_SHORT_LINE_SHARE * width
+    return indents[-1] == indent and short and not previous.endswith((",", "-", "\u00ad"))
+
+
+def _is_caps_continuation(line: str, previous: str) -> bool:
+    """An upper-case heading's wrapped second line (both upper case, the first not ended by punctuation)."""
+    letters = [c for c in line if c.isalpha()]
+    return (
+        bool(letters)
+        and all(c.isupper() for c in letters)
+        and previous.upper() == previous
+        and len(line) <= PLAIN_HEADING_MAX_CHARS
+        and not _TERMINAL_RE.search(previous)
+        and not _is_item_heading_line(line)
+    )
+
+
 def _starts_own_line(line: str, previous: str) -> bool:
     """Whether ``line`` starts a new block although no blank line precedes it (a heading or list item)."""
-    if _is_item_heading_line(line):
+    if _is_item_heading_line(line) or _EXHIBIT_ENTRY_RE.match(line):
         return True
     return bool(_LIST_MARKER_RE.match(line)) and bool(_TERMINAL_RE.search(previous))
 
@@ -1508,6 +1576,7 @@ def _toc_mask(lines: list[str]) -> list[bool]:
                 not stripped_lines[start - 1]
                 or _PART_LINE_RE.match(stripped_lines[start - 1])
                 or stripped_lines[start - 1].lower() == "page"
+                or _RULE_LINE_RE.match(stripped_lines[start - 1])
             ):
                 start -= 1
             if start > 0 and _TOC_TITLE_RE.match(stripped_lines[start - 1]):
@@ -1568,7 +1637,11 @@ _ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
 
 
 _GLUED_MARKER_RE = re.compile(r"^(\(?[a-zA-Z0-9]{1,3}\)|\d{1,2}\.|[•●◦▪■])(?=[A-Z\"“])", re.MULTILINE)
-_TABLE_FOOTER_RE = re.compile(r"^see\s+(?:the\s+)?accompanying\s+notes\b", re.IGNORECASE)
+_TABLE_FOOTER_RE = re.compile(
+    r"^(?:see\s+(?:the\s+)?accompanying\s+notes|the\s+accompanying\s+notes\s+are\s+an\s+integral)\b"
+    r"|^(?:\[[a-z0-9]{1,2}\]|\(\d{1,2}\)|\*{1,3})\s",  # a table's footnotes: "[a] Net of taxes", "(1) ..."
+    re.IGNORECASE,
+)
 
 
 def _drop_table_footers(blocks: list[Block]) -> list[Block]:
@@ -1579,8 +1652,9 @@ def _drop_table_footers(blocks: list[Block]) -> list[Block]:
         if block.kind == "dropped_table":
             after_dropped = True
             continue
-        if not (after_dropped and block.kind == "text" and _TABLE_FOOTER_RE.match(block.text)):
-            kept.append(block)
+        if after_dropped and block.kind == "text" and _TABLE_FOOTER_RE.match(block.text):
+            continue  # still right under the dropped table: its notes go too
+        kept.append(block)
         after_dropped = False
     return kept
 

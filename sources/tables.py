@@ -44,11 +44,15 @@ __all__ = [
     "markdown_table",
     "html_rows",
     "split_table_lines",
+    "table_line_mask",
     "table_line_share",
 ]
 
 LAYOUT_PROSE_CELL_CHARS = 250  # a <=2-column table holding a cell this long is page layout, not a table
 MARKER_MAX_CHARS = 4
+UNITS_LINE_MAX_CHARS = (
+    120  # a table's units line right above it, "(In millions)", counts as part of the table
+)
 
 
 class Cell(NamedTuple):
@@ -351,17 +355,39 @@ def is_table_line(line: str) -> bool:
     return len(stripped) >= 2 and stripped[0] == "|" and stripped[-1] == "|"
 
 
+def table_line_mask(lines: list[str]) -> list[bool]:
+    """For each line: whether it belongs to a Markdown table.
+
+    A table is its ``|`` lines and the units line right above it (a short parenthesised line such as
+    "(In millions, except per-share amounts)", at most one blank line away): repeated from table to table,
+    it belongs to the tables, not to the prose (the blank line between them goes with it).
+    """
+    mask = [is_table_line(line) for line in lines]
+    for i, is_table in enumerate(mask):
+        if not is_table or (i and mask[i - 1]):
+            continue
+        j = i - 1
+        if j >= 0 and not lines[j].strip():
+            j -= 1
+        if j >= 0:
+            line = lines[j].strip()
+            if line.startswith("(") and line.endswith(")") and len(line) <= UNITS_LINE_MAX_CHARS:
+                for k in range(j, i):
+                    mask[k] = True
+    return mask
+
+
 def split_table_lines(text: str) -> tuple[str, int]:
-    """``text`` without its Markdown table lines, and the number of characters those lines held."""
+    """``text`` without its Markdown tables (see ``table_line_mask``), and the number of characters they held
+    (newlines included)."""
     if "|" not in text:
         return text, 0
-    kept: list[str] = []
-    table_chars = 0
-    for line in text.split("\n"):
-        if is_table_line(line):
-            table_chars += len(line) + 1
-        else:
-            kept.append(line)
+    lines = text.split("\n")
+    mask = table_line_mask(lines)
+    if not any(mask):
+        return text, 0
+    kept = [line for line, is_table in zip(lines, mask, strict=True) if not is_table]
+    table_chars = sum(len(line) + 1 for line, is_table in zip(lines, mask, strict=True) if is_table)
     return "\n".join(kept), table_chars
 
 
