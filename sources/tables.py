@@ -270,7 +270,7 @@ def _merge_continuation_rows(grid: list[list[str]], has_header: bool) -> list[li
     return out
 
 
-_WS_RE = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
+_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 
 
 def html_rows(table: Any) -> list[list[Cell]]:
@@ -289,7 +289,9 @@ def html_rows(table: Any) -> list[list[Cell]]:
                 span = max(1, min(int(td.get("colspan", "1") or 1), 100))
             except ValueError:
                 span = 1
-            text = _WS_RE.sub(" ", "".join(td.itertext()).replace("\u00ad", "")).strip()
+            text = " ".join("".join(td.itertext()).split())  # str.split: every Unicode space, NBSP too
+            if _INVISIBLE_RE.search(text):
+                text = " ".join(_INVISIBLE_RE.sub("", text).split())
             if text:
                 cells.append(Cell(column, column + span, text))
             column += span
