@@ -18,9 +18,19 @@ Three pure cores, no Beam in them (the reader only bumps Beam counters, which ar
 - ``extract_filing(raw, options)`` turns one such record into a ``Document``: one lxml parse and one tree
   walk (not trafilatura, which has no notion of filing tables and took 3-10x longer on the shared 10-Ks)
   that removes the hidden inline-XBRL header, ``display:none`` content, scripts, page numbers, running
-  headers/footers, tables of contents and, by default, numeric tables; plain-text filings get the same
-  treatment line by line.
-- ``split_items(text, form_type)`` finds the 10-K / 10-Q item sections in the extracted text.
+  headers/footers and tables of contents. The text has the project's one shape: paragraphs separated by a
+  blank line, headings and list items on lines of their own ("(a) The following", markers spaced), tables as
+  Markdown by default (``sources.tables``: a statement's "$" and ")" cells merged with their numbers, spacer
+  columns gone, the caption and units line right above the table; ``tables: linearize | drop`` and the
+  earlier ``drop_numeric``; a dropped table takes its caption, units line and footnotes along); layout tables
+  become paragraphs. Plain-text (1990s) filings get the same treatment line by line, plus sentences re-joined
+  across page breaks, line-end and soft-hyphen hyphenation repaired, dot-leader tables of contents removed.
+- ``split_items(text, form_type)`` finds the 10-K / 10-Q item sections in the extracted text, with the
+  document's own item titles, and the labelled sections after them (signatures, exhibit index, auditor's
+  report, financial statements, schedules) so that no item swallows them.
+- ``non_filing_kind(name, head)``: EDGAR files that are not filings (full/daily ``.idx`` indexes,
+  filing-index pages, ``index.json``, submissions JSON, ``company_tickers.json``) are recognised by content
+  and routed to errors/ (kind ``not_a_filing``) with a one-line reason naming the command that uses them.
 
 Thresholds are the named constants below; they were tuned on the real filings in ``shared/data/edgar``
 (1995-2025, plain text, HTML and inline XBRL), not taken from a paper.
