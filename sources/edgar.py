@@ -57,7 +57,16 @@ from apache_beam.metrics import Metrics
 
 from pipeline.errors import ConfigError, RecordFailure
 from pipeline.schema import Document, RawRecord, RecordError, doc_id
-from sources.tables import Cell, align, html_rows, is_layout, layout_paragraphs, linearize, markdown_table
+from sources.tables import (
+    Cell,
+    align,
+    html_rows,
+    is_layout,
+    is_numeric_cell,
+    layout_paragraphs,
+    linearize,
+    markdown_table,
+)
 
 __all__ = [
     "EXHIBIT_POLICIES",
@@ -1174,7 +1183,9 @@ def classify_table(rows: list[list[str]]) -> str:
     return "numeric" if numeric / len(cells) >= NUMERIC_TABLE_MIN_SHARE else "text"
 
 
-def _table_blocks(rows: list[list[Cell]], policy: str, before: list[Block]) -> list[Block]:
+def _table_blocks(
+    rows: list[list[Cell]], policy: str, before: list[Block], header_rows: int | None = None
+) -> list[Block]:
     """The blocks a table contributes under a table policy (see ``EdgarOptions.tables``).
 
     Tables of contents always go. Layout tables become paragraphs. A dropped data table takes with it the
@@ -1188,7 +1199,7 @@ def _table_blocks(rows: list[list[Cell]], policy: str, before: list[Block]) -> l
         if before and before[-1].kind == "text" and _TOC_TITLE_RE.match(before[-1].text):
             before.pop()
         return []
-    grid = _drop_page_columns(align(rows))
+    grid = _drop_page_columns(align(rows, header_rows))
     if is_layout(grid):
         return [Block(text) for text in layout_paragraphs(grid)]
     if policy == "drop" or (kind == "numeric" and policy == "drop_numeric"):
@@ -1316,6 +1327,7 @@ def plain_blocks(text: str, tables: str = "markdown") -> list[Block]:
     blank = page_break = False
     heading_open = False  # the paragraph is an item heading that may wrap onto the next line
     indents: list[int] = []  # indentation of the paragraph's lines
+    raw_paragraph: list[str] = []  # the paragraph's lines as written (column positions kept)
     width = _text_width(lines)
 
     def end_paragraph() -> None:
@@ -1324,16 +1336,27 @@ def plain_blocks(text: str, tables: str = "markdown") -> list[Block]:
             if text:
                 blocks.append(Block(text))
             paragraph.clear()
+            raw_paragraph.clear()
             indents.clear()
 
     def end_table() -> None:
         if table:
-            rows = [row for row in _plain_table_rows(table) if row]
+            rows, header_rows = _plain_table_rows(table)
             if len(rows) == 1:
                 blocks.append(Block(_normalize_ws(" ".join(cell.text for cell in rows[0]))))
             elif rows:
-                blocks.extend(_table_blocks(rows, tables, blocks))
+                blocks.extend(_table_blocks(rows, tables, blocks, header_rows))
             table.clear()
+
+    def start_table(line: str) -> None:
+        """Open a table with ``line``, taking along the column-heading lines right above it."""
+        if paragraph and not blank and all(_looks_like_heading_row(raw) for raw in raw_paragraph):
+            table.extend(raw_paragraph)
+            paragraph.clear()
+            raw_paragraph.clear()
+            indents.clear()
+        end_paragraph()
+        table.append(line)
 
     for line in lines:
         marker = line.strip().upper()
@@ -1354,6 +1377,13 @@ def plain_blocks(text: str, tables: str = "markdown") -> list[Block]:
         if in_sgml_table:
             table.append(line)
             continue
+        if stripped and _RULE_LINE_RE.match(stripped) and _HEADER_RULE_RE.search(stripped):
+            if table:  # "-------   -----------" under column headings: stays in the table, as its header line
+                table.append(line)
+                continue
+            if paragraph and not blank and all(_looks_like_heading_row(raw) for raw in raw_paragraph):
+                start_table(line)
+                continue
         if not stripped or _RULE_LINE_RE.match(stripped):
             blank = True
             end_table()
@@ -1363,9 +1393,14 @@ def plain_blocks(text: str, tables: str = "markdown") -> list[Block]:
             end_table()
             continue
         if len(_PLAIN_GAP_RE.findall(line.strip())) >= PLAIN_TABLE_MIN_GAPS:
-            end_paragraph()
-            table.append(line)
+            if table:
+                table.append(line)
+            else:
+                start_table(line)
             blank = page_break = False
+            continue
+        if table and not blank and _continues_table_cell(line, table[-1]):
+            table.append(line)  # a wrapped cell: "99.2  Letter to shareholders dated May 1," / "1998"
             continue
         end_table()
         if paragraph:
@@ -1381,6 +1416,7 @@ def plain_blocks(text: str, tables: str = "markdown") -> list[Block]:
                 end_paragraph()
         heading_open = (heading_open and bool(paragraph)) or _is_item_heading_line(stripped)
         paragraph.append(stripped)
+        raw_paragraph.append(line)
         indents.append(len(line) - len(line.lstrip()))
         blank = page_break = False
     end_paragraph()
@@ -1525,20 +1561,68 @@ def _join_plain_lines(lines: list[str]) -> str:
     return _INLINE_SGML_TAG_RE.sub("", out)
 
 
-def _plain_table_rows(lines: list[str]) -> list[list[Cell]]:
+def _plain_table_rows(lines: list[str]) -> tuple[list[list[Cell]], int | None]:
     """Cells of plain-text table lines, positioned by character column (SGML ``<S>``/``<C>`` tags become spaces,
-    dot leaders are gaps, rule segments such as "-------" are not cells)."""
+    dot leaders are gaps, rule segments such as "-------" are not cells), and the number of header rows when
+    a rule line under the first rows says so (None: let ``align`` decide)."""
     rows: list[list[Cell]] = []
+    header_rows: int | None = None
+    numbers_seen = False
+    sgml_header = False
     for line in lines:
+        if not sgml_header and _SGML_COLUMNS_RE.match(line) and rows and len(rows) <= SGML_HEADER_MAX_ROWS:
+            header_rows, sgml_header = len(rows), True  # "<S>  <C>  <C>": the caption's headings end here
+            continue
         line = _INLINE_SGML_TAG_RE.sub(lambda m: " " * len(m.group()), line)
         line = _DOT_LEADER_RE.sub(lambda m: " " * len(m.group()), line)
-        cells = [
-            Cell(m.start(), m.end(), m.group())
-            for m in _SEGMENT_RE.finditer(line)
-            if not _RULE_LINE_RE.match(m.group())
-        ]
-        rows.append(cells)
-    return rows
+        segments = list(_SEGMENT_RE.finditer(line))
+        cells = [Cell(m.start(), m.end(), m.group()) for m in segments if not _is_rule_segment(m.group())]
+        if (
+            segments
+            and not cells
+            and rows
+            and not (numbers_seen or sgml_header)
+            and len(rows) <= PLAIN_HEADER_MAX_ROWS
+        ):
+            header_rows = len(rows)  # the (last) rule under the column headings, before any number
+        if cells:
+            rows.append(cells)
+            numbers_seen = numbers_seen or any(
+                is_numeric_cell(c.text) and not _YEAR_RE.match(c.text) for c in cells
+            )
+    return rows, header_rows
+
+
+def _is_rule_segment(text: str) -> bool:
+    """ "-------" or "=====" under a column (a "--" cell is a dash meaning nil, not a rule)."""
+    return len(text) >= 3 and bool(_RULE_LINE_RE.match(text))
+
+
+_YEAR_RE = re.compile(r"^(?:19|20)\d\d$")
+PLAIN_HEADER_MAX_ROWS = 5
+SGML_HEADER_MAX_ROWS = 10  # a <CAPTION> block's heading lines before the "<S> <C>" column line
+_SGML_COLUMNS_RE = re.compile(
+    r"^\s*<S>(?:\s*<C>)*\s*$", re.IGNORECASE
+)  # column headings above a rule line are at most this many lines
+_HEADER_RULE_RE = re.compile(r"[-=_]{3,}")
+
+
+def _looks_like_heading_row(line: str) -> bool:
+    """A column-heading line above a plain-text table: far indented, or holding a wide gap."""
+    indent = len(line) - len(line.lstrip())
+    return indent >= 20 or bool(_PLAIN_GAP_RE.search(line.strip()))
+
+
+def _continues_table_cell(line: str, previous: str) -> bool:
+    """A deeply indented line starting where a cell of the table line above starts (a wrapped cell)."""
+    indent = len(line) - len(line.lstrip())
+    if indent < 8:
+        return False
+    starts = {
+        m.start()
+        for m in _SEGMENT_RE.finditer(_INLINE_SGML_TAG_RE.sub(lambda m: " " * len(m.group()), previous))
+    }
+    return indent in starts and indent != min(starts, default=-1)
 
 
 _TOC_LINE_RE = re.compile(
@@ -2042,7 +2126,7 @@ def _statements_start(text: str, report_start: int) -> tuple[int, str] | None:
 
 ITEM_TITLE_MAX_CHARS = 160
 _TITLE_SENTENCE_RE = re.compile(r"^(.{3,160}?[a-z)])\.\s+[A-Z]")
-_TITLE_END_RE = re.compile(r"[\s.:\-–—]*(?:\.{2,}\s*)?(?:\d{1,3}|[A-Z]-\d{1,3})?\s*$")
+_TITLE_PAGE_RE = re.compile(r"(?:\s*\.{2,}\s*|\s+)(?:\d{1,3}|[A-Z]-\d{1,3})$")  # "Business ..... 3"
 
 
 def _item_title(text: str, position: int) -> str:
@@ -2060,7 +2144,7 @@ def _item_title(text: str, position: int) -> str:
     if len(rest) > ITEM_TITLE_MAX_CHARS:  # the heading runs into the item's first sentence
         sentence = _TITLE_SENTENCE_RE.match(rest)
         rest = sentence.group(1) if sentence else ""
-    return _TITLE_END_RE.sub("", rest).strip(" .:-–—") if rest else ""
+    return _TITLE_PAGE_RE.sub("", rest).strip(" .:-–—") if rest else ""
 
 
 def _item_candidates(text: str, specs: tuple[_ItemSpec, ...], lenient: bool) -> list[_Candidate]:

@@ -146,26 +146,28 @@ class _Columns:
         return True
 
 
-def align(rows: Iterable[list[Cell]]) -> list[list[str]]:
+def align(rows: Iterable[list[Cell]], header_rows: int | None = None) -> list[list[str]]:
     """A rectangular grid of cell texts (header rows first, see the module docstring); [] for no cells.
 
     Each input row lists its non-empty cells left to right. Rows without cells are dropped. Columns come from
     the body rows (the rows from the first one with a cell in the label position on); a header cell goes
     to the body column(s) its span overlaps, or, when an earlier header cell of its row took that column
-    (a header row written without ``colspan``), to the next free column on its right.
+    (a header row written without ``colspan``), to the next free column on its right. ``header_rows``
+    overrides the detection of the header rows (a plain-text table's rule line under its headings says).
     """
     cell_rows = [[_tidy(cell) for cell in _merge_fragments(row)] for row in rows if row]
     cell_rows = [row for row in cell_rows if row]
     if not cell_rows:
         return []
     width = max(max(cell.end, cell.start + 1) for row in cell_rows for cell in row)
-    label_position = min(cell.start for row in cell_rows for cell in row)
-    header_rows = 0
-    for row in cell_rows:
-        if any(cell.start == label_position for cell in row):
-            break
-        header_rows += 1
-    if header_rows == len(cell_rows):
+    if header_rows is None:
+        label_position = min(cell.start for row in cell_rows for cell in row)
+        header_rows = 0
+        for row in cell_rows:
+            if any(cell.start == label_position for cell in row):
+                break
+            header_rows += 1
+    if header_rows >= len(cell_rows):
         header_rows = 0
     body = cell_rows[header_rows:]
     row_masks = []
@@ -261,7 +263,7 @@ def _merge_continuation_rows(grid: list[list[str]], has_header: bool) -> list[li
             and filled[0] > 0
             and out[-1][filled[0]]
             and out[-1][0]
-            and not is_numeric_cell(row[filled[0]])
+            and not (is_numeric_cell(row[filled[0]]) and not _YEAR_RE.match(row[filled[0]]))
             and not is_numeric_cell(out[-1][filled[0]])
         ):
             out[-1][filled[0]] += " " + row[filled[0]]

@@ -1101,6 +1101,7 @@ def test_real_periodic_report_items(real_documents, name):
     for item, following in zip(items, items[1:] + [None], strict=True):
         section = doc.text[item["start"] : item["end"]]
         assert not re.search(r"^SIGNATURES?$", section[1:], re.MULTILINE) or item["item"] == "signatures"
+        assert not re.search(r"\n\nPART [IV]+\b[^\n]{0,80}\s*$", section)  # no PART heading trails an item
         if item["item"] in SECTION_HEADINGS:
             assert SECTION_HEADINGS[item["item"]].match(section), section[:60]
             continue

@@ -363,3 +363,55 @@ def test_real_list_markers_are_spaced(shared_data):
     assert "(a) Documents filed as part of this report" in text
     assert not re.search(r"^\(\w{1,3}\)[A-Z]", text, re.MULTILINE)
     assert not re.search(r"^\d{1,2}\.[A-Z][a-z]", text, re.MULTILINE)
+
+
+PLAIN_EXHIBIT_INDEX = """\
+                                EXHIBIT INDEX
+
+                                                          Sequentially
+Exhibit                                                   Numbered
+Number     Description                                    Page
+-------    -----------                                    ------------
+99.1       Press release dated May 1, 1998                     5
+99.2       Letter to shareholders dated May 1,                 9
+           1998
+"""
+
+
+def test_plain_text_exhibit_index_loses_its_page_numbers():
+    text = extract_filing(_raw(PLAIN_EXHIBIT_INDEX, form_type="8-K")).text
+    assert text == (
+        "EXHIBIT INDEX\n\n| Exhibit Number | Description |\n| ---: | --- |\n"
+        "| 99.1 | Press release dated May 1, 1998 |\n| 99.2 | Letter to shareholders dated May 1, 1998 |"
+    )
+
+
+SGML_CAPTION_TABLE = """\
+<TABLE>
+<CAPTION>
+                                       OPTIONS OUTSTANDING           OPTIONS EXERCISABLE
+                                    -------------------------     -------------------------
+                                     WEIGHTED
+     RANGE OF                        AVERAGE        WEIGHTED                       WEIGHTED
+     EXERCISE          NUMBER       REMAINING      AVERAGE        NUMBER         AVERAGE
+      PRICES         OUTSTANDING   LIFE (YRS)      PRICE        EXERCISABLE       PRICE
+<S>                  <C>            <C>             <C>           <C>             <C>
+      $0.30             845,292          9.0      $    0.30         92,017      $    0.30
+       0.50             705,600          9.9           0.50             --             --
+   -------------      ---------      ---------      ---------      ---------      ---------
+</TABLE>
+"""
+
+
+def test_sgml_caption_headings_end_at_the_column_line():
+    text = extract_filing(_raw(SGML_CAPTION_TABLE, form_type="8-K")).text
+    lines = text.split("\n")
+    assert lines[0] == (
+        "| RANGE OF EXERCISE PRICES | NUMBER OUTSTANDING | OPTIONS OUTSTANDING WEIGHTED AVERAGE REMAINING LIFE (YRS) "
+        "| OPTIONS OUTSTANDING WEIGHTED AVERAGE PRICE | OPTIONS EXERCISABLE NUMBER EXERCISABLE "
+        "| OPTIONS EXERCISABLE WEIGHTED AVERAGE PRICE |"
+    )
+    assert lines[2:] == [
+        "| $0.30 | 845,292 | 9.0 | $0.30 | 92,017 | $0.30 |",
+        "| 0.50 | 705,600 | 9.9 | 0.50 | -- | -- |",
+    ]
