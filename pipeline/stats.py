@@ -44,7 +44,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from filters.tokens import TOKENIZER_NAME, count_tokens
 from pipeline import __version__
 from pipeline.errors import ConfigError
-from pipeline.schema import DOMAINS, SCHEMA_VERSION
+from pipeline.schema import DOMAINS, SCHEMA_VERSION, entries_to_dict
 from pipeline.write import read_json, write_bytes_atomically, write_json
 
 STATS_VERSION = "2"
@@ -252,8 +252,7 @@ def normalise_row(row: dict[str, Any]) -> dict[str, Any]:
     """A Parquet row with its map columns as dicts and nulls as the schema's defaults."""
     row = dict(row)
     for name in ("quality_signals", "metadata"):
-        value = row.get(name) or {}
-        row[name] = value if isinstance(value, dict) else dict(value)
+        row[name] = entries_to_dict(row.get(name))
     for name in ("url", "title", "date", "lang", "domain", "text"):
         row[name] = row.get(name) or ""
     # Scores are float32 in Parquet: 0.9 comes back as 0.8999999762, which would fall into the bin below.
