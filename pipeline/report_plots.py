@@ -244,7 +244,7 @@ def scores_plot(stats: dict[str, Any]) -> bytes | None:
         return None
     colours = _source_colours(sources)
     panels = [
-        ("quality_score", "quality score (1 = passes every rule)"),
+        ("quality_score", "quality score (mean margin inside the rules, 0-1)"),
         ("lang_score", "language confidence"),
     ]
     if dist[ALL]["domain_score"]["docs"]:
