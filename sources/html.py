@@ -176,12 +176,45 @@ def _extract(html_text: str, url: str, settings: Mapping[str, Any]) -> Any:
         raise RecordFailure("html_parse", f"trafilatura could not parse the page: {exc}") from exc
 
 
+_LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+_REL_CANONICAL = re.compile(r"""\brel\s*=\s*["']?\s*canonical\b""", re.IGNORECASE)
+_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+def canonical_url(html_text: str, url: str) -> str:
+    """The page's ``<link rel="canonical">`` when it names another page than ``url`` (a syndicated copy,
+    e.g. Yahoo Finance republishing Reuters); ``""`` otherwise. Dedup prefers the canonical page's copy.
+
+    Only the ``<head>`` is searched (the first 256 KB when there is no ``</head>``); a relative href is
+    resolved against ``url``.
+    """
+    from urllib.parse import urljoin
+
+    from sources.web import normalize_url  # sources.web pulls in warcio and feedparser; only needed here
+
+    end = html_text.find("</head")
+    head = html_text[: end if end >= 0 else 256 * 1024]
+    for tag in _LINK_TAG.findall(head):
+        if not _REL_CANONICAL.search(tag):
+            continue
+        href = _HREF.search(tag)
+        declared = next((g for g in href.groups() if g), "").strip() if href else ""
+        if not declared:
+            return ""
+        declared = urljoin(url, declared) if url else declared
+        if "://" not in declared or not url:
+            return ""
+        return declared if normalize_url(declared) != normalize_url(url) else ""
+    return ""
+
+
 def extract_html(raw: RawRecord, options: Mapping[str, Any] | None = None) -> Document:
     """The Document for an ``html`` RawRecord.
 
     options: ``include_comments``, ``include_tables``, ``favor_precision``, ``favor_recall`` (trafilatura;
     defaults ``DEFAULT_EXTRACT_OPTIONS``). Document metadata: the record's metadata plus ``extractor``,
-    ``charset``/``charset_source`` (bytes input), ``author``, ``sitename``, ``host``.
+    ``charset``/``charset_source`` (bytes input), ``author``, ``sitename``, ``host``, ``canonical_url`` (when
+    the page declares another page as its canonical one: a syndicated copy).
     """
     settings = {**DEFAULT_EXTRACT_OPTIONS, **dict(options or {})}
     metadata = dict(raw.metadata)
@@ -201,6 +234,9 @@ def extract_html(raw: RawRecord, options: Mapping[str, Any] | None = None) -> Do
         if value:
             metadata[key] = str(value)
     metadata["host"] = metadata.get("host") or _host(raw.url)
+    canonical = canonical_url(html_text, raw.url)
+    if canonical:
+        metadata["canonical_url"] = canonical
     title = (getattr(result, "title", None) or "") if result is not None else ""
     date = (getattr(result, "date", None) or "") if result is not None else ""
     return Document(

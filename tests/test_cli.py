@@ -111,6 +111,14 @@ def test_stats_report_written(default_run):
     assert "## Funnel" in report and "## Languages identified" in report
 
 
+def test_syndicated_copy_dropped_for_its_canonical_original(default_run):
+    run_dir, _ = default_run
+    rejected = _jsonl(str(run_dir / "rejected/*.jsonl"))
+    yahoo = [r for r in rejected if "finance.yahoo.com/news/pellworth" in r["url"]]
+    assert [r["reason"] for r in yahoo] == ["exact_duplicate"]
+    assert not [r for r in rejected if "reuters.com/business/pellworth" in r["url"]]
+
+
 def test_rerun_refuses_without_overwrite(default_run):
     run_dir, _ = default_run
     proc = run_cli("run", f"--output_root={run_dir.parent}", f"--run_name={run_dir.name}")

@@ -46,7 +46,9 @@ def test_write_shards_transform(tmp_path):
             equal_to([(("financial", "news"), 3), (("general", "wikipedia"), 1)]),
         )
     files = sorted(os.path.relpath(os.path.join(d, f), run_dir) for d, _, fs in os.walk(run_dir) for f in fs)
-    assert all(f.startswith(("data/financial/", "data/general/")) and f.endswith(".parquet") for f in files), files
+    assert all(
+        f.startswith(("data/financial/", "data/general/")) and f.endswith(".parquet") for f in files
+    ), files
     assert not any(f.endswith(".tmp") for f in files)
     rows = sum(pq.read_metadata(os.path.join(run_dir, f)).num_rows for f in files)
     assert rows == 7

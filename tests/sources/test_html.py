@@ -249,3 +249,28 @@ def test_real_warc_records_extract(shared_data: Path) -> None:
     home = next(d for d in docs if d.url == "http://www.iana.org/")
     assert home.title == "Internet Assigned Numbers Authority"
     assert home.metadata["content_charset"] == "utf-8" and home.metadata["host"] == "iana.org"
+
+
+def test_canonical_url_names_the_original_of_a_syndicated_copy():
+    from sources.html import canonical_url
+
+    page = (
+        '<html><head><title>T</title><LINK href="https://www.reuters.com/a/b?utm_source=x" REL="canonical">'
+        "</head><body><p>text</p></body></html>"
+    )
+    assert (
+        canonical_url(page, "https://finance.yahoo.com/x.html") == "https://www.reuters.com/a/b?utm_source=x"
+    )
+    # a page that is its own canonical (tracking parameters and case aside) names no other page
+    assert canonical_url(page, "https://WWW.reuters.com/a/b") == ""
+    # relative hrefs resolve against the page's URL; no canonical link, no answer
+    assert (
+        canonical_url("<head><link rel=canonical href=/orig></head>", "https://x.com/copy")
+        == "https://x.com/orig"
+    )
+    assert canonical_url("<head><link rel=stylesheet href=/a.css></head>", "https://x.com/copy") == ""
+    # a canonical link in the body (user content) is not the page's declaration
+    assert (
+        canonical_url("<head></head><body><link rel=canonical href=https://y.com/></body>", "https://x.com")
+        == ""
+    )
