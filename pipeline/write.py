@@ -35,9 +35,7 @@ def shard_bucket(doc_id_: str, n_shards: int) -> int:
 
 
 def shard_path(run_dir: str, domain: str, source: str, bucket: int) -> str:
-    return FileSystems.join(
-        run_dir, "data", domain, source, f"part-{bucket:05d}.parquet"
-    )
+    return FileSystems.join(run_dir, "data", domain, source, f"part-{bucket:05d}.parquet")
 
 
 def write_bytes_atomically(path: str, data: bytes) -> None:
