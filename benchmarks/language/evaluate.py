@@ -22,10 +22,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import data as sets_module  # noqa: E402
-
+from benchmarks.language import data as sets_module  # noqa: E402
 from filters.language import LanguageIdentifier  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.language import LanguageConfig, identify_language  # noqa: E402
