@@ -89,8 +89,14 @@ def _reason(result: Document | Rejected) -> str:
     [
         ("$TAP: Barclays cuts to Equal Weight", "Barclays cuts to Equal Weight"),
         ("$ALLY - Ally Financial pulls outlook https://t.co/G9Zdi1boy5", "Ally Financial pulls outlook"),
-        ("Operating profit rose to 22.1 mln eur from 19.9 mln .", "Operating profit rose to mln eur from mln"),
-        ("Apple Inc. (NASDAQ: AAPL) and IBM (NYSE:IBM) rose 5% to $1.2bn in Q3", "Apple Inc. and IBM rose to in"),
+        (
+            "Operating profit rose to 22.1 mln eur from 19.9 mln .",
+            "Operating profit rose to mln eur from mln",
+        ),
+        (
+            "Apple Inc. (NASDAQ: AAPL) and IBM (NYSE:IBM) rose 5% to $1.2bn in Q3",
+            "Apple Inc. and IBM rose to in",
+        ),
         ("@jane mail jane.doe@example.com or see www.example.com and bit.ly/x1", "mail or see and"),
         ("to the moon \U0001f680\U0001f680 \u2764\ufe0f", "to the moon"),
         ("AT&amp;T <b>beats</b> estimates &#8212; again", "AT&T beats estimates again"),
@@ -197,7 +203,9 @@ def test_long_english_document_with_a_foreign_cover_is_kept(lid, cfg):
     result = _decide(lid, cfg, text, "filings")
     assert _reason(result) == "kept" and result.lang == "en"
     windows = result.metadata["lang_windows"].split(",")
-    assert len(windows) == 8 and windows[0].startswith("de:") and all(w.startswith("en:") for w in windows[1:])
+    assert (
+        len(windows) == 8 and windows[0].startswith("de:") and all(w.startswith("en:") for w in windows[1:])
+    )
     assert 0.8 < float(result.metadata["lang_share"]) < 0.95
 
 
