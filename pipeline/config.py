@@ -161,7 +161,7 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", origin: str = "<dict>
         run_name=str(raw.get("run_name") or "run"),
         output_root=str(raw.get("output_root") or "output"),
         inputs=inputs,
-        language=_section(raw, "language", {"allowed": ["en"], "min_score": 0.65}, origin),
+        language=_section(raw, "language", {"allowed": ["en"], "min_score": 0.6}, origin),
         quality=_section(raw, "quality", {"label_only": False}, origin),
         pii=_section(raw, "pii", {}, origin),
         dedup=_section(raw, "dedup", {}, origin),
