@@ -50,6 +50,9 @@ DEFAULT_SOURCE_DOMAINS = {
     "web": "general",
     "wikipedia": "general",
     "c4": "general",
+    # the medical sources (sources/medical.py) are general text in the finance profile
+    "pubmed": "general",
+    "pmc": "general",
 }
 
 
