@@ -589,9 +589,12 @@ def parse_options(argv: list[str]) -> tuple[TokenizeOptions, list[str]]:
     if not FileSystems.exists(run_dir):
         raise ConfigError(f"run folder {run_dir} does not exist: run `python -m pipeline run` first")
     spec = make_spec(args.tokenizer, args.separator, args.bos)
+    out = args.out.rstrip("/") or "/"
+    if "://" not in out:
+        out = os.path.abspath(out)  # the manifest and the run's registry name it wherever stats runs from
     opts = TokenizeOptions(
         run_dir=run_dir,
-        out=args.out.rstrip("/"),
+        out=out,
         spec=spec,
         format=args.format,
         seed=args.seed,
@@ -621,8 +624,7 @@ def _prepare_out(out: str, overwrite: bool) -> None:
 
 def registry_path(run_dir: str, out: str) -> str:
     """RUN_DIR/tokenized/<id>.json: one per output folder (the same folder again replaces it)."""
-    where = out if "://" in out else os.path.abspath(out)
-    slug = hashlib.sha1(where.encode()).hexdigest()[:10]
+    slug = hashlib.sha1(out.encode()).hexdigest()[:10]
     return FileSystems.join(run_dir, REGISTRY, f"{slug}.json")
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -167,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run", help="an existing run folder (default: build one from --docs)")
     ap.add_argument("--docs", type=int, default=1000, help="documents of the generated corpus (default 1000)")
     ap.add_argument("--vocab", type=int, default=32_000, help="vocabulary of the trained BPE (default 32000)")
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="rounds; the cheapest of each part counts (default 3)"
+    )
     ap.add_argument("--parts", default="ours-core,ours-beam,datatrove-tokenizer,datatrove-megatron")
     ap.add_argument("--results", default=str(HERE / "results"), help="where results.md/json go")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -180,16 +184,18 @@ def main(argv: list[str] | None = None) -> int:
     run = Path(args.run) if args.run else prepare_run(args.docs, tmp)
     bpe = train_bpe(run, tmp, args.vocab)
     parts = args.parts.split(",")
-    rows = []
+    jobs = []
     for name, tokenizer in (
         ("cl100k_base (tiktoken)", "cl100k_base"),
         (f"{bpe.parent.name} (tokenizer.json)", str(bpe)),
     ):
-        tokens = None
         for part in parts:
-            if part.startswith("datatrove") and tokenizer == "cl100k_base":
-                continue
-            work = tmp / f"{part}-{bpe.parent.name if tokenizer != 'cl100k_base' else 'cl100k'}"
+            if not (part.startswith("datatrove") and tokenizer == "cl100k_base"):
+                jobs.append((name, tokenizer, part))
+    best: dict[tuple[str, str], dict] = {}
+    for round_ in range(args.repeat):  # round robin, the cheapest of each: the machine is shared and noisy
+        for name, tokenizer, part in jobs:
+            work = tmp / f"{part}-{'cl100k' if tokenizer == 'cl100k_base' else bpe.parent.name}"
             if part == "ours-beam":
                 cmd = [PY, "-m", "pipeline", "tokenize", str(run), "--tokenizer", tokenizer, "--out", str(work),
                        "--overwrite"]  # fmt: skip
@@ -206,38 +212,45 @@ def main(argv: list[str] | None = None) -> int:
                     "--work",
                     str(work),
                 ]
+                shutil.rmtree(work, ignore_errors=True)
             r = measure(cmd)
-            if part == "ours-core":
-                tokens = r["tokens"]
             if part == "ours-beam":
                 manifest = json.loads((work / "manifest.json").read_text())
-                raw = sum(e["raw_tokens"] for e in manifest["mixture"]["sources"].values())
-                tokens = tokens or raw
+                r["tokens"] = sum(e["raw_tokens"] for e in manifest["mixture"]["sources"].values())
                 r["tokens_written"] = manifest["splits"]["train"]["tokens"]
-            r["tokens_numerator"] = tokens
-            cpu = r.get("core_cpu") or r["cpu"]
-            rows.append(
-                {"tokenizer": name, "part": part, **r, "tokens_per_cpu_s": tokens / cpu if tokens else None}
-            )
-            print(f"{name:<28} {part:<22} {rows[-1]['tokens_per_cpu_s'] or 0:>12,.0f} tokens/CPU-s "
-                  f"(cpu {r['cpu']:.1f}s, wall {r['wall']:.1f}s)", file=sys.stderr)  # fmt: skip
+            r["measured_cpu"] = r.get("core_cpu") or r["cpu"]
+            key = (name, part)
+            r["cpu_all_rounds"] = [*best.get(key, {}).get("cpu_all_rounds", []), round(r["measured_cpu"], 2)]
+            if key not in best or r["measured_cpu"] < best[key]["measured_cpu"]:
+                best[key] = {**r, "cpu_all_rounds": r["cpu_all_rounds"]}
+            else:
+                best[key]["cpu_all_rounds"] = r["cpu_all_rounds"]
+            print(f"round {round_ + 1}: {name:<28} {part:<22} cpu {r['measured_cpu']:.2f}s, wall {r['wall']:.1f}s",
+                  file=sys.stderr)  # fmt: skip
+    rows = []
+    for name, _, part in jobs:
+        r = best[(name, part)]
+        # The tokens of the texts (each tokenized once): our core's count for this tokenizer.
+        tokens = best[(name, "ours-core")]["tokens"] if (name, "ours-core") in best else r.get("tokens")
+        rows.append({"tokenizer": name, "part": part, **r, "tokens_numerator": tokens,
+                     "tokens_per_cpu_s": tokens / r["measured_cpu"] if tokens else None})  # fmt: skip
 
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"run": str(run), "docs": args.docs if not args.run else None, "vocab": args.vocab,
+    meta = {"run": str(run), "docs": args.docs if not args.run else None, "vocab": args.vocab, "repeat": args.repeat,
             "texts": len(texts_of(run)), "text_chars": sum(len(t) for t in texts_of(run))}  # fmt: skip
     (out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     lines = [
         f"Run: {meta['texts']:,} documents, {meta['text_chars'] / 1e6:.1f} M characters. Tokens per CPU-second "
-        "(user + sys of the process and its children; `ours-core`: the tokenize loop alone).",
+        f"(user + sys of the process and its children; `ours-core`: the tokenize loop alone), the cheapest of "
+        f"{args.repeat} round-robin runs.",
         "",
         "| tokenizer | part | tokens | CPU s | tokens / CPU-s | wall s | peak RSS MB |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        cpu = r.get("core_cpu") or r["cpu"]
         lines.append(
-            f"| {r['tokenizer']} | {r['part']} | {r['tokens_numerator']:,} | {cpu:.2f} | "
+            f"| {r['tokenizer']} | {r['part']} | {r['tokens_numerator']:,} | {r['measured_cpu']:.2f} | "
             f"{r['tokens_per_cpu_s']:,.0f} | {r['wall']:.1f} | {r['max_rss_mb']:.0f} |"
         )
     (out / "results.md").write_text("\n".join(lines) + "\n")
