@@ -8,8 +8,9 @@
   ``rejected/*.jsonl`` with the same BPE tokenizer);
 - distributions: lengths, quality score and signals, language confidence, domain score, dedup cluster
   sizes, dates, top web domains, EDGAR companies and form types, subreddits and cashtags;
-- mixture (target vs achieved), the training data written by ``tokenize`` if any, seeded samples of kept and rejected documents (PII-redacted), and what is
-  needed to reproduce the run.
+- mixture (target vs achieved), the training data written by ``tokenize`` if any (tokens per source after
+  weighting, epochs), seeded samples of kept and rejected documents (PII-redacted), and what is needed to
+  reproduce the run.
 
 The numbers come from one small Beam pipeline over the shards (``StatsPipeline``): counts and sums,
 fixed-bin histograms (log bins for lengths), approximate quantiles (``beam.ApproximateQuantiles``) and
@@ -864,6 +865,9 @@ def compute_stats(
     return stats
 
 
+TRAINING_KEYS = ("raw_tokens", "weights", "target_tokens", "achieved_tokens", "epochs", "achieved_share")
+
+
 def training_data(run_dir: str) -> list[dict[str, Any]]:
     """The ``tokenize`` outputs of this run (``RUN_DIR/tokenized/*.json``) whose files are still there."""
     pattern = FileSystems.join(run_dir, "tokenized", "*.json")
@@ -886,18 +890,7 @@ def training_data(run_dir: str) -> list[dict[str, Any]]:
                 "validation_tokens": splits["validation"]["tokens"],
                 "validation_files": len(splits["validation"]["files"]),
                 "sources": {
-                    pair: {
-                        k: e[k]
-                        for k in (
-                            "raw_tokens",
-                            "weights",
-                            "target_tokens",
-                            "achieved_tokens",
-                            "epochs",
-                            "achieved_share",
-                        )
-                    }  # fmt: skip
-                    for pair, e in t["mixture"]["sources"].items()
+                    pair: {k: e[k] for k in TRAINING_KEYS} for pair, e in t["mixture"]["sources"].items()
                 },
             }
         )
