@@ -47,6 +47,7 @@ import argparse
 import hashlib
 import math
 import os
+import sys
 import time
 import uuid
 from collections import defaultdict
@@ -628,9 +629,9 @@ def registry_path(run_dir: str, out: str) -> str:
     return FileSystems.join(run_dir, REGISTRY, f"{slug}.json")
 
 
-def tokenize(argv: list[str]) -> dict[str, Any]:
-    """Run the job; returns the manifest (also written to OUT/manifest.json and RUN_DIR/tokenized/)."""
-    from pipeline.run import choose_runner
+def tokenize(argv: list[str]) -> dict[str, Any] | None:
+    """Run the job; returns the manifest (also in OUT/manifest.json and RUN_DIR/tokenized/), None if only translated."""
+    from pipeline.run import _translation_only, choose_runner
     from pipeline.stats import load_manifest, shard_list
 
     opts, beam_args = parse_options(argv)
@@ -639,18 +640,25 @@ def tokenize(argv: list[str]) -> dict[str, Any]:
     tok = load(opts.spec)  # fails here, with one line, before any work
     dtype = token_dtype(tok.vocab_size, opts.format)
     n_special = 1 + (tok.bos_id is not None)
-    _prepare_out(opts.out, opts.overwrite)
+    options = PipelineOptions(beam_args)
+    translation = _translation_only(options)
+    if not translation:
+        _prepare_out(opts.out, opts.overwrite)
 
     started = time.time()
-    options = PipelineOptions(beam_args)
     runner, runner_name = choose_runner(options)
     work = FileSystems.join(opts.out, WORK, f"results-{uuid.uuid4().hex[:8]}.json")
-    with beam.Pipeline(runner=runner, options=options) as p:
-        (
-            build_job(p, shards, opts, dtype, n_special)
-            | "ResultsToList" >> beam.combiners.ToList()
-            | "WriteResults" >> beam.Map(lambda rows: write_json(work, rows))
-        )
+    p = beam.Pipeline(runner=runner, options=options)
+    (
+        build_job(p, shards, opts, dtype, n_special)
+        | "ResultsToList" >> beam.combiners.ToList()
+        | "WriteResults" >> beam.Map(lambda rows: write_json(work, rows))
+    )
+    if translation:  # Dataflow template / dry run: the graph is written, nothing runs
+        p.run()
+        print(f"job graph translated for {runner_name}: {translation}", file=sys.stderr)
+        return None
+    p.run().wait_until_finish()
     results = read_json(work)
     FileSystems.delete([FileSystems.join(opts.out, WORK)])
     manifest = build_manifest(results, opts, tok.describe(), dtype, run_manifest)
@@ -688,5 +696,7 @@ def cmd_tokenize(argv: list[str]) -> int:
         _parser().print_help()
         return 0
     manifest = tokenize(argv)
+    if manifest is None:
+        return 0
     print(format_summary(manifest))
     return 0 if manifest["documents"]["balanced"] else 1

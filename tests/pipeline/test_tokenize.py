@@ -372,3 +372,24 @@ def test_stats_report_has_a_training_data_section(tmp_path, sample_run):
     assert "general/wikipedia" in md.split("## Training data", 1)[1]
     html = (sample_run / "stats" / "report.html").read_text()
     assert "Training data" in html
+
+
+def test_dataflow_translation_offline(tmp_path, sample_run, bpe_json):
+    pytest.importorskip("apache_beam.runners.dataflow.internal.apiclient", reason="needs apache-beam[gcp]")
+    pytest.importorskip("google.cloud.storage", reason="needs apache-beam[gcp]")
+    from apache_beam.portability.api import beam_runner_api_pb2
+
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    out = tmp_path / "out"
+    manifest = _tokenize(sample_run, out, str(bpe_json), "--validation_fraction", "0.1",
+                         "--runner=DataflowRunner", "--project=finpile-test", "--region=us-central1",
+                         "--dataflow_endpoint=http://localhost:1", "--no_auth", f"--temp_location={tmp_path / 'tmp'}",
+                         f"--staging_location={staging}", f"--template_location={tmp_path / 'job.json'}")  # fmt: skip
+    assert manifest is None  # translated only
+    assert json.loads((tmp_path / "job.json").read_text())["type"] == "JOB_TYPE_BATCH"
+    pipeline = beam_runner_api_pb2.Pipeline.FromString((staging / "pipeline.pb").read_bytes())
+    names = {t.unique_name for t in pipeline.components.transforms.values()}
+    for step in ("ReadShards", "Tokenize", "SourcePlan", "WriteTrain", "WriteValidation"):
+        assert step in names, f"{step} missing from the Dataflow job graph"
+    assert not out.exists()  # nothing ran, nothing written
