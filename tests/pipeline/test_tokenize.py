@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import json
 import math
+import shutil
 import struct
 from collections import Counter
 from pathlib import Path
@@ -83,24 +84,22 @@ def split_bytes(out: Path) -> dict[str, bytes]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Fixtures: one sample run per module, one tiny trained BPE tokenizer.json.
+# Fixtures: a private copy of the session's sample run, one tiny trained BPE tokenizer.json.
 
 
 @pytest.fixture(scope="module")
-def sample_run(tmp_path_factory) -> Path:
-    from pipeline.run import run
-
-    root = tmp_path_factory.mktemp("runs")
-    run(["--runner=DirectRunner", f"--output_root={root}", "--run_name=sample", "--no_stats",
-         "--progress_interval=0"])  # fmt: skip
-    return root / "sample"
+def run_dir(sample_run, tmp_path_factory) -> Path:
+    """A private copy of the session's sample run: tokenize registers its outputs in the run folder."""
+    copy = tmp_path_factory.mktemp("runs") / "sample"
+    shutil.copytree(sample_run[0], copy)
+    return copy
 
 
 @pytest.fixture(scope="module")
-def kept(sample_run) -> dict[str, dict]:
+def kept(run_dir) -> dict[str, dict]:
     """The run's documents by id: text, source pair, weight."""
     rows = {}
-    for path in sorted(sample_run.glob("data/*/*/*.parquet")):
+    for path in sorted(run_dir.glob("data/*/*/*.parquet")):
         for r in pq.read_table(path, columns=["id", "text", "source", "domain", "mix_weight"]).to_pylist():
             rows[r["id"]] = {**r, "pair": f"{r['domain']}/{r['source']}"}
     return rows
@@ -189,10 +188,10 @@ def test_huggingface_special_tokens(tmp_path, bpe_json):
 
 @pytest.mark.parametrize("fmt", ["megatron", "numpy"])
 @pytest.mark.parametrize("kind", ["tiktoken", "huggingface"])
-def test_round_trip(tmp_path, sample_run, kept, bpe_json, fmt, kind):
+def test_round_trip(tmp_path, run_dir, kept, bpe_json, fmt, kind):
     name = "cl100k_base" if kind == "tiktoken" else str(bpe_json)
     out = tmp_path / "tok"
-    manifest = _tokenize(sample_run, out, name, "--format", fmt, "--file_tokens", "8000")
+    manifest = _tokenize(run_dir, out, name, "--format", fmt, "--file_tokens", "8000")
     tok = load(make_spec(name))
     assert manifest["dtype"] == (
         "uint16" if kind == "huggingface" else {"megatron": "int32", "numpy": "uint32"}[fmt]
@@ -229,10 +228,10 @@ def test_round_trip(tmp_path, sample_run, kept, bpe_json, fmt, kind):
 # The mixture.
 
 
-def test_token_counts_per_source_match_the_mixture(tmp_path, sample_run, kept):
+def test_token_counts_per_source_match_the_mixture(tmp_path, run_dir, kept):
     out = tmp_path / "tok"
-    manifest = _tokenize(sample_run, out, "cl100k_base", "--format", "numpy", "--file_tokens", "5000")
-    mixture = json.loads((sample_run / "mixture.json").read_text())
+    manifest = _tokenize(run_dir, out, "cl100k_base", "--format", "numpy", "--file_tokens", "5000")
+    mixture = json.loads((run_dir / "mixture.json").read_text())
     # Count the files ourselves: the tokens of each sequence (minus its EOS) go to its document's source.
     achieved: Counter[str] = Counter()
     for data in sorted(glob.glob(str(out / "train" / "*.bin"))):
@@ -256,9 +255,9 @@ def test_token_counts_per_source_match_the_mixture(tmp_path, sample_run, kept):
     assert abs(total - mixture["total_effective_tokens"]) <= sum(biggest.values()) / 2
 
 
-def test_validation_split_is_by_document_and_reported(tmp_path, sample_run, kept):
+def test_validation_split_is_by_document_and_reported(tmp_path, run_dir, kept):
     out = tmp_path / "tok"
-    manifest = _tokenize(sample_run, out, "cl100k_base", "--format", "numpy", "--validation_fraction", "0.25")
+    manifest = _tokenize(run_dir, out, "cl100k_base", "--format", "numpy", "--validation_fraction", "0.25")
     train_ids = {i for data in glob.glob(str(out / "train" / "*.bin"))
                  for i in read_numpy_independently(data[:-4])[1]}  # fmt: skip
     val_ids = [
@@ -280,28 +279,28 @@ def test_validation_split_is_by_document_and_reported(tmp_path, sample_run, kept
 # Determinism and the shuffle.
 
 
-def test_same_seed_same_bytes_other_shuffle_seed_same_multiset(tmp_path, sample_run):
+def test_same_seed_same_bytes_other_shuffle_seed_same_multiset(tmp_path, run_dir):
     flags = ("--format", "megatron", "--file_tokens", "6000", "--seed", "7")
-    _tokenize(sample_run, tmp_path / "a", "cl100k_base", *flags)
-    _tokenize(sample_run, tmp_path / "b", "cl100k_base", *flags)
+    _tokenize(run_dir, tmp_path / "a", "cl100k_base", *flags)
+    _tokenize(run_dir, tmp_path / "b", "cl100k_base", *flags)
     a, b = split_bytes(tmp_path / "a"), split_bytes(tmp_path / "b")
     assert a and a == b
 
-    _tokenize(sample_run, tmp_path / "c", "cl100k_base", *flags, "--shuffle_seed", "8")
+    _tokenize(run_dir, tmp_path / "c", "cl100k_base", *flags, "--shuffle_seed", "8")
     seqs_a = [tuple(s.tolist()) for s in read_split(tmp_path / "a", "train", "megatron")]
     seqs_c = [tuple(s.tolist()) for s in read_split(tmp_path / "c", "train", "megatron")]
     assert seqs_a != seqs_c
     assert Counter(seqs_a) == Counter(seqs_c)
 
     # A different --seed draws another sample too: the order changes, the totals stay within rounding.
-    other = _tokenize(sample_run, tmp_path / "d", "cl100k_base", *flags[:-1], "9")
+    other = _tokenize(run_dir, tmp_path / "d", "cl100k_base", *flags[:-1], "9")
     assert [tuple(s.tolist()) for s in read_split(tmp_path / "d", "train", "megatron")] != seqs_a
     assert all(e["within_rounding"] for e in other["mixture"]["sources"].values())
 
 
-def test_order_is_a_shuffle_across_sources_not_file_order(tmp_path, sample_run, kept):
+def test_order_is_a_shuffle_across_sources_not_file_order(tmp_path, run_dir, kept):
     out = tmp_path / "tok"
-    _tokenize(sample_run, out, "cl100k_base", "--format", "numpy", "--num_files", "1")
+    _tokenize(run_dir, out, "cl100k_base", "--format", "numpy", "--num_files", "1")
     seqs, ids = read_numpy_independently(str(out / "train" / "part-00000"))
     pairs = [kept[i]["pair"] for i in ids]
     changes = sum(1 for x, y in zip(pairs, pairs[1:], strict=False) if x != y)
@@ -312,10 +311,10 @@ def test_order_is_a_shuffle_across_sources_not_file_order(tmp_path, sample_run, 
     assert first_seen != [i for i in shard_order if i in set(first_seen)]
 
 
-def test_multi_processing_gives_the_same_bytes(tmp_path, sample_run):
+def test_multi_processing_gives_the_same_bytes(tmp_path, run_dir):
     flags = ("--format", "megatron", "--file_tokens", "6000")
-    _tokenize(sample_run, tmp_path / "a", "cl100k_base", *flags)
-    _tokenize(sample_run, tmp_path / "b", "cl100k_base", *flags,
+    _tokenize(run_dir, tmp_path / "a", "cl100k_base", *flags)
+    _tokenize(run_dir, tmp_path / "b", "cl100k_base", *flags,
               "--direct_running_mode=multi_processing", "--direct_num_workers=2")  # fmt: skip
     assert split_bytes(tmp_path / "a") == split_bytes(tmp_path / "b")
 
@@ -329,52 +328,50 @@ def _cli(capsys, *args: str) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, sample_run):
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, run_dir):
     code, err = _cli(
         capsys, str(tmp_path / "missing"), "--tokenizer", "cl100k_base", "--out", str(tmp_path / "o")
     )
     assert code == 2 and err.count("\n") == 1 and "does not exist" in err
-    code, err = _cli(
-        capsys, str(sample_run), "--tokenizer", "no-such-tokenizer", "--out", str(tmp_path / "o")
-    )
+    code, err = _cli(capsys, str(run_dir), "--tokenizer", "no-such-tokenizer", "--out", str(tmp_path / "o"))
     assert code == 2 and err.count("\n") == 1 and "unknown tokenizer 'no-such-tokenizer'" in err
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    code, err = _cli(capsys, str(sample_run), "--tokenizer", str(bad), "--out", str(tmp_path / "o"))
+    code, err = _cli(capsys, str(run_dir), "--tokenizer", str(bad), "--out", str(tmp_path / "o"))
     assert code == 2 and err.count("\n") == 1 and "not a Hugging Face tokenizer.json" in err
-    code, err = _cli(capsys, str(sample_run), "--tokenizer", "cl100k_base", "--out", str(tmp_path / "o"),
+    code, err = _cli(capsys, str(run_dir), "--tokenizer", "cl100k_base", "--out", str(tmp_path / "o"),
                      "--validation_fraction", "1.5")  # fmt: skip
     assert code == 2 and "--validation_fraction" in err
 
 
-def test_existing_output_needs_overwrite(tmp_path, capsys, sample_run):
+def test_existing_output_needs_overwrite(tmp_path, capsys, run_dir):
     out = tmp_path / "tok"
-    assert cli.main(["tokenize", str(sample_run), "--tokenizer", "cl100k_base", "--out", str(out)]) == 0
+    assert cli.main(["tokenize", str(run_dir), "--tokenizer", "cl100k_base", "--out", str(out)]) == 0
     capsys.readouterr()
-    code, err = _cli(capsys, str(sample_run), "--tokenizer", "cl100k_base", "--out", str(out))
+    code, err = _cli(capsys, str(run_dir), "--tokenizer", "cl100k_base", "--out", str(out))
     assert code == 2 and "--overwrite" in err
-    code, _ = _cli(capsys, str(sample_run), "--tokenizer", "cl100k_base", "--out", str(out), "--overwrite")
+    code, _ = _cli(capsys, str(run_dir), "--tokenizer", "cl100k_base", "--out", str(out), "--overwrite")
     assert code == 0
 
 
-def test_stats_report_has_a_training_data_section(tmp_path, sample_run):
+def test_stats_report_has_a_training_data_section(tmp_path, run_dir):
     from pipeline.stats import write_report
 
-    manifest = _tokenize(sample_run, tmp_path / "tok", "cl100k_base", "--validation_fraction", "0.2")
-    stats = write_report(str(sample_run), samples=0)
+    manifest = _tokenize(run_dir, tmp_path / "tok", "cl100k_base", "--validation_fraction", "0.2")
+    stats = write_report(str(run_dir), samples=0)
     (entry,) = [t for t in stats["training_data"] if t["out"] == str(tmp_path / "tok")]
     assert (
         entry["sources"]["general/wikipedia"]["achieved_tokens"]
         == (manifest["mixture"]["sources"]["general/wikipedia"]["achieved_tokens"])
     )
-    md = (sample_run / "stats" / "report.md").read_text()
+    md = (run_dir / "stats" / "report.md").read_text()
     assert "## Training data" in md and str(tmp_path / "tok") in md
     assert "general/wikipedia" in md.split("## Training data", 1)[1]
-    html = (sample_run / "stats" / "report.html").read_text()
+    html = (run_dir / "stats" / "report.html").read_text()
     assert "Training data" in html
 
 
-def test_dataflow_translation_offline(tmp_path, sample_run, bpe_json):
+def test_dataflow_translation_offline(tmp_path, run_dir, bpe_json):
     pytest.importorskip("apache_beam.runners.dataflow.internal.apiclient", reason="needs apache-beam[gcp]")
     pytest.importorskip("google.cloud.storage", reason="needs apache-beam[gcp]")
     from apache_beam.portability.api import beam_runner_api_pb2
@@ -382,7 +379,7 @@ def test_dataflow_translation_offline(tmp_path, sample_run, bpe_json):
     staging = tmp_path / "staging"
     staging.mkdir()
     out = tmp_path / "out"
-    manifest = _tokenize(sample_run, out, str(bpe_json), "--validation_fraction", "0.1",
+    manifest = _tokenize(run_dir, out, str(bpe_json), "--validation_fraction", "0.1",
                          "--runner=DataflowRunner", "--project=finpile-test", "--region=us-central1",
                          "--dataflow_endpoint=http://localhost:1", "--no_auth", f"--temp_location={tmp_path / 'tmp'}",
                          f"--staging_location={staging}", f"--template_location={tmp_path / 'job.json'}")  # fmt: skip
