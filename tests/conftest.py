@@ -19,3 +19,12 @@ def shared_data() -> Path:
             f"real data not found at {SHARED_DATA} (set FINPILE_SHARED_DATA or put shared/ beside the checkout)"
         )
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def isolated_fetch_cache(tmp_path_factory, monkeypatch) -> Path:
+    """Every test sees an empty fetch cache of its own (never the user's ~/.cache/finpile): runs decontaminate
+    against the cached evaluation sets by default, so a user's downloads must not change test results."""
+    cache = tmp_path_factory.mktemp("fetch-cache")
+    monkeypatch.setenv("FINPILE_CACHE_DIR", str(cache))
+    return cache
