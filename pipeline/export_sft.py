@@ -72,6 +72,7 @@ class SetInfo:
     label_map: str
     source: str  # URL or path
     sha256: str = ""
+    bad_labels: int = 0  # rows whose label cannot be mapped: skipped, counted in the data card
 
 
 def load_labelled(config_path: str | None, only: list[str] | None) -> tuple[list[Example], list[SetInfo]]:
@@ -121,11 +122,15 @@ def load_labelled(config_path: str | None, only: list[str] | None) -> tuple[list
             raise ConfigError(f"decontam.eval_sets {spec.name}: {exc}") from None
         like = REGISTRY.get(spec.like)
         kind = "tweet" if spec.like == "twitter_financial_news_sentiment" else "news"
+        bad = 0
         for i, row in enumerate(rows):
             try:
                 label = map_label(spec.like, row[spec.label_field])
             except ValueError as exc:
-                raise ConfigError(f"decontam.eval_sets {spec.name}: row {i + 1}: {exc}") from None
+                # A broken row (e.g. a CSV whose quoting was cut) is skipped and counted, never fatal.
+                bad += 1
+                print(f"warning: {spec.path}: row {i + 1} skipped: {exc}", file=sys.stderr)
+                continue
             examples.append(Example(spec.name, i, row[spec.field], label, kind))
         infos.append(
             SetInfo(
@@ -135,6 +140,7 @@ def load_labelled(config_path: str | None, only: list[str] | None) -> tuple[list
                 like.label_map if like else "labels as written (negative/neutral/positive)",
                 spec.path,
                 hashlib.sha256(data).hexdigest(),
+                bad,
             )
         )
     if not examples:
@@ -221,7 +227,8 @@ def build_card(
             "label_mapping": info.label_map,
             "source": info.source,
             "sha256": info.sha256,
-            "source_rows": sum(source.values()),
+            "source_rows": sum(source.values()) + info.bad_labels,
+            "skipped_bad_label": info.bad_labels,
             "source_labels": dict(sorted(source.items())),
             "splits": {
                 s: {"rows": sum(c.values()), "labels": dict(sorted(c.items()))} for s, c in by_split.items()
@@ -276,6 +283,10 @@ def card_markdown(card: dict[str, Any]) -> str:
         )
         if "NC" in s["licence"]:
             lines.append(f"  Licence {s['licence']}: non-commercial use only; share-alike where SA.")
+        if s["skipped_bad_label"]:
+            lines.append(
+                f"  Skipped: {s['skipped_bad_label']} rows whose label could not be mapped (broken rows)."
+            )
         for reason, counts in s["removed"].items():
             lines.append(f"  Removed ({reason}): " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".")
     return "\n".join(lines) + "\n"
