@@ -271,6 +271,7 @@ def _lookup(query: np.ndarray, hashes: np.ndarray, masks: np.ndarray) -> np.ndar
     """Masks of the query hashes present in the sorted ``hashes`` (one entry per present query hash)."""
     if not len(query) or not len(hashes):
         return np.empty(0, dtype=np.uint64)
+    query = np.sort(query)  # sorted probes walk the index in order: about 2x faster than random ones
     pos = np.searchsorted(hashes, query)
     pos[pos == len(hashes)] = 0
     present = hashes[pos] == query
