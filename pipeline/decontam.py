@@ -112,7 +112,10 @@ class DecontamConfig:
             )
         names = [s.name for s in specs] + list(sets)
         if len(set(names)) != len(names):
-            raise ConfigError(f"decontam: set names must be unique across sets and eval_sets, got {names}")
+            raise ConfigError(
+                f"decontam: set names must be unique across sets and eval_sets, got {names} "
+                "(rename the eval_sets entry or drop the name from decontam.sets)"
+            )
         return cls(
             eval_sets=tuple(specs),
             sets=tuple(sets),

@@ -248,3 +248,42 @@ def test_config_rejects_unknown_standard_set():
         DecontamConfig.from_settings({"sets": ["mmlu"]})
     with pytest.raises(ConfigError, match="unique"):
         DecontamConfig.from_settings({"sets": ["finqa"], "eval_sets": [{"name": "finqa", "path": "x"}]})
+
+
+def test_per_set_counts_dropped_and_flagged():
+    from pipeline.decontam import count_keys, finish_section, per_set_counts
+    from pipeline.schema import Rejected
+
+    a = decontam_decision(Document(id="a", text="x", source="web"), {"pb": 5, "tw": 1}, "drop")
+    b = decontam_decision(Document(id="b", text="x", source="web"), {"tw": 2}, "drop")
+    c = decontam_decision(Document(id="c", text="x", source="web"), {"pb": 1}, "flag")
+    clean = Document(id="d", text="x", source="web")
+    other = Rejected(
+        stage="quality", reason="quality:short", document=Document(id="e", text="x", source="web")
+    )
+    keys = [k for item in (a, b, c, clean, other) for k in count_keys(item)]
+    assert sorted(keys) == [
+        ("decontam", "pb", "dropped"),
+        ("decontam", "pb", "flagged"),
+        ("decontam", "tw", "dropped"),
+        ("decontam", "tw", "flagged"),
+    ]
+    counts = per_set_counts([(k, 1) for k in keys] + [(("read", "web"), 9)])
+    section = finish_section(
+        {
+            "sets": [
+                {"name": "pb", "title": "PhraseBank", "status": "used"},
+                {"name": "tw", "title": "Tweets", "status": "used"},
+                {"name": "fq", "title": "FinQA", "status": "missing"},
+            ],
+            "missing": ["fq"],
+            "fetch_command": "python -m pipeline fetch evalsets fq",
+        },
+        counts,
+    )
+    assert section["lines"] == [
+        "PhraseBank: 1 documents dropped, 1 flagged",
+        "Tweets: 1 documents dropped, 1 flagged",
+        "not checked (not in the cache): fq; fetch: python -m pipeline fetch evalsets fq",
+    ]
+    assert section["totals"] == {"dropped": 2, "flagged": 2}

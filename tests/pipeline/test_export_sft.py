@@ -161,3 +161,44 @@ def test_bad_input(tmp_path):
         cmd_export(["dpo"])
     with pytest.raises(ConfigError, match="test_fraction"):
         cmd_export(["sft", "--out", str(tmp_path / "o"), "--test_fraction", "1.5"])
+
+
+def test_export_from_the_fetch_cache_and_cli_errors(tmp_path, isolated_fetch_cache, capsys):
+    from pipeline.cli import main
+    from sources.evalsets import REGISTRY, fetch_set, write_manifest
+    from tests.sources.test_evalsets import FIXTURES
+
+    manifest: dict = {}
+    for name in ("phrasebank", "fiqa_sentiment"):
+
+        class Replay:
+            def get(self, url, name=name):
+                class R:
+                    content = FIXTURES[name]
+
+                return R()
+
+        assert fetch_set(REGISTRY[name], str(isolated_fetch_cache), Replay(), manifest).status == "fetched"
+    write_manifest(str(isolated_fetch_cache), manifest)
+    config = write_config(
+        tmp_path, [], sets=["phrasebank", "fiqa_sentiment", "twitter_financial_news_sentiment"]
+    )
+    out = tmp_path / "sft"
+    assert main(["export", "sft", "--out", str(out), "--config", config, "--test_fraction", "0.5"]) == 0
+    err = capsys.readouterr().err
+    assert "not in the cache" in err and "fetch evalsets twitter_financial_news_sentiment" in err
+    rows = read_jsonl(out / "train.jsonl") + read_jsonl(out / "test.jsonl")
+    assert sorted((r["set"], r["output"]) for r in rows) == [
+        ("fiqa_sentiment", "negative"),
+        ("fiqa_sentiment", "positive"),
+        ("phrasebank", "negative"),
+        ("phrasebank", "neutral"),
+        ("phrasebank", "positive"),
+        ("phrasebank", "positive"),
+    ]
+    tweet = next(r for r in rows if r["input"].startswith("$AAPL"))
+    assert tweet["instruction"] == INSTRUCTIONS["tweet"]  # a FiQA microblog post gets the tweet prompt
+    card = json.loads((out / "data_card.json").read_text())
+    assert card["sets"]["phrasebank"]["licence"] == "CC BY-NC-SA 3.0"
+    assert main(["export", "sft"]) == 2  # --out missing: one line, exit 2
+    assert "--out" in capsys.readouterr().err
