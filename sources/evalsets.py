@@ -201,7 +201,7 @@ def parse_finqa_json(data: bytes) -> list[EvalItem]:
 def parse_convfinqa_zip(data: bytes) -> list[EvalItem]:
     """ConvFinQA ``data.zip`` -> ``dev.json`` (the split with answers): every turn of ``annotation.dialogue_break``."""
     entries = _list_of_dicts(_json(_zip_member(data, "dev.json", "convfinqa"), "convfinqa"), "convfinqa")
-    items = []
+    items: list[EvalItem] = []
     for e in entries:
         turns = (e.get("annotation") or {}).get("dialogue_break") or []
         items.extend(EvalItem(t) for t in turns if isinstance(t, str) and t)
