@@ -889,7 +889,13 @@ def compute_stats(
     }
     if manifest:
         funnel = manifest["funnel"]
-        kept = {r["name"]: r for d in comp["domains"] for r in d["sources"]}
+        # kept tokens per source over both domains (a source the domain classifier split has two rows)
+        kept: dict[str, dict[str, int]] = {}
+        for d in comp["domains"]:
+            for r in d["sources"]:
+                kept.setdefault(r["name"], {"tokens": 0, "docs": 0})
+                kept[r["name"]]["tokens"] += r["tokens"]
+                kept[r["name"]]["docs"] += r["docs"]
         languages_seen: Counter[str] = Counter()
         for entry in funnel["sources"].values():
             languages_seen.update(entry.get("languages", {}))
