@@ -51,6 +51,9 @@ DEFAULT_SOURCE_DOMAINS = {
     "web": "general",
     "wikipedia": "general",
     "c4": "general",
+    # the medical sources (sources/medical.py) are general text in the finance profile
+    "pubmed": "general",
+    "pmc": "general",
 }
 
 
@@ -162,7 +165,7 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", origin: str = "<dict>
         run_name=str(raw.get("run_name") or "run"),
         output_root=str(raw.get("output_root") or "output"),
         inputs=inputs,
-        language=_section(raw, "language", {"allowed": ["en"], "min_score": 0.65}, origin),
+        language=_section(raw, "language", {"allowed": ["en"], "min_score": 0.6}, origin),
         quality=_section(raw, "quality", {"label_only": False}, origin),
         pii=_section(raw, "pii", {}, origin),
         dedup=_section(raw, "dedup", {}, origin),
@@ -171,16 +174,25 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", origin: str = "<dict>
         source_domains=source_domains,
         boilerplate=_section(raw, "boilerplate", {}, origin),
         domain=_section(raw, "domain", {"threshold": 0.5, "sources": ["web"]}, origin),
-        decontam=_section(raw, "decontam", {"eval_sets": [], "ngram": 13, "mode": "drop"}, origin),
+        decontam=_section(raw, "decontam", _decontam_defaults(), origin),
         origin=origin,
     )
     if cfg.domain.get("model_path"):
         cfg.domain["model_path"] = resolve_path(str(cfg.domain["model_path"]), base_dir)
+    if cfg.decontam.get("cache_dir") and not str(cfg.decontam["cache_dir"]).startswith("~"):
+        cfg.decontam["cache_dir"] = resolve_path(str(cfg.decontam["cache_dir"]), base_dir)
     for entry in cfg.decontam.get("eval_sets") or []:
         if isinstance(entry, dict) and entry.get("path"):
             entry["path"] = resolve_path(str(entry["path"]), base_dir)
     _validate_values(cfg, origin)
     return cfg
+
+
+def _decontam_defaults() -> dict[str, Any]:
+    """Decontamination is on by default: the finance evaluation sets, from the fetch cache."""
+    from sources.evalsets import FINANCE_SETS
+
+    return {"eval_sets": [], "sets": list(FINANCE_SETS), "ngram": 13, "mode": "drop"}
 
 
 def _section(raw: dict[str, Any], key: str, defaults: dict[str, Any], origin: str) -> dict[str, Any]:
@@ -225,9 +237,12 @@ def resolve_path(path: str, base_dir: str) -> str:
 
 
 def _validate_values(cfg: Config, origin: str) -> None:
-    min_score = cfg.language.get("min_score", 0.0)
-    if not isinstance(min_score, int | float) or not 0 <= min_score <= 1:
-        raise ConfigError(f"{origin}: language.min_score must be a number in [0, 1], got {min_score!r}")
+    from pipeline.language import LanguageConfig
+
+    try:
+        LanguageConfig.from_settings(cfg.language)
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
     targets = cfg.mix.get("domain_targets") or {}
     if targets:
         if set(targets) - set(DOMAINS):

@@ -35,6 +35,8 @@ OPTION_KEYS: dict[str, tuple[str, ...]] = {
     "wikipedia": ("source", "wiki_base_url", "xml_huge_tree", "max_doc_bytes"),
     "jsonl": ("source", "fields", "max_doc_bytes"),
     "text": ("source",),
+    "pubmed": ("max_doc_bytes",),
+    "pmc": ("allowed_licenses", "max_doc_bytes"),
 }
 
 
