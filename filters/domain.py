@@ -63,13 +63,14 @@ _NUMBERS = re.compile(r"\d+(?:[.,]\d+)*")
 _NON_WORD = re.compile(r"[\W_]+")
 
 
-def normalise(text: str, max_words: int = MAX_WORDS) -> str:
-    """The single line fastText sees: case-folded words, numbers as ``0``, no punctuation; the first ``max_words``."""
-    # Cut before the regexes (cheap on 1-MB texts): ~12 characters per word is ample slack.
-    head = unicodedata.normalize("NFKC", text[: max_words * 12]).casefold()
+def _words(head: str, max_words: int, cut: bool) -> list[str]:
+    head = unicodedata.normalize("NFKC", head).casefold()
     head = _NUMBERS.sub(" 0 ", _JOINERS.sub("", head))
+    raw = _NON_WORD.sub(" ", head).split()
+    if cut and raw:
+        raw.pop()  # the text was cut here: its last token may be half a word
     words: list[str] = []
-    for word in _NON_WORD.sub(" ", head).split():
+    for word in raw:
         if word in STOP_WORDS:
             continue
         # A run of numbers is one number: "12.5" and a stripped "12 5" give the same line.
@@ -77,7 +78,20 @@ def normalise(text: str, max_words: int = MAX_WORDS) -> str:
             words.append(word)
             if len(words) == max_words:
                 break
-    return " ".join(words)
+    return words
+
+
+def normalise(text: str, max_words: int = MAX_WORDS) -> str:
+    """The single line fastText sees: case-folded words, numbers as ``0``, no punctuation or stop words; the first
+    ``max_words`` of them."""
+    # Work on a head of the text (cheap on 1-MB texts), longer until it holds max_words words or is all the text.
+    limit = max_words * 12 + 64
+    while True:
+        cut = limit < len(text)
+        words = _words(text[:limit], max_words, cut)
+        if len(words) >= max_words or not cut:
+            return " ".join(words)
+        limit *= 2
 
 
 class DomainClassifier(LazyFastTextModel):

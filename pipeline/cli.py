@@ -20,7 +20,7 @@ commands:
   stats     write stats/report.html, report.md and stats.json for a run folder (--compare OTHER_RUN)
   inspect   extract one local file and print its documents as JSON lines
   fetch     download raw data into a cache: `fetch edgar ...`, `fetch feeds ...` (see `fetch edgar --help`)
-  train-domain-classifier  train the financial-vs-general fastText classifier from a built run
+  train-domain-classifier  train the financial-vs-general fastText classifier (runs, AG News, PhraseBank)
 
 `python -m pipeline COMMAND --help` describes each command.
 """

@@ -7,7 +7,11 @@ general web pages and C4-like inputs) and any document a reader marked ``metadat
 on Reddit). The stage stores the classifier's probability of "financial" as ``metadata["domain_score"]`` (a
 string with 4 decimals: the Document schema keeps metadata as string pairs, so no schema bump is needed) and the
 domain the document had as ``metadata["domain_before"]``, then sets ``domain`` to ``financial`` when the score
-is at least ``domain.threshold`` (default 0.5) and to ``general`` otherwise.
+is at least ``domain.threshold`` (default 0.5) and to ``general`` otherwise. A text with fewer than
+``domain.min_words`` (default 20) words after normalisation (stop words dropped) is too short to judge: a
+bag-of-words model is confidently wrong on three words ("Dm me for more" scores 1.0), so such a document is
+``general`` whatever its score, with ``metadata["domain_too_short"] = "true"`` (being on the web or on Reddit does
+not make a text financial).
 
 A document of ``domain.sources`` that turns out financial joins FinPile's financial *Web* category: its source
 becomes ``web`` (the source it came from stays in ``metadata["source_before_domain"]`` when it was another, e.g.
@@ -29,7 +33,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from filters.domain import DomainClassifier
+from filters.domain import DomainClassifier, normalise
 from pipeline.errors import ConfigError
 from pipeline.schema import Document, Rejected
 from pipeline.stage import NAMESPACE, DocumentStage, apply_stage, counter
@@ -37,6 +41,7 @@ from pipeline.stage import NAMESPACE, DocumentStage, apply_stage, counter
 STAGE = "domain"
 DEFAULT_MODEL = "domain-finpile.ftz"
 DEFAULT_THRESHOLD = 0.5
+DEFAULT_MIN_WORDS = 20
 DEFAULT_SOURCES = ("web", "c4")
 FINANCIAL_WEB_SOURCE = "web"  # FinPile's financial Web category
 UNKNOWN_HINT = "unknown"
@@ -53,6 +58,7 @@ class DomainConfig:
 
     model_path: str
     threshold: float = DEFAULT_THRESHOLD
+    min_words: int = DEFAULT_MIN_WORDS
     sources: tuple[str, ...] = DEFAULT_SOURCES
 
     @classmethod
@@ -70,7 +76,17 @@ class DomainConfig:
                 f"domain.model_path: model file not found: {model_path} "
                 "(train one with `python -m pipeline train-domain-classifier RUN_DIR`)"
             )
-        return cls(model_path=model_path, threshold=float(threshold), sources=tuple(sources))
+        min_words = settings.get("min_words", DEFAULT_MIN_WORDS)
+        if not isinstance(min_words, int) or isinstance(min_words, bool) or min_words < 0:
+            raise ConfigError(f"domain.min_words must be a whole number >= 0, got {min_words!r}")
+        return cls(
+            model_path=model_path, threshold=float(threshold), sources=tuple(sources), min_words=min_words
+        )
+
+
+def n_words(text: str, limit: int) -> int:
+    """Words the classifier sees in ``text``, counted up to ``limit``."""
+    return len(normalise(text, max(limit, 1)).split())
 
 
 def needs_score(doc: Document, sources: frozenset[str]) -> bool:
@@ -79,13 +95,19 @@ def needs_score(doc: Document, sources: frozenset[str]) -> bool:
 
 
 def classify(
-    doc: Document, score: float, threshold: float, sources: frozenset[str] = frozenset()
+    doc: Document,
+    score: float,
+    threshold: float,
+    sources: frozenset[str] = frozenset(),
+    too_short: bool = False,
 ) -> Document:
     """Record ``domain_score`` and ``domain_before``, set the domain from the score (the pure decision); a
     financial document of ``sources`` takes the source ``web`` (FinPile's financial Web)."""
     doc.metadata["domain_score"] = f"{score:.4f}"
     doc.metadata["domain_before"] = doc.domain
-    doc.domain = "financial" if score >= threshold else "general"
+    doc.domain = "financial" if score >= threshold and not too_short else "general"
+    if too_short:
+        doc.metadata["domain_too_short"] = "true"
     if doc.domain == "financial" and doc.source in sources and doc.source != FINANCIAL_WEB_SOURCE:
         doc.metadata["source_before_domain"] = doc.source
         doc.source = FINANCIAL_WEB_SOURCE
@@ -110,8 +132,11 @@ class _ClassifyDomainFn(DocumentStage):
             return doc
         assert self._classifier is not None
         score = self._classifier.score(doc.text)
+        too_short = n_words(doc.text, self._config.min_words) < self._config.min_words
         before = doc.domain
-        doc = classify(doc, score, self._config.threshold, self._sources)
+        doc = classify(doc, score, self._config.threshold, self._sources, too_short)
+        if too_short:
+            counter(f"{STAGE}:too_short").inc()
         counter(f"{STAGE}:{doc.domain}").inc()
         if doc.domain != before:
             counter(f"{STAGE}:moved_to_{doc.domain}").inc()

@@ -41,6 +41,15 @@ def test_classify_sets_score_and_domain_at_the_threshold():
     assert (doc.domain, doc.metadata["domain_score"]) == ("general", "0.4999")
 
 
+def test_a_text_too_short_to_judge_is_general_whatever_its_score():
+    doc = classify(Document(id="s", text="x", source="web", domain="general"), 0.99, 0.5, too_short=True)
+    assert (doc.domain, doc.metadata["domain_too_short"], doc.metadata["domain_score"]) == (
+        "general",
+        "true",
+        "0.9900",
+    )
+
+
 def test_a_financial_c4_page_joins_financial_web_and_a_post_keeps_its_source():
     sources = frozenset({"web", "c4"})
     doc = classify(Document(id="c", text="x", source="c4", domain="general"), 0.9, 0.5, sources)
@@ -60,10 +69,12 @@ def test_config_defaults_and_errors(model_path):
     cfg = DomainConfig.from_settings({})
     assert cfg.model_path == default_model_path()
     assert (cfg.threshold, cfg.sources) == (0.5, ("web", "c4"))
-    assert cfg.model_path.endswith("domain-finpile.ftz")
+    assert cfg.model_path.endswith("domain-finpile.ftz") and cfg.min_words == 20
     assert DomainConfig.from_settings({"model_path": model_path, "sources": "news"}).sources == ("news",)
     with pytest.raises(ConfigError, match="domain.threshold"):
         DomainConfig.from_settings({"threshold": 1.5})
+    with pytest.raises(ConfigError, match="domain.min_words"):
+        DomainConfig.from_settings({"min_words": -1})
     with pytest.raises(ConfigError, match="model file not found"):
         DomainConfig.from_settings({"model_path": "/nonexistent/domain.ftz"})
 
@@ -89,9 +100,18 @@ def test_classify_domain_stage(model_path):
             id="mma", text=GEN_PAGE, source="social", domain="financial", metadata={"domain_hint": "unknown"}
         ),
         Document(id="stocks", text=GEN_PAGE, source="social", domain="financial"),  # a finance subreddit
+        # three words: too short to judge, general whatever the model says
+        Document(
+            id="dm",
+            text="Dividend shares, DM me",
+            source="social",
+            domain="financial",
+            metadata={"domain_hint": "unknown"},
+        ),  # fmt: skip
     ]
     p = TestPipeline()
-    kept, rejected, errors = p | beam.Create(docs) | ClassifyDomain({"model_path": model_path})
+    settings = {"model_path": model_path, "min_words": 5}  # the inline pages have ~10 words
+    kept, rejected, errors = p | beam.Create(docs) | ClassifyDomain(settings)
     assert_that(
         kept | beam.Map(lambda d: (d.id, d.source, d.domain, "domain_score" in d.metadata)),
         equal_to(
@@ -102,6 +122,7 @@ def test_classify_domain_stage(model_path):
                 ("news", "news", "financial", False),
                 ("mma", "social", "general", True),
                 ("stocks", "social", "financial", False),
+                ("dm", "social", "general", True),
             ]
         ),
         label="Kept",
@@ -111,10 +132,11 @@ def test_classify_domain_stage(model_path):
     result = p.run()
     result.wait_until_finish()
     assert counter_value(result, "domain:financial") == 2
-    assert counter_value(result, "domain:general") == 2
+    assert counter_value(result, "domain:general") == 3
     assert counter_value(result, "domain:moved_to_financial") == 2  # w-fin (web starts general) and c4-fin
-    assert counter_value(result, "domain:moved_to_general") == 1  # the r/MMA-like post
-    assert counter_value(result, "domain:kept") == 6
+    assert counter_value(result, "domain:moved_to_general") == 2  # the r/MMA-like post and the short one
+    assert counter_value(result, "domain:too_short") == 1
+    assert counter_value(result, "domain:kept") == 7
 
 
 # The pages issue 14 names, in ../shared/data/web/html: the old sample model put r/Python and the California
