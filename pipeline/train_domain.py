@@ -48,6 +48,7 @@ from typing import Any
 
 from filters.domain import LABELS, MAX_WORDS, DomainClassifier, normalise
 from pipeline.errors import ConfigError
+from pipeline.schema import entries_to_dict
 
 FINANCIAL_SOURCES = frozenset({"filings", "press", "news", "social"})
 GENERAL_SOURCES = frozenset({"wikipedia", "web", "c4"})
@@ -123,7 +124,7 @@ def read_run(run_dir: str) -> tuple[list[LabelledDoc], Counter]:
         with FileSystems.open(path) as f:
             table = pq.read_table(f, columns=COLUMNS)
         for row in table.to_pylist():
-            metadata = dict(row.get("metadata") or [])
+            metadata = entries_to_dict(row.get("metadata"))
             label = label_of(row["source"], row["domain"], metadata)
             if label is None:
                 skipped[f"{row['domain']}/{row['source']}"] += 1
