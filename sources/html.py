@@ -185,7 +185,6 @@ def _extract(html_text: str, url: str, settings: Mapping[str, Any]) -> Any:
         raise RecordFailure("html_parse", f"trafilatura could not parse the page: {exc}") from exc
 
 
-<<<<<<< HEAD
 _LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
 _REL_CANONICAL = re.compile(r"""\brel\s*=\s*["']?\s*canonical\b""", re.IGNORECASE)
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
@@ -215,7 +214,9 @@ def canonical_url(html_text: str, url: str) -> str:
         if "://" not in declared or not url:
             return ""
         return declared if normalize_url(declared) != normalize_url(url) else ""
-=======
+    return ""
+
+
 def declared_language(html_text: str) -> str:
     """The page's declared language as a primary ISO 639 code (``"de"``), or ``""`` (see the module docstring)."""
     head = html_text[:LANG_SCAN_CHARS]
@@ -233,7 +234,6 @@ def declared_language(html_text: str) -> str:
     for key in ("content-language", "language", "og:locale"):
         if code := normalize_language_tag(found.get(key)):
             return code
->>>>>>> lang
     return ""
 
 
@@ -242,12 +242,8 @@ def extract_html(raw: RawRecord, options: Mapping[str, Any] | None = None) -> Do
 
     options: ``include_comments``, ``include_tables``, ``favor_precision``, ``favor_recall`` (trafilatura;
     defaults ``DEFAULT_EXTRACT_OPTIONS``). Document metadata: the record's metadata plus ``extractor``,
-<<<<<<< HEAD
-    ``charset``/``charset_source`` (bytes input), ``author``, ``sitename``, ``host``, ``canonical_url`` (when
-    the page declares another page as its canonical one: a syndicated copy).
-=======
-    ``charset``/``charset_source`` (bytes input), ``author``, ``sitename``, ``host``, ``declared_lang``.
->>>>>>> lang
+    ``charset``/``charset_source`` (bytes input), ``author``, ``sitename``, ``host``, ``declared_lang``,
+    ``canonical_url`` (when the page declares another page as its canonical one: a syndicated copy).
     """
     settings = {**DEFAULT_EXTRACT_OPTIONS, **dict(options or {})}
     metadata = dict(raw.metadata)
