@@ -21,6 +21,7 @@ commands:
   inspect   extract one local file and print its documents as JSON lines
   fetch     download raw data into a cache: `fetch edgar ...`, `fetch feeds ...` (see `fetch edgar --help`)
   train-domain-classifier  train the financial-vs-general fastText classifier (runs, AG News, PhraseBank)
+  tokenize  a run's shards to training token files (Megatron .bin/.idx or numpy), mixed and shuffled
 
 `python -m pipeline COMMAND --help` describes each command.
 """
@@ -149,12 +150,19 @@ def cmd_train_domain(argv: list[str]) -> int:
     return train(argv)
 
 
+def cmd_tokenize(argv: list[str]) -> int:
+    from pipeline.tokenize import cmd_tokenize as tokenize
+
+    return tokenize(argv)
+
+
 COMMANDS = {
     "run": cmd_run,
     "stats": cmd_stats,
     "inspect": cmd_inspect,
     "fetch": cmd_fetch,
     "train-domain-classifier": cmd_train_domain,
+    "tokenize": cmd_tokenize,
 }
 
 
