@@ -808,12 +808,18 @@ def reproducibility(
 
 
 def compute_stats(
-    run_dir: str, samples: int = DEFAULT_SAMPLES, pipeline_args: list[str] | None = None
+    run_dir: str,
+    samples: int = DEFAULT_SAMPLES,
+    pipeline_args: list[str] | None = None,
+    manifest: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Every number of the report (the content of stats.json) for a run folder or a folder of shards."""
+    """Every number of the report (the content of stats.json) for a run folder or a folder of shards.
+
+    ``manifest``: the run's manifest when the caller has it before writing it (``run`` writes the manifest
+    last, after the report); else it is read from the folder."""
     run_dir = run_dir.rstrip("/") or "/"
     started = time.time()
-    manifest = load_manifest(run_dir)
+    manifest = manifest if manifest is not None else load_manifest(run_dir)
     shards = shard_list(run_dir, manifest)
     rejected_files = list(manifest.get("rejected_files", [])) if manifest else []
     results = run_stats_pipeline(run_dir, shards, rejected_files, samples, pipeline_args)
@@ -1254,13 +1260,14 @@ def write_report(
     compare: str | None = None,
     samples: int = DEFAULT_SAMPLES,
     pipeline_args: list[str] | None = None,
+    manifest: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Compute the statistics and write stats/stats.json, stats/report.md (+ PNGs) and stats/report.html."""
     from pipeline.report_html import render_html
     from pipeline.report_plots import make_plots
 
     run_dir = run_dir.rstrip("/") or "/"
-    stats = compute_stats(run_dir, samples, pipeline_args)
+    stats = compute_stats(run_dir, samples, pipeline_args, manifest)
     if compare:
         stats["compare"] = compare_stats(stats, compute_stats(compare.rstrip("/"), 0, pipeline_args))
     out_dir = FileSystems.join(run_dir, "stats")

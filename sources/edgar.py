@@ -47,6 +47,7 @@ from apache_beam.metrics import Metrics
 
 from pipeline.errors import ConfigError, RecordFailure
 from pipeline.schema import Document, RawRecord, RecordError, doc_id
+from sources import note_skipped
 
 __all__ = [
     "EXHIBIT_POLICIES",
@@ -557,6 +558,7 @@ def _submission_records(path: str, submission: _Submission, opts: EdgarOptions) 
         else:
             skipped.append(doc.type or "UNKNOWN")
             _counter(f"skipped:{doc.type or 'UNKNOWN'}").inc()
+            note_skipped("filings", "edgar:non_text" if _is_non_text(doc) else "edgar:exhibit_policy")
     filing = {key: header.get(key, "") for key in _HEADER_FIELDS}
     kept.sort(key=lambda d: d is not main)
     bodies = [_unwrap_body(_decode(b"".join(doc.body or []))) for doc in kept]

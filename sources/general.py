@@ -44,6 +44,7 @@ from mwparserfromhell.wikicode import Wikicode
 
 from pipeline.errors import RecordFailure
 from pipeline.schema import Document, RawRecord, RecordError, doc_id
+from sources import note_skipped
 
 # --------------------------------------------------------------------------------------------------
 # Decompression shared by the line-oriented readers
@@ -232,6 +233,11 @@ def too_large(source: str, what: str, size: int, limit: int, record_id: str, pat
     )
 
 
+def _wiki_skip(reason: str) -> None:
+    counter(WIKI_NAMESPACE, f"skipped:{reason}").inc()
+    note_skipped("wikipedia", f"wikipedia:{reason}")
+
+
 def wiki_page_record(
     page: etree._Element, base_url: str, path: str, max_bytes: int = DEFAULT_MAX_DOC_BYTES
 ) -> RawRecord | RecordError | None:
@@ -241,10 +247,10 @@ def wiki_page_record(
     page_id = (page.findtext("{*}id") or "").strip()
     namespace = (page.findtext("{*}ns") or "").strip()
     if namespace != ARTICLE_NAMESPACE:
-        counter(WIKI_NAMESPACE, "skipped:namespace").inc()
+        _wiki_skip("namespace")
         return None
     if page.find("{*}redirect") is not None:
-        counter(WIKI_NAMESPACE, "skipped:redirect").inc()
+        _wiki_skip("redirect")
         return None
     revisions = page.findall("{*}revision")
     if not page_id or not revisions:
@@ -273,10 +279,10 @@ def wiki_page_record(
     if len(text) > max_bytes:
         return too_large("wikipedia", f"page {title!r}", len(text), max_bytes, f"wiki:{page_id}", path)
     if REDIRECT_RE.match(text):
-        counter(WIKI_NAMESPACE, "skipped:redirect").inc()
+        _wiki_skip("redirect")
         return None
     if DISAMBIGUATION_RE.search(text):
-        counter(WIKI_NAMESPACE, "skipped:disambiguation").inc()
+        _wiki_skip("disambiguation")
         return None
     timestamp = (revision.findtext("{*}timestamp") or "").strip()
     metadata = {

@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 from pipeline.errors import RecordFailure
 from pipeline.schema import RawRecord, RecordError
+from sources import note_skipped
 from sources.general import (
     DECOMPRESSION_ERRORS,
     DEFAULT_MAX_DOC_BYTES,  # a JSON line longer than this is a "too_large" error, not a document
@@ -180,6 +181,7 @@ def reddit_record(
     subreddit = str(obj.get("subreddit") or "")
     if allow is not None and subreddit.lower() not in allow:
         counter(REDDIT_NAMESPACE, "skipped:subreddit").inc()
+        note_skipped(SOURCE, "reddit:subreddit")
         return None
     is_submission = "title" in obj
     kind, prefix = ("submission", "t3") if is_submission else ("comment", "t1")
