@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -73,6 +74,19 @@ def extract_plain(raw: RawRecord) -> Document:
     )
 
 
+_LINE_BREAKS_RE = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def strip_control_chars(text: str) -> tuple[str, int]:
+    """The shared text normalisation every extractor's output goes through: line breaks of every kind (CR,
+    CRLF, VT, FF, NEL, LS, PS) become ``\n``, and NUL, the other C0 controls, DEL and C1 controls are removed
+    (tabs and newlines stay). Returns the text and how many control characters were removed."""
+    text = _LINE_BREAKS_RE.sub("\n", text)
+    cleaned, removed = _CONTROL_RE.subn("", text)
+    return cleaned, removed
+
+
 def extract(
     raw: RawRecord, source_domains: Mapping[str, str], options: Mapping[str, Any] | None = None
 ) -> Document | Rejected:
@@ -83,6 +97,12 @@ def extract(
         )
     fn = _extractor(raw.content_type)
     doc = fn(raw, options) if fn is not None else extract_plain(raw)
+    doc.text, removed = strip_control_chars(doc.text)
+    if removed:
+        doc.metadata["control_chars_removed"] = str(removed)
+        counter(f"{STAGE}:control_chars_removed").inc(removed)
+    if doc.metadata.get("charset_declared"):  # a declared Latin charset gave mojibake: re-decoded by detection
+        counter(f"{STAGE}:charset_redetected").inc()
     doc.domain = source_domains.get(doc.source, "general")
     doc.n_chars = len(doc.text)
     drop_reason = raw.metadata.get("drop_reason")
