@@ -101,7 +101,7 @@ def extract(
     if removed:
         doc.metadata["control_chars_removed"] = str(removed)
         counter(f"{STAGE}:control_chars_removed").inc(removed)
-    if doc.metadata.get("charset_declared"):  # a declared Latin charset gave mojibake: re-decoded by detection
+    if doc.metadata.get("charset_declared"):  # a declared Latin charset gave mojibake: re-decoded
         counter(f"{STAGE}:charset_redetected").inc()
     doc.domain = source_domains.get(doc.source, "general")
     doc.n_chars = len(doc.text)

@@ -493,7 +493,9 @@ def _parse_submission(
         if upper.startswith(b"</DOCUMENT>"):
             if current.too_large:
                 errors.append(
-                    _doc_error(path, header, current, "too_large", f"is over max_doc_bytes={max_bytes}: skipped")
+                    _doc_error(
+                        path, header, current, "too_large", f"is over max_doc_bytes={max_bytes}: skipped"
+                    )
                 )
             elif current.has_text:
                 documents.append(current)

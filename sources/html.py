@@ -229,7 +229,9 @@ def _check_parse_limits(html_text: str) -> None:
         return  # an empty or unparsable document: trafilatura's verdict (no text) stands
     for entry in parser.error_log:
         if entry.type_name == "ERR_RESOURCE_LIMIT":
-            raise RecordFailure("html_parse", f"the HTML parser stopped at line {entry.line}: {entry.message}")
+            raise RecordFailure(
+                "html_parse", f"the HTML parser stopped at line {entry.line}: {entry.message}"
+            )
 
 
 def extract_html(raw: RawRecord, options: Mapping[str, Any] | None = None) -> Document:

@@ -444,6 +444,7 @@ def test_from_settings_switches():
 
 # ---------------------------------------------------------------- ids unique in the output (issue 16 item 3)
 
+
 def _text(seed: int) -> str:
     return " ".join(words(random.Random(seed), 80))
 
