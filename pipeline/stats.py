@@ -1030,7 +1030,10 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
         lines += ["", "### Errors by stage and kind", ""]
         erows = [[s, k, f"{n:,}"] for s, e in funnel["sources"].items() for k, n in e["errors"].items()]
         lines += _md_table(["Source", "Stage/kind", "Records"], erows, right_from=2)
-        lines += [""]
+        lines += ["", "### Skipped on purpose by reason", ""]
+        lines += ["Records a reader left out by design (never documents, so not in Read).", ""]
+        lines += _md_table(["Source", "Reason", "Records"], skipped_rows(funnel), right_from=2)
+        lines += ["", lost_note(funnel), ""]
 
     lines += ["## Languages identified (all extracted documents)", ""]
     if stats["languages_identified"] is None:
@@ -1253,6 +1256,20 @@ def repro_items(stats: dict[str, Any]) -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------------------------------------------------
 # Entry points.
+
+
+def skipped_rows(funnel: dict[str, Any]) -> list[list[str]]:
+    """(source, reason, records) for the records readers skipped on purpose."""
+    return [[s, r, f"{n:,}"] for s, e in funnel["sources"].items() for r, n in e.get("skipped", {}).items()]
+
+
+def lost_note(funnel: dict[str, Any]) -> str:
+    """One sentence on what errors say they lost beyond their own record."""
+    t = funnel["totals"]
+    return (
+        f"Lost to errors beyond their own record: {t.get('lost_bytes', 0):,} bytes, "
+        f"{t.get('lost_records', 0):,} records (details in errors/)."
+    )
 
 
 def write_report(
