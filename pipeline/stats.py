@@ -99,6 +99,7 @@ STAGE_ORDER = (
     "pii",
     "decontam",
     "boilerplate",
+    "unique_ids",
     "exact_dedup",
     "near_dedup",
     "domain",
