@@ -140,8 +140,8 @@ class RunLock:
             _LOG.warning("google-cloud-storage is not installed: no lock on %s", self.run_dir)
             return
         bucket_name, _, key = self.path[len("gs://") :].partition("/")
-        blob = storage.Client().bucket(bucket_name).blob(key)
         try:
+            blob = storage.Client().bucket(bucket_name).blob(key)
             blob.upload_from_string(
                 json.dumps(_holder_info()), content_type="application/json", if_generation_match=0
             )
@@ -152,6 +152,10 @@ class RunLock:
                 holder = None
             raise RunLocked(
                 _describe(self.run_dir, holder) + f" (if that run is dead, delete {self.path})"
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - credentials, permissions, network: refuse rather than risk
+            raise ConfigError(
+                f"cannot create the run lock {self.path}: {type(exc).__name__}: {exc}"
             ) from None
         self._gcs_blob = blob
         self._gcs_generation = blob.generation
