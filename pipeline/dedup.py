@@ -30,7 +30,10 @@ Steps, labelled as in the job graph:
    and solved exactly (see ``ConnectedComponents``). Component labels are component minima, i.e. the
    best-ranked document: that is the kept one. ``ClusterSizes`` sums the node weights per component.
 5. ``JoinDecisions`` + ``KeepOrDrop``: documents keyed by id joined with their exact assignment and cluster:
-   the only step that shuffles documents.
+   the only step that shuffles documents. It also makes ids unique in the output (``resolve_id_collisions``):
+   a second copy of a document under the same id (the same file given twice) is rejected as
+   ``unique_ids/duplicate_id``; a different document under an id already taken is an ``id_collision`` error
+   naming both (with ``with_errors=True``; ``UniqueIds`` does the same for runs without dedup).
 """
 
 from __future__ import annotations
