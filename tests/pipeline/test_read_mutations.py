@@ -247,3 +247,30 @@ def test_mutate_applies_each_operation() -> None:
     assert len(mutate(data, [("copy", 0.0, 5, b"\x00")])) == 105
     assert mutate(b"a\nbc\nd", [("delete_line", 0.5, 1, b"x")]) == b"a\nd"
     assert io.BytesIO(mutate(data, [])).read() == data
+
+
+def test_a_run_over_mutated_files_of_every_kind_finishes_balanced(bases, tmp_path: Path) -> None:
+    """The Beam shell too: one run over a seeded mutation of each base file ends with a balanced funnel."""
+    import random
+
+    from pipeline.run import run
+
+    rng = random.Random(16)
+    inputs = []
+    for name, (kind, data) in sorted(bases.items()):
+        if name in READER_OPTIONS:  # --input cannot pass reader options
+            continue
+        ops = ["truncate", "flip", "insert", "delete", "copy", "delete_line"]
+        mutations = [
+            (rng.choice(ops), rng.random(), rng.randrange(1, 400), bytes([rng.randrange(1, 256)]) * 8)
+            for _ in range(2)
+        ]
+        path = tmp_path / "in" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(mutate(data, mutations))
+        inputs += ["--input", f"{kind}={path}"]
+    manifest = run([*inputs, f"--output_root={tmp_path / 'out'}", "--run_name=fuzz", "--no_stats",
+                    "--progress_interval=0"])  # fmt: skip
+    totals = manifest["funnel"]["totals"]
+    assert totals["balanced"] and totals["read"] > 0 and totals["kept"] > 0
+    assert all(e["balanced"] for e in manifest["funnel"]["sources"].values())
