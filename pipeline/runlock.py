@@ -103,13 +103,15 @@ class RunLock:
             os.makedirs(parent, exist_ok=True)
         except OSError as exc:
             raise ConfigError(
-                f"cannot create output folder {parent}: {exc} (choose another --output_root)"
+                f"cannot write to output folder {parent}: {exc} (choose another --output_root)"
             ) from None
         while True:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
-                raise ConfigError(f"cannot create the run lock {self.path}: {exc}") from None
+                raise ConfigError(
+                    f"cannot write to output folder {parent}: {exc} (choose another --output_root)"
+                ) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
