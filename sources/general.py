@@ -42,6 +42,7 @@ from mwparserfromhell.nodes import (
 )
 from mwparserfromhell.wikicode import Wikicode
 
+from filters.language import normalize_language_tag
 from pipeline.errors import RecordFailure
 from pipeline.schema import Document, RawRecord, RecordError, doc_id
 from sources import note_skipped
@@ -303,12 +304,13 @@ def wiki_page_record(
     )
 
 
-def _release(elem: etree._Element) -> None:
-    """Free a processed page and the already-processed siblings before it (iterparse keeps the tree)."""
-    elem.clear(keep_tail=False)
-    parent = elem.getparent()
-    while parent is not None and elem.getprevious() is not None:
-        del parent[0]
+_DUMP_LANG_RE = re.compile(rb"<mediawiki\b[^>]*?\sxml:lang\s*=\s*[\"']([^\"']+)[\"']")
+
+
+def _dump_language(head: bytes) -> str:
+    """The wiki's language from the dump's root ``<mediawiki xml:lang="en">`` (a prior for language ID)."""
+    found = _DUMP_LANG_RE.search(head)
+    return normalize_language_tag(found.group(1).decode("ascii", "replace")) if found else ""
 
 
 _PAGE_OPEN_RE = re.compile(rb"<page[\s>]")
@@ -437,11 +439,13 @@ def read_wikipedia(
     max_bytes = int(options.get("max_doc_bytes") or DEFAULT_MAX_DOC_BYTES)
     parser = _page_parser(bool(options.get("xml_huge_tree", True)))
     pages = 0
+    language = ""
     try:
         for what, data, where in _split_pages(open_decompressed(path, stream), max_bytes + _PAGE_SLACK):
             if what == "head":
                 if base_url is None and (found := _BASE_RE.search(data)):
                     base_url = _base_url_from_siteinfo(found.group(1).decode("utf-8", "replace"))
+                language = _dump_language(data)
                 if (
                     pages == 0
                     and data.strip()
@@ -456,9 +460,12 @@ def read_wikipedia(
                 continue
             pages += 1
             if what == "page":
-                yield from _page_record(
+                for item in _page_record(
                     data, pages, base_url or DEFAULT_WIKI_BASE_URL, path, max_bytes, parser
-                )
+                ):
+                    if isinstance(item, RawRecord) and language:
+                        item.metadata["declared_lang"] = language
+                    yield item
             elif what == "too_large":
                 yield _page_error(
                     "too_large", f"page {pages} is {where} bytes, over max_doc_bytes={max_bytes}: skipped", pages,

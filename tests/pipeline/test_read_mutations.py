@@ -2,7 +2,7 @@
 
 Every kind of real file in ../shared/data (EDGAR submissions plain and gzipped, a standalone EDGAR document,
 WARC gzipped and plain, WET, a Wikipedia dump plain and bz2, Reddit dumps plain and zstd, tweets as JSON lines
-and CSV, generic JSONL, a text file, a web page) is cut to a small prefix at a line boundary, then mutated by
+and CSV, generic JSONL, a text file, a web page, MEDLINE citations, a PMC JATS article) is cut to a small prefix at a line boundary, then mutated by
 hypothesis: truncations, byte flips, insertions (random bytes, or a copy of another span), deletions. The
 mutated file is read through ``pipeline.read.read_file`` (what the Beam shell calls) and every record through
 ``pipeline.extract.extract_outcome``. Properties:
@@ -127,7 +127,16 @@ def base_files(data: Path) -> dict[str, tuple[str, bytes]]:
         "comments.jsonl": ("jsonl", reddit),
         "lee_background.cor": ("text", _prefix((data / "general" / "lee_background.cor").read_bytes())),
         "page.html": ("html", (data / "web" / "html" / "salon.com.emissions.html").read_bytes()),
+        "medline.xml.gz": ("pubmed", gzip.compress(_medline_prefix(data), mtime=0)),
+        "article.nxml": ("pmc", (data / "medical" / "pmc" / "cc11003.nxml").read_bytes()),
     }
+
+
+def _medline_prefix(data: Path, limit: int = PREFIX_BYTES) -> bytes:
+    """The first complete citations of the real MEDLINE file up to ~limit bytes, closed like the file."""
+    xml = gzip.decompress((data / "medical" / "medline" / "medline16n0902.xml.gz").read_bytes())
+    end = xml.rfind(b"</MedlineCitation>", 0, limit) + len(b"</MedlineCitation>")
+    return xml[:end] + b"\n</MedlineCitationSet>\n"
 
 
 # Reader options a base file needs (as a config would give them).
