@@ -8,8 +8,9 @@
   ``rejected/*.jsonl`` with the same BPE tokenizer);
 - distributions: lengths, quality score and signals, language confidence, domain score, dedup cluster
   sizes, dates, top web domains, EDGAR companies and form types, subreddits and cashtags;
-- mixture (target vs achieved), seeded samples of kept and rejected documents (PII-redacted), and what is
-  needed to reproduce the run.
+- mixture (target vs achieved), the training data written by ``tokenize`` if any (tokens per source after
+  weighting, epochs), seeded samples of kept and rejected documents (PII-redacted), and what is needed to
+  reproduce the run.
 
 The numbers come from one small Beam pipeline over the shards (``StatsPipeline``): counts and sums,
 fixed-bin histograms (log bins for lengths), approximate quantiles (``beam.ApproximateQuantiles``) and
@@ -313,6 +314,7 @@ def new_summary() -> dict[str, Any]:
         "hist_lang_score": [0] * (len(UNIT_EDGES) - 1),
         "hist_domain_score": [0] * (len(UNIT_EDGES) - 1),
         "domain_score_docs": 0,
+        "domain_moved": {},  # "to_financial" / "to_general": documents ClassifyDomain moved
         "signals": {name: [0] * (len(edges) - 1) for name, edges in MAIN_SIGNALS.items()},
         "signal_docs": dict.fromkeys(MAIN_SIGNALS, 0),
         "languages": {},
@@ -347,6 +349,10 @@ def add_document(acc: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
             acc["domain_score_docs"] += 1
         except ValueError:
             pass  # a malformed score is not a statistic
+        else:
+            before = row["metadata"].get("domain_before")
+            if before and before != row["domain"]:
+                _inc(acc["domain_moved"], f"to_{row['domain']}")
     for name, edges in MAIN_SIGNALS.items():
         value = row["quality_signals"].get(name)
         if value is not None:
@@ -645,6 +651,45 @@ def composition(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+DOMAIN_THRESHOLDS = (
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.7,
+)  # the report says how many scored documents each would call financial
+
+
+def at_or_above(counts: list[int]) -> dict[str, int]:
+    """Documents whose domain score is at least each of ``DOMAIN_THRESHOLDS`` (from the UNIT_EDGES histogram,
+    whose 0.02 bins start exactly at those thresholds)."""
+    out = {}
+    for t in DOMAIN_THRESHOLDS:
+        first = next(i for i, edge in enumerate(UNIT_EDGES) if edge >= t - 1e-9)
+        out[f"{t:.1f}"] = sum(counts[first:])
+    return out
+
+
+def domain_rows(stats: dict[str, Any]) -> list[list[str]]:
+    """Per source with scored documents: scored, moved each way, and how many each threshold calls financial."""
+    rows = []
+    for source, dist in stats["distributions"].items():
+        d = dist["domain_score"]
+        if not d["docs"]:
+            continue
+        name = "**all**" if source == ALL else source
+        rows.append(
+            [name, f"{d['docs']:,}", f"{d['moved']['to_financial']:,}", f"{d['moved']['to_general']:,}"]
+            + [f"{d['at_or_above'][f'{t:.1f}']:,}" for t in DOMAIN_THRESHOLDS]
+        )
+    return rows
+
+
+DOMAIN_HEADER = ["Source", "Scored", "Moved to financial", "Moved to general"] + [
+    f">= {t:.1f}" for t in DOMAIN_THRESHOLDS
+]
+
+
 def _histogram(edges: list[float], counts: list[int]) -> dict[str, Any]:
     return {"edges": edges, "counts": counts}
 
@@ -684,6 +729,8 @@ def distributions(summaries: dict[str, dict[str, Any]], quantiles: dict[tuple[st
             "domain_score": {
                 "docs": s["domain_score_docs"],
                 "histogram": _histogram(UNIT_EDGES, s["hist_domain_score"]),
+                "moved": {k: s["domain_moved"].get(k, 0) for k in ("to_financial", "to_general")},
+                "at_or_above": at_or_above(s["hist_domain_score"]),
             },
             "signals": {
                 name: {"docs": s["signal_docs"][name], "histogram": _histogram(edges, s["signals"][name])}
@@ -888,13 +935,20 @@ def compute_stats(
         "funnel_tokens": None,
         "languages_identified": None,
         "mixture": None,
+        "decontam": None,
         "distributions": distributions(summaries, quantiles),
         "top": top_tables(top, distinct),
         "samples": samples_table(sample_lists),
     }
     if manifest:
         funnel = manifest["funnel"]
-        kept = {r["name"]: r for d in comp["domains"] for r in d["sources"]}
+        # kept tokens per source over both domains (a source the domain classifier split has two rows)
+        kept: dict[str, dict[str, int]] = {}
+        for d in comp["domains"]:
+            for r in d["sources"]:
+                kept.setdefault(r["name"], {"tokens": 0, "docs": 0})
+                kept[r["name"]]["tokens"] += r["tokens"]
+                kept[r["name"]]["docs"] += r["docs"]
         languages_seen: Counter[str] = Counter()
         for entry in funnel["sources"].values():
             languages_seen.update(entry.get("languages", {}))
@@ -902,8 +956,42 @@ def compute_stats(
         stats["funnel_tokens"] = funnel_tokens(funnel, rejected, kept)
         stats["languages_identified"] = dict(sorted(languages_seen.items(), key=lambda kv: (-kv[1], kv[0])))
         stats["mixture"] = manifest.get("mixture") or None
+        stats["decontam"] = manifest.get("decontam") or None
+    stats["training_data"] = training_data(run_dir)
     stats["reproducibility"] = reproducibility(manifest, round(time.time() - started, 2), shards)
     return stats
+
+
+TRAINING_KEYS = ("raw_tokens", "weights", "target_tokens", "achieved_tokens", "epochs", "achieved_share")
+
+
+def training_data(run_dir: str) -> list[dict[str, Any]]:
+    """The ``tokenize`` outputs of this run (``RUN_DIR/tokenized/*.json``) whose files are still there."""
+    pattern = FileSystems.join(run_dir, "tokenized", "*.json")
+    out = []
+    for path in sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list):
+        t = read_json(path)
+        if not FileSystems.exists(FileSystems.join(t["out"], "manifest.json")):
+            continue  # the output folder was removed since: nothing to train on there
+        splits = t["splits"]
+        out.append(
+            {
+                "out": t["out"],
+                "created_at": t["created_at"],
+                "tokenizer": t["tokenizer"]["name"],
+                "format": t["format"],
+                "dtype": t["dtype"],
+                "seed": t["seed"],
+                "train_tokens": splits["train"]["tokens"],
+                "train_files": len(splits["train"]["files"]),
+                "validation_tokens": splits["validation"]["tokens"],
+                "validation_files": len(splits["validation"]["files"]),
+                "sources": {
+                    pair: {k: e[k] for k in TRAINING_KEYS} for pair, e in t["mixture"]["sources"].items()
+                },
+            }
+        )
+    return sorted(out, key=lambda t: (t["created_at"], t["out"]))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1102,6 +1190,17 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
         ("dates", "Dates"),
     ):
         lines += image(name, alt)
+    lines += ["### Domain scores", ""]
+    if domain_rows(stats):
+        lines += [
+            "Documents the domain classifier scored (their source does not decide their domain), how many it moved",
+            "from the domain their source gave them, and how many each threshold would call financial.",
+            "",
+        ]
+        lines += _md_table(DOMAIN_HEADER, domain_rows(stats))
+        lines += [""]
+    else:
+        lines += ['No document carries metadata["domain_score"] in this corpus.', ""]
     lines += ["### Dates", "", dates_sentence(stats), ""]
     lines += ["### Dedup cluster sizes (kept documents)", ""]
     dist_all = stats["distributions"][ALL]
@@ -1120,6 +1219,9 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
         lines += [""]
     lines += image("top", "Top values")
 
+    lines += ["## Decontamination", ""]
+    lines += decontam_lines(stats.get("decontam"))
+
     lines += ["## Mixture", ""]
     mixture = stats.get("mixture")
     if not mixture:
@@ -1133,6 +1235,12 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
         lines += ["", *image("mixture", "Mixture")]
         lines += [f"> {note}" for note in mixture.get("notes", [])]
         lines += [""]
+
+    if stats.get("training_data"):
+        lines += ["## Training data", ""]
+    for t in stats.get("training_data") or []:
+        lines += [training_sentence(t), ""]
+        lines += _md_table(TRAINING_HEADER, training_rows(t)) + [""]
 
     if stats.get("compare"):
         lines += compare_markdown(stats["compare"])
@@ -1158,6 +1266,22 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
     lines += [f"- {k}: {v}" for k, v in repro_items(stats)]
     lines += [""]
     return "\n".join(lines) + "\n"
+
+
+def decontam_lines(decontam: dict[str, Any] | None) -> list[str]:
+    """Markdown lines of the decontamination section: per evaluation set, documents dropped and flagged."""
+    if not decontam:
+        return ["Not available: no decontamination record in the manifest.", ""]
+    index = decontam.get("index") or {}
+    lines = [f"- {line}" for line in decontam.get("lines", [])] or ["- No evaluation set was checked."]
+    lines += [
+        "",
+        f"Mode `{decontam.get('mode')}`, {index.get('ngram')}-grams (items under {index.get('min_words')} words: "
+        f"whole-document match); index of {index.get('n_grams', 0):,} hashed n-grams, "
+        f"{index.get('bytes', 0):,} bytes.",
+        "",
+    ]
+    return lines
 
 
 def _quote(text: str) -> str:
@@ -1246,6 +1370,26 @@ def mixture_rows(mixture: dict[str, Any]) -> list[list[str]]:
              f"{100 * m['achieved_share']:.2f}"]
         )  # fmt: skip
     return rows
+
+
+TRAINING_HEADER = ["Source", "Raw tokens", "Weight", "Target tokens", "Achieved tokens", "Epochs", "Share %"]
+
+
+def training_sentence(t: dict[str, Any]) -> str:
+    val = f", validation {t['validation_tokens']:,} tokens" if t["validation_files"] else ""
+    return (
+        f"`{t['out']}`: {t['tokenizer']}, {t['format']} ({t['dtype']}), seed {t['seed']}, written "
+        f"{t['created_at']}: {t['train_tokens']:,} training tokens in {t['train_files']} files{val}. Tokens per "
+        "source after weighting (mix_weight as repetitions), counted with this tokenizer, without separators."
+    )
+
+
+def training_rows(t: dict[str, Any]) -> list[list[str]]:
+    return [
+        [pair, f"{e['raw_tokens']:,}", "/".join(f"{w:.3f}" for w in e["weights"]), f"{e['target_tokens']:,.0f}",
+         f"{e['achieved_tokens']:,}", f"{e['epochs']:.2f}", f"{100 * e['achieved_share']:.2f}"]
+        for pair, e in t["sources"].items()
+    ]  # fmt: skip
 
 
 def compare_rows(cmp: dict[str, Any]) -> list[list[str]]:
