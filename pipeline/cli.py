@@ -74,11 +74,33 @@ def format_summary(manifest: dict[str, Any], run_dir: str) -> str:
             errors[kind] = errors.get(kind, 0) + n
     if errors:
         lines.append("errors by stage/kind: " + ", ".join(f"{k}={n}" for k, n in sorted(errors.items())))
+    lines += _skipped_and_lost_lines(funnel)
     for note in manifest.get("mixture", {}).get("notes", []):
         lines.append(f"mixture: {note}")
     lines += [f"decontam: {line}" for line in (manifest.get("decontam") or {}).get("lines", [])]
     lines.append(f"see {run_dir}/stats/report.md, rejected/ and errors/")
     return "\n".join(lines)
+
+
+def _skipped_and_lost_lines(funnel: dict[str, Any]) -> list[str]:
+    """Records readers skipped on purpose (by reason) and what errors say they lost beyond their record."""
+    lines = []
+    skipped: dict[str, int] = {}
+    for e in funnel["sources"].values():
+        for reason, n in e.get("skipped", {}).items():
+            skipped[reason] = skipped.get(reason, 0) + n
+    if skipped:
+        lines.append(
+            "skipped on purpose (not documents, counted apart from read): "
+            + ", ".join(f"{r}={n}" for r, n in sorted(skipped.items()))
+        )
+    t = funnel["totals"]
+    if t.get("lost_bytes") or t.get("lost_records"):
+        lines.append(
+            f"lost to errors beyond their own record: {t.get('lost_bytes', 0):,} bytes, "
+            f"{t.get('lost_records', 0):,} records (see errors/)"
+        )
+    return lines
 
 
 def cmd_run(argv: list[str]) -> int:

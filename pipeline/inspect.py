@@ -29,7 +29,7 @@ from pipeline.mix import add_token_count
 from pipeline.pii import redact_document
 from pipeline.quality import quality_config
 from pipeline.read import InputFile, read_file
-from pipeline.schema import RecordError, Rejected
+from pipeline.schema import RecordError, Rejected, Skipped
 from sources import READERS
 from sources.files import SNIFF_BYTES, detect_kind
 
@@ -64,6 +64,9 @@ class Inspector:
             options=tuple(sorted(options.items())),
         )
         for item in read_file(input_file):
+            if isinstance(item, Skipped):
+                yield {"skipped": dataclasses.asdict(item), "kind": kind}
+                continue
             if isinstance(item, RecordError):
                 yield {"error": item.to_json(), "kind": kind}
                 continue

@@ -27,7 +27,7 @@ from pipeline import __version__, progress
 from pipeline.boilerplate import RemoveBoilerplate
 from pipeline.config import Config, InputSpec, load_config
 from pipeline.decontam import Decontaminate, count_keys, finish_section, per_set_counts
-from pipeline.dedup import Deduplicate, minhash_config
+from pipeline.dedup import Deduplicate, UniqueIds, minhash_config
 from pipeline.domain import ClassifyDomain
 from pipeline.errors import ConfigError
 from pipeline.extract import Extract
@@ -38,6 +38,7 @@ from pipeline.options import FinPileOptions
 from pipeline.pii import RedactPII
 from pipeline.quality import ScoreQuality
 from pipeline.read import InputFile, ReadSources, list_input_files
+from pipeline.runlock import RunLock
 from pipeline.schema import SCHEMA_VERSION, Document, RawRecord, RecordError, Rejected
 from pipeline.write import WriteRecords, WriteShards, error_to_line, read_json, rejected_to_line, write_json
 from sources import READERS
@@ -167,13 +168,27 @@ def _count_key_kept(doc: Document) -> tuple:
     return ("kept", doc.source, doc.domain)
 
 
+def _one(key: tuple) -> tuple[tuple, int]:
+    return key, 1
+
+
+def _lost_keys(error: RecordError) -> list[tuple[tuple, int]]:
+    """What an error says it lost beyond its own record: bytes and further records."""
+    out = []
+    if error.lost_bytes:
+        out.append((("lost_bytes", error.source), int(error.lost_bytes)))
+    if error.lost_records:
+        out.append((("lost_records", error.source), int(error.lost_records)))
+    return out
+
+
 def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     """Add every stage of the corpus pipeline to ``p``."""
     cfg, run_dir = plan.config, plan.run_dir
     work = FileSystems.join(run_dir, WORK_DIR)
     label_only = bool(cfg.quality.get("label_only"))
 
-    records, read_errors = p | "ReadSources" >> ReadSources(plan.files)
+    records, read_errors, skipped = p | "ReadSources" >> ReadSources(plan.files, with_skipped=True)
     input_options = {spec.name: dict(spec.options) for spec in cfg.inputs}
     docs, extract_rejected, extract_errors, derived = records | "Extract" >> Extract(
         cfg.source_domains, input_options
@@ -193,9 +208,15 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     ]
     docs, boilerplate_rejected = docs | "RemoveBoilerplate" >> RemoveBoilerplate(cfg.boilerplate)
     dedup_rejected = []
+    id_errors = []
     if cfg.dedup.get("exact", True) or cfg.dedup.get("near", True) is not False:
-        docs, rejected_dups = docs | "Dedup" >> Deduplicate.from_settings(cfg.dedup)
-        dedup_rejected.append(rejected_dups)
+        docs, rejected_dups, dup_id_errors = docs | "Dedup" >> Deduplicate.from_settings(
+            cfg.dedup, with_errors=True
+        )
+    else:  # ids must be unique in the output even without dedup
+        docs, rejected_dups, dup_id_errors = docs | "UniqueIds" >> UniqueIds()
+    dedup_rejected.append(rejected_dups)
+    id_errors.append(dup_id_errors)
     docs, domain_rejected, domain_errors = docs | "ClassifyDomain" >> ClassifyDomain(cfg.domain)
     domain_of = dict(cfg.source_domains)
     docs, mixture = docs | "AssignDomainAndMix" >> AssignDomainAndMix(domain_of, cfg.mix)
@@ -218,6 +239,7 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         quality_errors,
         pii_errors,
         decontam_errors,
+        *id_errors,
         domain_errors,
     ] | "AllErrors" >> beam.Flatten()
     rejected | "WriteRejected" >> WriteRecords(run_dir, "rejected", rejected_to_line)
@@ -236,10 +258,15 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         | "LangTagged" >> beam.Flatten()
         | "KeyLang" >> beam.Map(lambda d: ("lang", d.source, d.lang)),
     ]
+    weighted = [  # (key, n) pairs
+        keys | "AllKeys" >> beam.Flatten() | "CountOne" >> beam.Map(_one),
+        skipped | "KeySkipped" >> beam.Map(lambda s: (("skipped", s.source, s.reason), s.count)),
+        errors | "KeyLost" >> beam.FlatMap(_lost_keys),
+    ]
     (
-        keys
-        | "AllKeys" >> beam.Flatten()
-        | "CountKeys" >> beam.combiners.Count.PerElement()
+        weighted
+        | "AllWeightedKeys" >> beam.Flatten()
+        | "CountKeys" >> beam.CombinePerKey(sum)
         | "CountsToList" >> beam.combiners.ToList()
         | "WriteCounts"
         >> beam.Map(lambda rows: write_json(FileSystems.join(work, "counts.json"), sorted(rows)))
@@ -261,10 +288,16 @@ def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
     """Per-source funnel from the counted keys.
 
     ``balanced`` checks read (+ derived: extra documents made by splitting one record) == kept + rejected + errors.
+    Records a reader left out on purpose are ``skipped`` (by reason): they were seen but never read as
+    documents, so ``seen`` = read + skipped, and seen + derived == kept + rejected + errors + skipped.
+    ``lost_bytes`` / ``lost_records``: what the errors say they could not read beyond their own record.
     """
     per_source: dict[str, dict[str, Any]] = defaultdict(
         lambda: {
             "read": 0,
+            "skipped": {},
+            "lost_bytes": 0,
+            "lost_records": 0,
             "derived": 0,
             "kept": 0,
             "rejected": {},
@@ -289,6 +322,10 @@ def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
         elif kind == "error":
             label = f"{rest[0]}/{rest[1]}"
             entry["errors"][label] = entry["errors"].get(label, 0) + n
+        elif kind == "skipped":
+            entry["skipped"][rest[0]] = entry["skipped"].get(rest[0], 0) + n
+        elif kind in ("lost_bytes", "lost_records"):
+            entry[kind] += n
         elif kind == "lang":
             entry["languages"][rest[0]] = entry["languages"].get(rest[0], 0) + n
     sources = {}
@@ -296,6 +333,9 @@ def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
         entry = per_source[source]
         entry["rejected_total"] = sum(entry["rejected"].values())
         entry["errors_total"] = sum(entry["errors"].values())
+        entry["skipped_total"] = sum(entry["skipped"].values())
+        entry["seen"] = entry["read"] + entry["skipped_total"]
+        entry["skipped"] = dict(sorted(entry["skipped"].items()))
         entry["balanced"] = (
             entry["read"] + entry["derived"]
             == entry["kept"] + entry["rejected_total"] + entry["errors_total"]
@@ -305,7 +345,17 @@ def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
         sources[source] = entry
     totals = {
         name: sum(e[name] for e in sources.values())
-        for name in ("read", "derived", "kept", "rejected_total", "errors_total")
+        for name in (
+            "seen",
+            "read",
+            "skipped_total",
+            "derived",
+            "kept",
+            "rejected_total",
+            "errors_total",
+            "lost_bytes",
+            "lost_records",
+        )
     }
     totals["balanced"] = all(e["balanced"] for e in sources.values())
     return {"sources": sources, "totals": totals}
@@ -437,32 +487,50 @@ def _run_remote(p: beam.Pipeline, interval: float) -> None:
 
 
 def run(argv: list[str] | None = None) -> dict[str, Any] | None:
-    """Run the pipeline; returns the manifest (None when the runner only translated the job)."""
+    """Run the pipeline; returns the manifest (None when the runner only translated the job).
+
+    The run folder is locked for the run's life (``pipeline.runlock``): a second run into it is refused, and
+    ``--overwrite`` never deletes a folder a live run holds. ``manifest.json`` is written last, atomically,
+    once everything it points to exists (shards, rejected/, errors/, stats/): a folder with a manifest is
+    complete, and one without is an unfinished run that the same command restarts.
+    """
     options = PipelineOptions(argv)
     opts = options.view_as(FinPileOptions)
     plan = make_plan(opts, list(argv) if argv is not None else sys.argv[1:])
     translation = _translation_only(options)
-    if not translation:
-        prepare_run_dir(plan.run_dir, opts.overwrite, plan.config.config_hash)
+    if translation:
+        return _translate(options, plan)
+    with RunLock(plan.run_dir):
+        return _run_locked(options, opts, plan)
+
+
+def _translate(options: PipelineOptions, plan: RunPlan) -> None:
+    runner, runner_name = choose_runner(options)
+    p = beam.Pipeline(runner=runner, options=options)
+    build_pipeline(p, plan)
+    p.run()
+    print(f"job graph translated for {runner_name}: {_translation_only(options)}", file=sys.stderr)
+    return None
+
+
+def _run_locked(options: PipelineOptions, opts: FinPileOptions, plan: RunPlan) -> dict[str, Any]:
+    prepare_run_dir(plan.run_dir, opts.overwrite, plan.config.config_hash)
     runner, runner_name = choose_runner(options)
     started = time.time()
     _LOG.info("run %s: %d input files -> %s", plan.config.run_name, len(plan.files), plan.run_dir)
     p = beam.Pipeline(runner=runner, options=options)
     build_pipeline(p, plan)
-    if translation:
-        p.run()
-        print(f"job graph translated for {runner_name}: {translation}", file=sys.stderr)
-        return None
     if _is_local(runner):
         _run_local(p, opts.progress_interval)
     else:
         _run_remote(p, opts.progress_interval)
     manifest = build_manifest(plan, runner_name, started)
     write_json(FileSystems.join(plan.run_dir, "mixture.json"), manifest["mixture"])
-    write_json(FileSystems.join(plan.run_dir, "manifest.json"), manifest)
-    FileSystems.delete([FileSystems.join(plan.run_dir, WORK_DIR)])
     if plan.write_stats:
         from pipeline.stats import write_report
 
-        write_report(plan.run_dir)
+        write_report(plan.run_dir, manifest=manifest)
+        manifest["stats_files"] = sorted(_relative(plan.run_dir, m) for m in _glob(plan.run_dir, "stats/*"))
+    write_json(FileSystems.join(plan.run_dir, "manifest.json"), manifest)  # last: the folder is complete
+    FileSystems.delete([FileSystems.join(plan.run_dir, WORK_DIR)])
     return manifest
