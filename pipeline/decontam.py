@@ -23,6 +23,7 @@ from typing import Any
 import apache_beam as beam
 
 from filters.decontam import DEFAULT_NGRAM, MIN_WORDS, Decontaminator, EvalSet
+from pipeline.config import DecontamSettings
 from pipeline.errors import ConfigError
 from pipeline.schema import Document, Rejected
 from pipeline.stage import DocumentStage, apply_stage, counter
@@ -48,27 +49,15 @@ class DecontamConfig:
     min_words: int = MIN_WORDS
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any] | None) -> DecontamConfig:
-        settings = settings or {}
-        mode = settings.get("mode", "drop")
-        if mode not in MODES:
-            raise ConfigError(f"decontam.mode must be one of {', '.join(MODES)}, got {mode!r}")
-        ngram = settings.get("ngram", DEFAULT_NGRAM)
-        min_words = settings.get("min_words", MIN_WORDS)
-        for key, value in (("ngram", ngram), ("min_words", min_words)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"decontam.{key} must be a positive integer, got {value!r}")
-        specs = []
-        for i, entry in enumerate(settings.get("eval_sets") or []):
-            if not isinstance(entry, dict) or not entry.get("name") or not entry.get("path"):
-                raise ConfigError(
-                    f"decontam.eval_sets[{i}] needs name and path (and field: the text column/key)"
-                )
-            specs.append(EvalSetSpec(str(entry["name"]), str(entry["path"]), str(entry.get("field", "text"))))
-        names = [s.name for s in specs]
-        if len(set(names)) != len(names):
-            raise ConfigError(f"decontam.eval_sets: names must be unique, got {names}")
-        return cls(eval_sets=tuple(specs), ngram=ngram, mode=mode, min_words=min_words)
+    def from_settings(cls, settings: DecontamSettings | dict[str, Any] | None) -> DecontamConfig:
+        """From the typed ``decontam`` section (a plain mapping is validated by the same schema)."""
+        s = DecontamSettings.of(settings)
+        return cls(
+            eval_sets=tuple(EvalSetSpec(e.name, e.path, e.field) for e in s.eval_sets),
+            ngram=s.ngram,
+            mode=s.mode,
+            min_words=s.min_words,
+        )
 
     def check_files(self) -> None:
         """Fail at once, with one clear line, on an evaluation file that is not there."""
@@ -121,7 +110,7 @@ class Decontaminate(beam.PTransform):
     With no evaluation sets configured the stage is a pass-through.
     """
 
-    def __init__(self, settings: dict[str, Any] | None = None):
+    def __init__(self, settings: DecontamSettings | dict[str, Any] | None = None):
         super().__init__()
         self.config = DecontamConfig.from_settings(settings)
         self.config.check_files()

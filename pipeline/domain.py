@@ -24,6 +24,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from filters.domain import DomainClassifier
+from pipeline.config import DomainSettings
 from pipeline.errors import ConfigError
 from pipeline.schema import Document, Rejected
 from pipeline.stage import NAMESPACE, DocumentStage, apply_stage, counter
@@ -48,21 +49,16 @@ class DomainConfig:
     sources: tuple[str, ...] = DEFAULT_SOURCES
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any] | None) -> DomainConfig:
-        settings = settings or {}
-        model_path = settings.get("model_path") or default_model_path()
-        threshold = settings.get("threshold", DEFAULT_THRESHOLD)
-        if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
-            raise ConfigError(f"domain.threshold must be a number in [0, 1], got {threshold!r}")
-        sources = settings.get("sources", list(DEFAULT_SOURCES))
-        if isinstance(sources, str):
-            sources = [sources]
+    def from_settings(cls, settings: DomainSettings | dict[str, Any] | None) -> DomainConfig:
+        """From the typed ``domain`` section (a plain mapping is validated by the same schema)."""
+        s = DomainSettings.of(settings)
+        model_path = s.model_path or default_model_path()
         if "://" not in model_path and not os.path.isfile(model_path):
             raise ConfigError(
                 f"domain.model_path: model file not found: {model_path} "
                 "(train one with `python -m pipeline train-domain-classifier RUN_DIR`)"
             )
-        return cls(model_path=model_path, threshold=float(threshold), sources=tuple(sources))
+        return cls(model_path=model_path, threshold=s.threshold, sources=tuple(s.sources))
 
 
 def classify(doc: Document, score: float, threshold: float) -> Document:
@@ -99,7 +95,7 @@ class _ClassifyDomainFn(DocumentStage):
 class ClassifyDomain(beam.PTransform):
     """Score web pages' financial relevance and set their domain (main, rejected (always empty), errors)."""
 
-    def __init__(self, settings: dict[str, Any] | None = None):
+    def __init__(self, settings: DomainSettings | dict[str, Any] | None = None):
         super().__init__()
         self.config = DomainConfig.from_settings(settings)
         self._fn = _ClassifyDomainFn(self.config)

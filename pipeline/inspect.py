@@ -17,7 +17,7 @@ from typing import Any
 from filters.language import LanguageIdentifier
 from filters.pii import PiiRedactor
 from filters.quality import QualityScorer
-from pipeline.config import Config, load_config
+from pipeline.config import Config, load_config, make_input
 from pipeline.errors import ConfigError, RecordFailure
 from pipeline.extract import extract
 from pipeline.language import language_decision
@@ -35,28 +35,36 @@ class Inspector:
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
-        self.lid = LanguageIdentifier(cfg.language.get("model_path"))
+        self.lid = LanguageIdentifier(cfg.language.model_path)
         self.scorer = QualityScorer(quality_config(cfg.quality))
-        self.redactor = PiiRedactor(cfg.pii)
-        self.allowed = set(cfg.language.get("allowed") or [])
-        self.min_score = float(cfg.language.get("min_score", 0.0))
+        self.redactor = PiiRedactor(cfg.pii.policy())
+        self.allowed = set(cfg.language.allowed)
+        self.min_score = cfg.language.min_score
 
     def inspect_file(
         self, path: str, kind: str | None = None, options: dict[str, Any] | None = None
     ) -> Iterator[dict]:
+        if os.path.isdir(path):
+            raise ConfigError(f"{path} is a folder: inspect reads one file (give a file in it)")
         if not os.path.isfile(path):
             raise ConfigError(f"no such file: {path}")
-        with open(path, "rb") as f:
-            head = f.read(SNIFF_BYTES)
+        try:
+            with open(path, "rb") as f:
+                head = f.read(SNIFF_BYTES)
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror or exc} (check its permissions)") from None
         kind = kind or detect_kind(path, head)
         if kind not in READERS:
             raise ConfigError(f"unknown --kind {kind!r}; known: {', '.join(sorted(READERS))}")
+        spec = make_input(
+            kind, [path], name="inspect", options=options, where=f"inspect --kind {kind} --option"
+        )
         input_file = InputFile(
             input_name="inspect",
             kind=kind,
             path=path,
             size=len(head),
-            options=tuple(sorted((options or {}).items())),
+            options=tuple(sorted(spec.reader_options().items())),
         )
         for item in read_file(input_file):
             if isinstance(item, RecordError):

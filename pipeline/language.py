@@ -6,11 +6,10 @@ score is under ``language.min_score`` as ``language:low_confidence``. With ``qua
 
 from __future__ import annotations
 
-from typing import Any
-
 import apache_beam as beam
 
 from filters.language import LanguageIdentifier
+from pipeline.config import LanguageSettings
 from pipeline.schema import Document, Rejected
 from pipeline.stage import DocumentStage, apply_stage
 
@@ -30,10 +29,10 @@ def language_decision(doc: Document, allowed: set[str], min_score: float) -> tup
 class _IdentifyLanguageFn(DocumentStage):
     stage = STAGE
 
-    def __init__(self, settings: dict[str, Any], label_only: bool):
-        self._allowed = set(settings.get("allowed") or [])
-        self._min_score = float(settings.get("min_score", 0.0))
-        self._model_path = settings.get("model_path")
+    def __init__(self, settings: LanguageSettings, label_only: bool):
+        self._allowed = set(settings.allowed)
+        self._min_score = settings.min_score
+        self._model_path = settings.model_path
         self._label_only = label_only
         self._lid: LanguageIdentifier | None = None
 
@@ -52,9 +51,9 @@ class _IdentifyLanguageFn(DocumentStage):
 class IdentifyLanguage(beam.PTransform):
     """Tag language; reject documents outside the allowed languages (main, rejected, errors)."""
 
-    def __init__(self, settings: dict[str, Any], label_only: bool = False):
+    def __init__(self, settings: LanguageSettings | dict | None = None, label_only: bool = False):
         super().__init__()
-        self._fn = _IdentifyLanguageFn(settings, label_only)
+        self._fn = _IdentifyLanguageFn(LanguageSettings.of(settings), label_only)
 
     def expand(self, docs):
         return apply_stage(docs, "TagLanguage", self._fn)

@@ -25,9 +25,9 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 
 from pipeline import __version__, progress
 from pipeline.boilerplate import RemoveBoilerplate
-from pipeline.config import Config, InputSpec, load_config
+from pipeline.config import Config, load_config, make_input
 from pipeline.decontam import Decontaminate
-from pipeline.dedup import Deduplicate, minhash_config
+from pipeline.dedup import Deduplicate
 from pipeline.domain import ClassifyDomain
 from pipeline.errors import ConfigError
 from pipeline.extract import Extract
@@ -57,8 +57,9 @@ class RunPlan:
 
 
 def effective_config(opts: FinPileOptions) -> Config:
-    """The config file with the command-line overrides applied."""
+    """The config file with the command-line overrides applied (each override checked like the file)."""
     cfg = load_config(opts.config)
+    updates: dict[str, Any] = {}
     if opts.inputs:
         specs = []
         for n, item in enumerate(opts.inputs):
@@ -69,27 +70,29 @@ def effective_config(opts: FinPileOptions) -> Config:
                 raise ConfigError(
                     f"--input {item!r}: unknown source kind {kind!r}; known: {', '.join(sorted(READERS))}"
                 )
-            specs.append(InputSpec(name=f"{kind}-{n}", kind=kind, paths=(path,)))
-        cfg.inputs = specs
+            try:
+                specs.append(make_input(kind, [path], name=f"{kind}-{n}"))
+            except ConfigError as exc:
+                raise ConfigError(f"--input {item!r}: {str(exc).split(': ', 2)[-1]}") from None
+        updates["inputs"] = specs
     if opts.only:
+        inputs = updates.get("inputs", cfg.inputs)
         wanted = [n.strip() for n in opts.only.split(",") if n.strip()]
-        unknown = sorted(set(wanted) - {i.name for i in cfg.inputs})
+        unknown = sorted(set(wanted) - {i.name for i in inputs})
         if unknown:
             raise ConfigError(
-                f"--only: no input named {', '.join(unknown)}; inputs in the config: {', '.join(i.name for i in cfg.inputs)}"
+                f"--only: no input named {', '.join(unknown)}; inputs in the config: {', '.join(i.name for i in inputs)}"
             )
-        cfg.inputs = [i for i in cfg.inputs if i.name in wanted]
+        updates["inputs"] = [i for i in inputs if i.name in wanted]
     if opts.output_root:
-        cfg.output_root = opts.output_root
+        updates["output_root"] = opts.output_root
     if opts.run_name:
-        cfg.run_name = opts.run_name
-    if opts.max_rows_per_shard:
-        if opts.max_rows_per_shard < 1:
-            raise ConfigError("--max_rows_per_shard must be a positive integer")
-        cfg.shards["max_rows"] = opts.max_rows_per_shard
+        updates["run_name"] = opts.run_name
+    if opts.max_rows_per_shard is not None:
+        updates["shards"] = cfg.shards.model_copy(update={"max_rows": opts.max_rows_per_shard})
     if opts.label_only:
-        cfg.quality["label_only"] = True
-    return cfg
+        updates["quality"] = cfg.quality.model_copy(update={"label_only": True})
+    return cfg.model_copy(update=updates) if updates else cfg
 
 
 def prepare_run_dir(run_dir: str, overwrite: bool, config_hash: str) -> None:
@@ -159,10 +162,10 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     """Add every stage of the corpus pipeline to ``p``."""
     cfg, run_dir = plan.config, plan.run_dir
     work = FileSystems.join(run_dir, WORK_DIR)
-    label_only = bool(cfg.quality.get("label_only"))
+    label_only = cfg.quality.label_only
 
     records, read_errors = p | "ReadSources" >> ReadSources(plan.files)
-    input_options = {spec.name: dict(spec.options) for spec in cfg.inputs}
+    input_options = {spec.name: spec.reader_options() for spec in cfg.inputs}
     docs, extract_rejected, extract_errors, derived = records | "Extract" >> Extract(
         cfg.source_domains, input_options
     )
@@ -173,15 +176,15 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     docs, quality_rejected, quality_errors = docs | "ScoreQuality" >> ScoreQuality(cfg.quality)
     docs, pii_rejected, pii_errors = docs | "RedactPII" >> RedactPII(cfg.pii)
     docs, decontam_rejected, decontam_errors = docs | "Decontaminate" >> Decontaminate(cfg.decontam)
-    docs, boilerplate_rejected = docs | "RemoveBoilerplate" >> RemoveBoilerplate(cfg.boilerplate)
+    docs, boilerplate_rejected = docs | "RemoveBoilerplate" >> RemoveBoilerplate(cfg.boilerplate.config())
     dedup_rejected = []
-    if cfg.dedup.get("exact", True) or cfg.dedup.get("near", True) is not False:
+    if cfg.dedup.exact or cfg.dedup.near.enabled:
         docs, rejected_dups = docs | "Dedup" >> Deduplicate.from_settings(cfg.dedup)
         dedup_rejected.append(rejected_dups)
     docs, domain_rejected, domain_errors = docs | "ClassifyDomain" >> ClassifyDomain(cfg.domain)
     domain_of = dict(cfg.source_domains)
     docs, mixture = docs | "AssignDomainAndMix" >> AssignDomainAndMix(domain_of, cfg.mix)
-    shards = docs | "WriteShards" >> WriteShards(run_dir, int(cfg.shards["max_rows"]))
+    shards = docs | "WriteShards" >> WriteShards(run_dir, cfg.shards.max_rows)
 
     rejected = [
         extract_rejected,
@@ -309,7 +312,7 @@ def build_manifest(plan: RunPlan, runner: str, started: float) -> dict[str, Any]
         "config": cfg.to_dict(),
         "config_file": cfg.origin,
         "config_hash": cfg.config_hash,
-        "minhash": minhash_config(cfg.dedup).identity,
+        "minhash": cfg.dedup.minhash().identity,
         "inputs": [
             {"input": f.input_name, "kind": f.kind, "path": f.path, "bytes": f.size} for f in plan.files
         ],
@@ -329,10 +332,31 @@ def _relative(run_dir: str, path: str) -> str:
     return path[len(run_dir) :].lstrip("/")
 
 
+def _without_directories(files: list[InputFile]) -> list[InputFile]:
+    """Drop local folders a glob matched (``data/*`` matching ``data/old/``); refuse an input left with none.
+
+    A folder is not a file a reader can read: it would become one read error and, alone, a run of 0 shards.
+    """
+    kept, dirs = [], defaultdict(list)
+    for f in files:
+        if "://" not in f.path and os.path.isdir(f.path):
+            dirs[f.input_name].append(f.path)
+        else:
+            kept.append(f)
+    for name, paths in dirs.items():
+        if not any(f.input_name == name for f in kept):
+            raise ConfigError(
+                f"input '{name}': matches only folders ({', '.join(paths[:3])}); give the files as a glob, "
+                f"e.g. {os.path.join(paths[0], '*')}"
+            )
+        _LOG.warning("input %s: skipping %d folder(s) the pattern matched: %s", name, len(paths), paths[:3])
+    return kept
+
+
 def make_plan(opts: FinPileOptions) -> RunPlan:
     cfg = effective_config(opts)
     run_dir = FileSystems.join(cfg.output_root, cfg.run_name)
-    files = list_input_files(cfg.inputs)
+    files = _without_directories(list_input_files(cfg.inputs))
     return RunPlan(config=cfg, run_dir=run_dir, files=files, write_stats=not opts.no_stats)
 
 
