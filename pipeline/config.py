@@ -589,6 +589,12 @@ def check_resources(cfg: Config) -> None:
     lid = cfg.language.model_path
     if lid and "://" not in lid and not os.path.isfile(lid):
         problems.append(f"{cfg.origin}: language.model_path: model file not found: {lid}")
+    for n, entry in enumerate(cfg.decontam.eval_sets):
+        if "://" not in entry.path and not os.path.isfile(entry.path):
+            problems.append(
+                f"{cfg.origin}: decontam.eval_sets[{n}].path: file not found: {entry.path} "
+                f"(evaluation set {entry.name}; fix the path or remove the entry)"
+            )
     if problems:
         raise ConfigError("\n".join(problems))
 
@@ -737,6 +743,10 @@ def _error_lines(exc: ValidationError, root: Any) -> list[tuple[str, str]]:
             choices = _literal_choices(tp)
             hint = _suggest(str(value), choices) if isinstance(value, str) else ""
             msg = f"{_show(value)} is not one of: {', '.join(choices) or err['msg']}{hint}"
+        elif kind == "string_pattern_mismatch" and path.endswith("run_name"):
+            msg = f"must be a plain folder name (no / or \\), got {_show(value)}"
+        elif kind == "string_pattern_mismatch" and "allowed" in path:
+            msg = f"must be an ISO 639 language code such as 'en' (as fastText lid.176 names it), got {_show(value)}"
         elif kind == "value_error":
             msg = str(err["msg"]).removeprefix("Value error, ")
         else:

@@ -22,10 +22,11 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from pydantic import ValidationError
 
 from pipeline import __version__, progress
 from pipeline.boilerplate import RemoveBoilerplate
-from pipeline.config import Config, load_config, make_input
+from pipeline.config import Config, format_errors, load_config, make_input
 from pipeline.decontam import Decontaminate
 from pipeline.dedup import Deduplicate
 from pipeline.domain import ClassifyDomain
@@ -58,8 +59,7 @@ class RunPlan:
 
 def effective_config(opts: FinPileOptions) -> Config:
     """The config file with the command-line overrides applied (each override checked like the file)."""
-    cfg = load_config(opts.config)
-    updates: dict[str, Any] = {}
+    cfg = load_config(opts.config).model_copy(deep=True)
     if opts.inputs:
         specs = []
         for n, item in enumerate(opts.inputs):
@@ -70,29 +70,34 @@ def effective_config(opts: FinPileOptions) -> Config:
                 raise ConfigError(
                     f"--input {item!r}: unknown source kind {kind!r}; known: {', '.join(sorted(READERS))}"
                 )
-            try:
-                specs.append(make_input(kind, [path], name=f"{kind}-{n}"))
-            except ConfigError as exc:
-                raise ConfigError(f"--input {item!r}: {str(exc).split(': ', 2)[-1]}") from None
-        updates["inputs"] = specs
+            specs.append(make_input(kind, [path], name=f"{kind}-{n}", where=f"--input {item!r}"))
+        _override(cfg, "inputs", specs, "--input")
     if opts.only:
-        inputs = updates.get("inputs", cfg.inputs)
         wanted = [n.strip() for n in opts.only.split(",") if n.strip()]
-        unknown = sorted(set(wanted) - {i.name for i in inputs})
+        unknown = sorted(set(wanted) - {i.name for i in cfg.inputs})
         if unknown:
             raise ConfigError(
-                f"--only: no input named {', '.join(unknown)}; inputs in the config: {', '.join(i.name for i in inputs)}"
+                f"--only: no input named {', '.join(unknown)}; inputs in the config: {', '.join(i.name for i in cfg.inputs)}"
             )
-        updates["inputs"] = [i for i in inputs if i.name in wanted]
+        _override(cfg, "inputs", [i for i in cfg.inputs if i.name in wanted], "--only")
     if opts.output_root:
-        updates["output_root"] = opts.output_root
+        _override(cfg, "output_root", opts.output_root, "--output_root")
     if opts.run_name:
-        updates["run_name"] = opts.run_name
+        _override(cfg, "run_name", opts.run_name, "--run_name")
     if opts.max_rows_per_shard is not None:
-        updates["shards"] = cfg.shards.model_copy(update={"max_rows": opts.max_rows_per_shard})
+        _override(cfg.shards, "max_rows", opts.max_rows_per_shard, "--max_rows_per_shard")
     if opts.label_only:
-        updates["quality"] = cfg.quality.model_copy(update={"label_only": True})
-    return cfg.model_copy(update=updates) if updates else cfg
+        _override(cfg.quality, "label_only", True, "--label_only")
+    return cfg
+
+
+def _override(section: Any, key: str, value: Any, flag: str) -> None:
+    """Set one config value from a flag, checked by the schema like a value in the file."""
+    try:
+        setattr(section, key, value)
+    except ValidationError as exc:
+        problem = format_errors(exc, type(section), where="")[0].split(": ", 1)[-1]
+        raise ConfigError(f"{flag} {value!r}: {problem}") from None
 
 
 def prepare_run_dir(run_dir: str, overwrite: bool, config_hash: str) -> None:

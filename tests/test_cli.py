@@ -220,6 +220,7 @@ def _flag_cases(tmp_path: Path) -> list[tuple[list[str], str]]:
             f"{folder} is a directory; give the files as a glob, e.g. {folder}/*",
         ),
         (["run", "stray"], "unexpected argument 'stray'"),
+        (["run", "--run_name=../x"], "--run_name '../x': must be a plain folder name (no / or \\)"),
         (["inspect", str(folder)], "is a folder: inspect reads one file"),
         (["fetch", "edgar", "--max_retries", "-1"], "argument --max_retries: must be 0 or more, got -1"),
         (["fetch", "edgar", "--timeout", "0"], "argument --timeout: must be a number above 0, got 0"),

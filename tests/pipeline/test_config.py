@@ -214,6 +214,8 @@ def test_missing_and_malformed_files(tmp_path):
 def test_relative_paths_resolve_against_the_config_file(tmp_path):
     cfg_file = tmp_path / "conf" / "c.yaml"
     cfg_file.parent.mkdir()
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "fpb.csv").write_text("text\nRevenue rose.\n")
     cfg_file.write_text(
         "inputs:\n  - kind: warc\n    paths: ['../data/*.warc.gz', 'gs://bucket/x.warc.gz']\n"
         "decontam:\n  eval_sets: [{name: fpb, path: ../eval/fpb.csv}]\n"
@@ -238,6 +240,16 @@ def test_missing_domain_model_is_refused_at_load(tmp_path):
     assert lines == [
         f"test.yaml: domain.model_path: model file not found: {tmp_path / 'none.ftz'} "
         "(train one with `python -m pipeline train-domain-classifier RUN_DIR`)"
+    ]
+
+
+def test_missing_eval_set_is_refused_at_load_not_inside_the_run(tmp_path):
+    lines = _errors(
+        {"inputs": [WARC], "decontam": {"eval_sets": [{"name": "fpb", "path": str(tmp_path / "x.csv")}]}}
+    )
+    assert lines == [
+        f"test.yaml: decontam.eval_sets[0].path: file not found: {tmp_path / 'x.csv'} "
+        "(evaluation set fpb; fix the path or remove the entry)"
     ]
 
 
