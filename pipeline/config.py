@@ -441,7 +441,10 @@ INPUT_MODELS: dict[str, type[InputBase]] = {
     for kind, model in READER_OPTIONS.items()
 }
 globals().update({model.__name__: model for model in INPUT_MODELS.values()})  # importable: they pickle
-InputSettings = Annotated[Union[tuple(INPUT_MODELS.values())], Field(discriminator="kind")]  # noqa: UP007
+if typing.TYPE_CHECKING:  # the checker sees the common base; pydantic, the union told apart by `kind`
+    InputSettings = InputBase
+else:
+    InputSettings = Annotated[Union[tuple(INPUT_MODELS.values())], Field(discriminator="kind")]  # noqa: UP007
 _INPUT_ADAPTER: TypeAdapter = TypeAdapter(InputSettings)
 
 

@@ -39,7 +39,9 @@ def test_config_defaults_and_errors(model_path):
     assert cfg.model_path == default_model_path()
     assert (cfg.threshold, cfg.sources) == (0.5, ("web",))
     assert DomainConfig.from_settings({"model_path": model_path, "sources": ["news"]}).sources == ("news",)
-    with pytest.raises(ConfigError, match=r"domain.sources: must be a list, not the string .news.: write \[news\]"):
+    with pytest.raises(
+        ConfigError, match=r"domain.sources: must be a list, not the string .news.: write \[news\]"
+    ):
         DomainConfig.from_settings({"sources": "news"})
     with pytest.raises(ConfigError, match="domain.threshold"):
         DomainConfig.from_settings({"threshold": 1.5})
