@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import os
 import pickle
 from pathlib import Path
@@ -26,8 +25,6 @@ from pipeline.config import (
 )
 from pipeline.errors import ConfigError
 from pipeline.schema import Document
-from sources import READERS
-from sources.options import READER_OPTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 WARC = {"kind": "warc", "paths": "x.warc.gz"}
@@ -315,72 +312,6 @@ def test_section_of_a_plain_mapping_uses_the_same_messages():
     ):
         LanguageSettings.of({"allowed": "en"})
     assert LanguageSettings.of(None) == LanguageSettings()
-
-
-def test_reader_options_cover_every_reader_kind():
-    assert set(READER_OPTIONS) == set(READERS)
-    assert list(READER_OPTIONS) == list(READERS)
-
-
-def _option_keys_read(path: Path) -> set[str]:
-    """String keys the code reads from a mapping named options/opts/settings (``.get("k")``, ``["k"]``)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    consts = {
-        t.id: node.value.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Assign)
-        and isinstance(node.value, ast.Constant)
-        and isinstance(node.value.value, str)
-        for t in node.targets
-        if isinstance(t, ast.Name)
-    }
-    names = {"options", "opts"}
-
-    def key(node: ast.AST) -> str | None:
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return node.value
-        if isinstance(node, ast.Name):
-            return consts.get(node.id)
-        return None
-
-    found = set()
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "get"
-            and isinstance(node.func.value, ast.Name)
-            and node.func.value.id in names
-            and node.args
-        ):
-            k = key(node.args[0])
-        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in names:
-            k = key(node.slice)
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "_option_domains"
-        ):
-            k = key(node.args[1]) if len(node.args) > 1 else None
-        else:
-            continue
-        if k:
-            found.add(k)
-    return found
-
-
-def test_every_option_a_reader_reads_is_declared():
-    """A reader that starts reading a new option must declare it in sources/options.py (or it is refused)."""
-    declared = set().union(*(m.model_fields for m in READER_OPTIONS.values()))
-    files = sorted((REPO / "sources").glob("*.py")) + [
-        REPO / "pipeline" / "extract.py",
-        REPO / "pipeline" / "read.py",
-    ]
-    # fetch-time settings that share the name `options` but are Beam pipeline options, not reader options
-    not_reader = {"max_num_workers", "num_workers"}
-    read = set().union(*(_option_keys_read(f) for f in files)) - not_reader
-    assert read, "the scan found no option reads: it is broken"
-    assert read <= declared, f"options read by a reader but declared by no kind: {sorted(read - declared)}"
 
 
 def test_config_reference_doc_is_current():
