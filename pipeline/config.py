@@ -411,6 +411,14 @@ class InputBase(Section):
     )
     options: ReaderOptions = Field(default_factory=ReaderOptions)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_options(cls, data: Any) -> Any:
+        """``options:`` with no value means no options."""
+        if isinstance(data, dict) and data.get("options", {}) is None:
+            return {k: v for k, v in data.items() if k != "options"}
+        return data
+
     @field_validator("paths")
     @classmethod
     def _resolve_paths(cls, paths: list[str], info: ValidationInfo) -> list[str]:
@@ -500,6 +508,16 @@ class Config(Section):
     )
 
     _origin: str = PrivateAttr(default="")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, data: Any) -> Any:
+        """A section written with no value (``pii:`` followed only by comments) takes its defaults."""
+        if isinstance(data, dict):
+            return {
+                k: v for k, v in data.items() if not (v is None and k in cls.model_fields and k != "inputs")
+            }
+        return data
 
     @model_validator(mode="after")
     def _name_inputs(self) -> Self:

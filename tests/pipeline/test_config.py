@@ -195,6 +195,14 @@ def test_yaml_file_with_mistakes(tmp_path):
     ]
 
 
+def test_sections_and_options_written_empty_take_their_defaults(tmp_path):
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text("inputs:\n  - kind: warc\n    paths: x\n    options:\npii:\n  # none yet\ndedup:\n")
+    cfg = load_config(str(cfg_file))
+    assert cfg.pii == PiiSettings() and cfg.dedup == DedupSettings()
+    assert cfg.inputs[0].reader_options() == {}
+
+
 def test_missing_and_malformed_files(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(str(tmp_path / "nope.yaml"))
