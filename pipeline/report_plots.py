@@ -13,7 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 ALL = "all"
 STAGE_COLOURS = {
@@ -40,9 +40,45 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
+# One colour per source in every report (not by position: a report with no c4 must not shift the others), none
+# of them the green of "kept", the red of "quality" or the black of "errors" in the funnel plots.
+SOURCE_COLOURS = {
+    "filings": "#1f4e79",
+    "press": "#e69f00",
+    "news": "#56b4e9",
+    "web": "#8c6d31",
+    "social": "#a05195",
+    "wikipedia": "#7f7f7f",
+    "c4": "#cc79a7",
+    "medical": "#009e73",
+}
+_FALLBACK_COLOURS = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#5254a3", "#6b6ecf", "#bd9e39"]
+
+
 def _source_colours(sources: list[str]) -> dict[str, Any]:
-    cmap = plt.get_cmap("tab10")
-    return {s: cmap(i % 10) for i, s in enumerate(sorted(sources))}
+    """Fixed colour per source name; unknown names get a fallback chosen by the name itself (stable)."""
+    import zlib
+
+    return {
+        s: SOURCE_COLOURS.get(s) or _FALLBACK_COLOURS[zlib.crc32(s.encode()) % len(_FALLBACK_COLOURS)]
+        for s in sources
+    }
+
+
+def _plain_number(x: float, _pos: int) -> str:
+    """Tick label on a log axis: 10, 300, 1,000, 0.5 (not matplotlib's "6x10^1")."""
+    if x >= 1:
+        return f"{x:,.0f}"
+    return f"{x:g}"
+
+
+def _log_axis(ax, which: str = "x") -> None:
+    """Log scale with plain-number labels on the decades and unlabelled minor ticks."""
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis.set_major_locator(LogLocator(base=10))
+    axis.set_major_formatter(FuncFormatter(_plain_number))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _thousands(x: float, _pos: int) -> str:
@@ -54,7 +90,7 @@ def composition_plot(stats: dict[str, Any]) -> bytes | None:
     rows = [r for d in stats["composition"]["domains"] for r in d["sources"]]
     if not rows:
         return None
-    names = [r["name"] for r in rows]
+    names = [f"{d['domain']}/{r['name']}" for d in stats["composition"]["domains"] for r in d["sources"]]
     fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.6))
     y = range(len(rows))
     h = 0.27
@@ -188,7 +224,7 @@ def lengths_plot(stats: dict[str, Any]) -> bytes | None:
             ax.bar(edges[:-1], counts, widths, bottom=bottom, align="edge", color=colours[s],
                    label=f"{s} ({dist[s]['docs']:,})", edgecolor="white", linewidth=0.4)  # fmt: skip
             bottom = [a + b for a, b in zip(bottom, counts, strict=True)]
-        ax.set_xscale("log")
+        _log_axis(ax, "x")
         ax.set_xlabel(f"document length ({unit}, log scale)")
         ax.set_ylabel("documents")
         ax.set_title(f"Document length in {unit} (4 bins per decade)")
@@ -207,7 +243,7 @@ def lengths_plot(stats: dict[str, Any]) -> bytes | None:
             ax.plot([max(p["p50"], 0.5)], [i], marker="|", color="black", markersize=14, markeredgewidth=2)
         ax.set_yticks(range(len(sources)), sources)
         ax.set_ylim(len(sources) - 0.5, -0.5)
-        ax.set_xscale("log")
+        _log_axis(ax, "x")
         ax.set_xlim(*axes[0][col].get_xlim())
         ax.set_xlabel(f"{unit} (log scale): thin line min–max, light p10–p90, thick p25–p75, black median")
         ax.grid(axis="x", alpha=0.3)
@@ -244,7 +280,7 @@ def scores_plot(stats: dict[str, Any]) -> bytes | None:
         return None
     colours = _source_colours(sources)
     panels = [
-        ("quality_score", "quality score (1 = passes every rule)"),
+        ("quality_score", "quality score (mean margin inside the rules, 0-1)"),
         ("lang_score", "language confidence"),
     ]
     if dist[ALL]["domain_score"]["docs"]:
@@ -322,7 +358,7 @@ def languages_plot(stats: dict[str, Any]) -> bytes | None:
     )
     ax.set_yticks(y, langs)
     ax.invert_yaxis()
-    ax.set_xscale("log")
+    _log_axis(ax, "x")
     ax.set_xlabel("documents (log scale)")
     ax.set_title("Languages (top 15)")
     ax.legend(fontsize=8)
@@ -338,7 +374,7 @@ def clusters_plot(stats: dict[str, Any]) -> bytes | None:
     keys = sorted(sizes, key=int)
     fig, ax = plt.subplots(figsize=(7, 3.6))
     ax.bar([str(k) for k in keys], [sizes[k] for k in keys], color="#1f77b4")
-    ax.set_yscale("log")
+    _log_axis(ax, "y")
     ax.set_xlabel("dedup cluster size (documents in the cluster, kept one included)")
     ax.set_ylabel("kept documents (log scale)")
     ax.set_title("Dedup cluster sizes")
@@ -374,7 +410,7 @@ def dates_plot(stats: dict[str, Any]) -> bytes | None:
                 color="#1f77b4")  # fmt: skip
     axes[1].axvspan(2007, 2023, color="#ff7f0e", alpha=0.08, label="FinPile span 2007–2022")
     axes[1].set_xlim(min(xs) - 0.5, max(xs) + 0.6)
-    axes[1].set_yscale("log")
+    _log_axis(axes[1], "y")
     axes[1].legend(fontsize=8)
     axes[1].set_xlabel("month (each bar one calendar month)")
     axes[1].set_ylabel("documents (log scale)")

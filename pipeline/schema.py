@@ -15,12 +15,15 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
+# 2.0: ``quality_signals`` and ``metadata`` are lists of {key, value} structs instead of Arrow maps, so that
+# pandas, pyarrow, DuckDB, Polars and Hugging Face ``datasets`` all read a run's shards with their defaults
+# (``datasets`` has no map type). ``entries_to_dict`` turns either form back into a dict.
 
 DOMAINS = ("financial", "general")
 
 # FinPile-style sources (the `source=` partition). Connectors map their records onto these.
-SOURCES = ("filings", "press", "news", "web", "social", "wikipedia", "c4")
+SOURCES = ("filings", "press", "news", "web", "social", "wikipedia", "c4", "pubmed", "pmc")
 
 # Kinds of raw content a connector can hand to Extract.
 CONTENT_TYPES = ("html", "sgml", "text", "wikitext", "json")
@@ -63,19 +66,18 @@ class Document:
     metadata: dict[str, str] = field(default_factory=dict)
 
     def to_row(self) -> dict[str, Any]:
-        """The Parquet row for this document (map columns as lists of pairs, as pyarrow wants)."""
+        """The Parquet row for this document (the key/value columns as sorted lists of entries)."""
         row = dataclasses.asdict(self)
-        row["quality_signals"] = sorted(self.quality_signals.items())
-        row["metadata"] = sorted(self.metadata.items())
+        row["quality_signals"] = [{"key": k, "value": v} for k, v in sorted(self.quality_signals.items())]
+        row["metadata"] = [{"key": k, "value": v} for k, v in sorted(self.metadata.items())]
         return row
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Document:
-        """Inverse of ``to_row``; accepts map columns as lists of pairs or as dicts."""
+        """Inverse of ``to_row``; accepts the key/value columns as entry lists, pairs or dicts."""
         values = {f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row}
         for name in ("quality_signals", "metadata"):
-            value = values.get(name) or {}
-            values[name] = dict(value) if not isinstance(value, dict) else value
+            values[name] = entries_to_dict(values.get(name))
         return cls(**values)
 
 
@@ -112,6 +114,30 @@ class RecordError:
         return dataclasses.asdict(self)
 
 
+def entries_to_dict(value: Any) -> dict[str, Any]:
+    """A key/value column as a dict, whatever form it was read in.
+
+    Schema 2.0 stores ``[{"key": k, "value": v}, ...]``; schema 1.0 shards (Arrow maps) read back as
+    ``[(k, v), ...]``; ``None`` (a null) is an empty dict.
+    """
+    if not value:
+        return {}
+    if isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for entry in value:
+        if isinstance(entry, dict):
+            out[entry["key"]] = entry["value"]
+        else:
+            key, item = entry
+            out[key] = item
+    return out
+
+
+def _entries(value_type: pa.DataType) -> pa.DataType:
+    return pa.list_(pa.struct([pa.field("key", pa.string(), nullable=False), pa.field("value", value_type)]))
+
+
 def doc_id(source: str, native_id: str) -> str:
     """Stable document id: a hash of the source and the connector's native id."""
     return hashlib.sha1(f"{source}\x00{native_id}".encode()).hexdigest()[:20]
@@ -129,13 +155,13 @@ DOCUMENT_SCHEMA = pa.schema(
         pa.field("lang", pa.string()),
         pa.field("lang_score", pa.float32()),
         pa.field("quality_score", pa.float32()),
-        pa.field("quality_signals", pa.map_(pa.string(), pa.float32())),
+        pa.field("quality_signals", _entries(pa.float32())),
         pa.field("dedup_cluster", pa.string()),
         pa.field("dedup_cluster_size", pa.int32()),
         pa.field("n_chars", pa.int64()),
         pa.field("n_tokens", pa.int64()),
         pa.field("mix_weight", pa.float32()),
-        pa.field("metadata", pa.map_(pa.string(), pa.string())),
+        pa.field("metadata", _entries(pa.string())),
     ],
     metadata={b"finpile.schema_version": SCHEMA_VERSION.encode()},
 )

@@ -44,7 +44,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from filters.tokens import TOKENIZER_NAME, count_tokens
 from pipeline import __version__
 from pipeline.errors import ConfigError
-from pipeline.schema import DOMAINS, SCHEMA_VERSION
+from pipeline.schema import DOMAINS, SCHEMA_VERSION, entries_to_dict
 from pipeline.write import read_json, write_bytes_atomically, write_json
 
 STATS_VERSION = "2"
@@ -57,19 +57,31 @@ FINPILE_PUBLISHED_SHARES = {
     "press": 1.21,
     "bloomberg": 0.70,
     "financial total": 51.27,
+    "the pile": 25.90,
+    "c4": 19.48,
+    "wikipedia": 3.35,
     "public total": 48.73,
-    "c4": 19.48,
 }
-# Which published share sits beside which row of our table (sources, then domain subtotals).
-PUBLISHED_BY_ROW = {
-    "web": 42.01,
-    "news": 5.31,
-    "filings": 2.04,
-    "press": 1.21,
-    "c4": 19.48,
+# Which published share sits beside which row of our table: (domain, source) rows, then domain subtotals.
+# General web stands in for The Pile, as in the default mix targets (pipeline/configs/default.yaml); financial
+# social has no published share (BloombergGPT has none).
+PUBLISHED_BY_ROW: dict[tuple[str, str] | str, float] = {
+    ("financial", "web"): 42.01,
+    ("financial", "news"): 5.31,
+    ("financial", "filings"): 2.04,
+    ("financial", "press"): 1.21,
+    ("general", "web"): 25.90,
+    ("general", "c4"): 19.48,
+    ("general", "wikipedia"): 3.35,
     "financial": 51.27,
     "general": 48.73,
 }
+PUBLISHED_NOTE = (
+    "FinPile % is the published share of BloombergGPT's training tokens (Wu et al., 2023, Table 1): financial "
+    "web 42.01, news 5.31, filings 2.04, press 1.21, Bloomberg 0.70 (financial total 51.27); public: The Pile "
+    "25.90 (beside general web here, as in the default mix targets), C4 19.48, Wikipedia 3.35 (public total "
+    "48.73). BloombergGPT publishes no social share."
+)
 
 STATS_COLUMNS = [
     "id",
@@ -252,8 +264,7 @@ def normalise_row(row: dict[str, Any]) -> dict[str, Any]:
     """A Parquet row with its map columns as dicts and nulls as the schema's defaults."""
     row = dict(row)
     for name in ("quality_signals", "metadata"):
-        value = row.get(name) or {}
-        row[name] = value if isinstance(value, dict) else dict(value)
+        row[name] = entries_to_dict(row.get(name))
     for name in ("url", "title", "date", "lang", "domain", "text"):
         row[name] = row.get(name) or ""
     # Scores are float32 in Parquet: 0.9 comes back as 0.8999999762, which would fall into the bin below.
@@ -305,6 +316,11 @@ def new_summary() -> dict[str, Any]:
         "signal_docs": dict.fromkeys(MAIN_SIGNALS, 0),
         "languages": {},
         "domains": {},
+        # chars, tokens and weighted tokens per domain: a source whose documents the domain classifier moved
+        # (web pages) sits in both domains' rows of the composition table
+        "domain_chars": {},
+        "domain_tokens": {},
+        "domain_weighted": {},
         "cluster_sizes": {},
         "months": {},
         "undated": 0,
@@ -337,6 +353,9 @@ def add_document(acc: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
             acc["signal_docs"][name] += 1
     _inc(acc["languages"], row["lang"] or "unknown")
     _inc(acc["domains"], row["domain"])
+    _inc(acc["domain_chars"], row["domain"], int(row["n_chars"]))
+    _inc(acc["domain_tokens"], row["domain"], int(row["n_tokens"]))
+    _inc(acc["domain_weighted"], row["domain"], int(row["n_tokens"]) * row["mix_weight"])
     _inc(acc["cluster_sizes"], str(row["dedup_cluster_size"]))
     month = document_date(row)
     if month:
@@ -578,18 +597,19 @@ def composition(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
     )
     languages: Counter[str] = Counter()
     for source, s in summaries.items():
-        # A source lives in one domain; should a folder mix them, it is split by document domain counts.
-        domain = max(s["domains"], key=lambda d: s["domains"][d]) if s["domains"] else "general"
-        a = acc[(domain, source)]
-        a["docs"] += s["docs"]
-        a["chars"] += s["chars"]
-        a["tokens"] += s["tokens"]
-        a["weighted"] += s["weighted_tokens"]
+        # One row per (domain, source): web pages the domain classifier moved are counted in the financial
+        # domain, the rest of the source in the general one, as in the Mixture table.
+        for domain, docs in s["domains"].items():
+            a = acc[(domain, source)]
+            a["docs"] += docs
+            a["chars"] += s["domain_chars"].get(domain, 0)
+            a["tokens"] += s["domain_tokens"].get(domain, 0)
+            a["weighted"] += s["domain_weighted"].get(domain, 0.0)
         languages.update(s["languages"])
     total_tokens = sum(a["tokens"] for a in acc.values()) or 1
     total_weighted = sum(a["weighted"] for a in acc.values()) or 1.0
 
-    def row(name: str, a: dict[str, float]) -> dict[str, Any]:
+    def row(name: str, a: dict[str, float], key: tuple[str, str] | str) -> dict[str, Any]:
         return {
             "name": name,
             "docs": int(a["docs"]),
@@ -599,7 +619,7 @@ def composition(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "chars_per_token": round(a["chars"] / a["tokens"], 3) if a["tokens"] else 0.0,
             "token_share_pct": round(100 * a["tokens"] / total_tokens, 2),
             "weighted_token_share_pct": round(100 * a["weighted"] / total_weighted, 2),
-            "finpile_share_pct": PUBLISHED_BY_ROW.get(name),
+            "finpile_share_pct": PUBLISHED_BY_ROW.get(key),
         }
 
     domains = []
@@ -611,11 +631,15 @@ def composition(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
         for k in grand:
             grand[k] += subtotal[k]
         domains.append(
-            {"domain": domain, "sources": [row(s, a) for s, a in sources], "subtotal": row(domain, subtotal)}
+            {
+                "domain": domain,
+                "sources": [row(s, a, (domain, s)) for s, a in sources],
+                "subtotal": row(domain, subtotal, domain),
+            }
         )
     return {
         "domains": domains,
-        "total": row("total", grand),
+        "total": row("total", grand, "total"),
         "languages_kept": dict(sorted(languages.items())),
     }
 
@@ -747,6 +771,18 @@ def redact_sample(text: str, source: str) -> str:
     redacted, _ = PiiRedactor().redact(text, source)
     short = " ".join(redacted[: SAMPLE_CHARS + 200].split())
     return short[:SAMPLE_CHARS] + ("…" if len(short) > SAMPLE_CHARS else "")
+
+
+def short_label(text: str, limit: int = 80) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-") + "…"
 
 
 def samples_table(samples: dict[tuple[str, str], list]) -> dict[str, Any]:
@@ -983,9 +1019,7 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
     lines += _md_table(COMPOSITION_HEADER, rows)
     lines += [
         "",
-        "FinPile % is the published share of BloombergGPT's training tokens (Wu et al., 2023, Table 1): "
-        + ", ".join(f"{k} {v:.2f}" for k, v in stats["finpile_published_shares_pct"].items())
-        + ". % after mixing weighs each document by its mix_weight.",
+        PUBLISHED_NOTE + " % after mixing weighs each document by its mix_weight.",
         "",
     ]
     lines += image("composition", "Share of tokens per source vs FinPile")
@@ -1013,7 +1047,14 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
             ["Source", "Read", "Kept", "Rejected", "Errors", "Adds up", "Kept tokens", "Rejected tokens"],
             frows,
         )
-        lines += ["", *image("funnel", "Funnel per source"), "### Through each stage", ""]
+        lines += [
+            "",
+            *image("funnel", "Funnel per source"),
+            "### Through each stage",
+            "",
+            STAGE_TABLE_NOTE,
+            "",
+        ]
         lines += _md_table(
             ["Source", "Stage", "Docs in", "Rejected", "Errors", "Docs out", "Tokens in", "Tokens rejected"],
             stage_rows(stats),
@@ -1098,7 +1139,7 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
     for source, kinds in stats["samples"].items():
         lines += [f"### {source}", ""]
         for s in kinds["kept"]:
-            lines += [f"- **kept** `{s['id']}` {s['title'][:80]}: {_quote(s['text'])}"]
+            lines += [f"- **kept** `{s['id']}` {short_label(s['title'])}: {_quote(s['text'])}"]
         for s in kinds["rejected"]:
             lines += [f"- **rejected {s['stage']}/{s['reason']}** `{s['id']}`: {_quote(s['text'])}"]
         lines += [""]
@@ -1122,10 +1163,19 @@ TOP_TITLES = {
 }
 
 
+STAGE_TABLE_NOTE = (
+    "Only the stages where documents left are listed (rejected or failed); every stage of every source is in "
+    "stats.json (funnel_tokens)."
+)
+
+
 def stage_rows(stats: dict[str, Any]) -> list[list[str]]:
+    """Per source, the stages that removed documents (a stage where nothing happened is a row of zeros)."""
     rows = []
     for source, ft in stats["funnel_tokens"].items():
         for r in ft["stages"]:
+            if not (r["docs_rejected"] or r["docs_errors"]):
+                continue
             rows.append(
                 [source, r["stage"], f"{r['docs_in']:,}", f"{r['docs_rejected']:,}", f"{r['docs_errors']:,}",
                  f"{r['docs_out']:,}", f"{r['tokens_in']:,}", f"{r['tokens_rejected']:,}"]

@@ -1,6 +1,10 @@
 """WriteShards (Parquet, zstd), WriteRecords (rejected/ and errors/ as JSON lines) and the funnel counts.
 
-Shard layout: ``<run>/data/domain=<d>/source=<s>/part-NNNNN.parquet``. A source with n documents gets
+Shard layout: ``<run>/data/<domain>/<source>/part-NNNNN.parquet``. The folder names are plain, not Hive's
+``domain=<d>``: every file stores its ``domain`` and ``source`` columns, and Hive-style names make pandas and
+pyarrow (which infer partitions by default) fail to merge the inferred dictionary column with the stored
+string column. With plain names, ``pandas.read_parquet(<run>/data)``, ``pyarrow.parquet.read_table``, DuckDB,
+Polars and ``datasets.load_dataset("parquet", data_dir=...)`` all read a run with their defaults. A source with n documents gets
 ceil(n / shards.max_rows) shards; a document's shard is a hash of its id, and rows inside a shard are sorted
 by id, so the same input gives byte-identical shards on any runner. Each shard is written to a temporary name
 and renamed into place; its row count, size and sha256 come back as a ``ShardInfo`` for the manifest.
@@ -31,9 +35,7 @@ def shard_bucket(doc_id_: str, n_shards: int) -> int:
 
 
 def shard_path(run_dir: str, domain: str, source: str, bucket: int) -> str:
-    return FileSystems.join(
-        run_dir, "data", f"domain={domain}", f"source={source}", f"part-{bucket:05d}.parquet"
-    )
+    return FileSystems.join(run_dir, "data", domain, source, f"part-{bucket:05d}.parquet")
 
 
 def write_bytes_atomically(path: str, data: bytes) -> None:

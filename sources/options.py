@@ -172,6 +172,18 @@ class TextFileOptions(ReaderOptions):
     source: SourceName | None = Field(None, description="source of the document (default c4)")
 
 
+class PubmedOptions(ReaderOptions):
+    """``pubmed``: MEDLINE/PubMed citation XML (``sources/medical.py: read_pubmed``)."""
+
+
+class PmcOptions(MaxDocBytesOptions):
+    """``pmc``: PMC Open Access JATS articles (``sources/medical.py: read_pmc``)."""
+
+    allowed_licenses: CommaList | None = Field(
+        None, description="licence prefixes kept, e.g. [cc-by, cc0, public-domain] (default: every licence)"
+    )
+
+
 # kind -> options model; one entry per kind of ``sources.READERS`` (a test checks they agree).
 READER_OPTIONS: dict[str, type[ReaderOptions]] = {
     "edgar": EdgarOptions,
@@ -185,6 +197,8 @@ READER_OPTIONS: dict[str, type[ReaderOptions]] = {
     "jsonl": JsonlOptions,
     "html": HtmlFileOptions,
     "text": TextFileOptions,
+    "pubmed": PubmedOptions,
+    "pmc": PmcOptions,
 }
 
 

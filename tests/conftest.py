@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,3 +21,29 @@ def shared_data() -> Path:
             f"real data not found at {SHARED_DATA} (set FINPILE_SHARED_DATA or put shared/ beside the checkout)"
         )
     return SHARED_DATA
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    """``python -m pipeline ARGS`` in a subprocess with this checkout first on the path."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=cwd or REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The README's main job (embedded sample, with stats) run once per test session (per xdist worker).
+
+    Tests that only read a finished run share it instead of each running the pipeline again.
+    Returns the run folder and the finished process (its stdout holds the summary).
+    """
+    root = tmp_path_factory.mktemp("sample-run")
+    proc = run_cli("run", "--runner=DirectRunner", f"--output_root={root}", "--run_name=e2e")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root / "e2e", proc

@@ -7,34 +7,20 @@ import hashlib
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.schema import SCHEMA_VERSION
+from tests.conftest import run_cli
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=cwd or REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("out")
-    proc = run_cli("run", "--runner=DirectRunner", f"--output_root={root}", "--run_name=e2e")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return root / "e2e", proc
+def default_run(sample_run):
+    return sample_run
 
 
 def _jsonl(pattern: str) -> list[dict]:
@@ -58,7 +44,7 @@ def test_summary_printed(default_run):
 def test_shards_match_manifest(default_run):
     run_dir, _ = default_run
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["schema_version"] == "1.0"
+    assert manifest["schema_version"] == SCHEMA_VERSION
     assert manifest["shards"], "no shards written"
     on_disk = sorted(os.path.relpath(p, run_dir) for p in glob.glob(str(run_dir / "data/*/*/*.parquet")))
     assert on_disk == sorted(s["path"] for s in manifest["shards"])
@@ -70,8 +56,8 @@ def test_shards_match_manifest(default_run):
         assert meta.num_rows == shard["rows"]
         domain, source = Path(shard["path"]).parent.parent.name, Path(shard["path"]).parent.name
         table = pq.read_table(run_dir / shard["path"], columns=["domain", "source"])
-        assert set(table.column("domain").to_pylist()) == {domain.split("=")[1]}
-        assert set(table.column("source").to_pylist()) == {source.split("=")[1]}
+        assert set(table.column("domain").to_pylist()) == {domain}
+        assert set(table.column("source").to_pylist()) == {source}
         assert pq.ParquetFile(run_dir / shard["path"]).metadata.row_group(0).column(0).compression == "ZSTD"
 
 
@@ -128,6 +114,14 @@ def test_stats_report_written(default_run):
     report = (run_dir / "stats/report.md").read_text()
     assert "| Dataset | Docs | Chars/Doc | Chars/Token | Tokens | % of tokens |" in report
     assert "## Funnel" in report and "## Languages identified" in report
+
+
+def test_syndicated_copy_dropped_for_its_canonical_original(default_run):
+    run_dir, _ = default_run
+    rejected = _jsonl(str(run_dir / "rejected/*.jsonl"))
+    yahoo = [r for r in rejected if "finance.yahoo.com/news/pellworth" in r["url"]]
+    assert [r["reason"] for r in yahoo] == ["exact_duplicate"]
+    assert not [r for r in rejected if "reuters.com/business/pellworth" in r["url"]]
 
 
 def test_rerun_refuses_without_overwrite(default_run):

@@ -108,9 +108,12 @@ def test_config_hash_changes_with_thresholds():
         ),
         (
             {"inputs": [WARC], "mix": {"source_targets": {"financial": {"blog": 1}}}},
-            "mix.source_targets.financial.blog: 'blog' is not one of",
+            "mix.source_targets.financial.blog: unknown source 'blog' (known: filings, press",
         ),
-        ({"inputs": [WARC], "dedup": {"priority": ["blogs"]}}, "dedup.priority[0]: 'blogs' is not one of"),
+        (
+            {"inputs": [WARC], "dedup": {"priority": ["blogs"]}},
+            "dedup.priority[0]: unknown source 'blogs' (known: filings,",
+        ),
         (
             {"inputs": [WARC], "dedup": {"near": {"threshold": 1.5}}},
             "dedup.near.threshold: must be less than 1",
@@ -131,7 +134,7 @@ def test_config_hash_changes_with_thresholds():
         ),
         (
             {"inputs": [WARC], "source_domains": {"web": "finance"}},
-            "source_domains.web: 'finance' is not one of: financial, general",
+            "source_domains.web: unknown domain 'finance'; did you mean 'financial'? (known: financial, general)",
         ),
         (
             {"inputs": [WARC], "quality": {"default": {"gopher_quality": {"min_doc_word": 3}}}},

@@ -26,6 +26,7 @@ from pipeline.dedup import (
     bucket_edges,
     classify_node,
     large_star,
+    rank,
     set_jaccard,
     shingle_set,
     small_star,
@@ -88,7 +89,7 @@ def make_corpus(seed: int = 7, clusters: int = 25, singles: int = 40) -> list[Do
 
 
 def node(i: int):
-    return ((0, 0.0, 0, f"{i:04d}"), f"{i:04d}", 1)
+    return ((0, 0, 0.0, 0, f"{i:04d}"), f"{i:04d}", 1)
 
 
 # ---------------------------------------------------------------- pure cores
@@ -440,3 +441,28 @@ def test_from_settings_switches():
     assert not near_only._exact and near_only._cfg.threshold == 0.6 and near_only._verify
     with pytest.raises(ValueError, match="exact=True or a MinHash"):
         Deduplicate(PRIORITY, None, exact=False)
+
+
+def test_exact_dedup_keeps_the_canonical_page_over_its_syndicated_copy():
+    text = (
+        "Pellworth Instruments forecast upbeat 2024 revenue as chipmakers spend on advanced packaging. " * 20
+    )
+    original = Document(id="zz-reuters", text=text, source="news", quality_score=0.5, n_chars=len(text))
+    copy = Document(
+        id="aa-yahoo",
+        text=text,
+        source="press",  # a better source, a better score, the smaller id: it would win on every other count
+        quality_score=0.9,
+        n_chars=len(text),
+        metadata={"canonical_url": "https://www.reuters.com/business/pellworth"},
+    )
+    assert rank(copy, PRIORITY) > rank(original, PRIORITY)
+    p = TestPipeline()
+    kept, rejected = p | beam.Create([copy, original]) | ExactDeduplicate(PRIORITY)
+    assert_that(kept | "K" >> beam.Map(lambda d: d.id), equal_to(["zz-reuters"]), label="Kept")
+    assert_that(
+        rejected | "R" >> beam.Map(lambda r: (r.document.id, r.duplicate_of)),
+        equal_to([("aa-yahoo", "zz-reuters")]),
+        label="Rejected",
+    )
+    p.run().wait_until_finish()

@@ -198,6 +198,60 @@ def test_composition_numbers(tiny):
     assert comp["total"]["docs"] == 4 and comp["total"]["chars"] == 1160 and comp["total"]["tokens"] == 283
     assert comp["total"]["chars_per_doc"] == 290.0 and comp["total"]["chars_per_token"] == 4.099
     assert comp["languages_kept"] == {"de": 1, "en": 3}
+    assert web["finpile_share_pct"] == 25.90  # general web beside The Pile, not FinPile's financial web
+
+
+def test_composition_splits_a_source_the_domain_classifier_moved(tmp_path):
+    """Web pages moved to the financial domain are counted there, as in the Mixture table (issue 20)."""
+    docs = _docs() + [
+        Document(
+            id="w2", text="v" * 400, source="web", domain="financial", url="https://www.example.com/b", lang="en",
+            lang_score=0.9, quality_score=0.8, n_chars=400, n_tokens=100, mix_weight=1.0,
+            metadata={"domain_score": "0.93"},
+        ),
+        Document(
+            id="k1", text="k" * 40, source="wikipedia", domain="general", lang="en", lang_score=0.9,
+            quality_score=0.9, n_chars=40, n_tokens=8, mix_weight=1.0,
+        ),
+    ]  # fmt: skip
+    stats = write_report(str(make_run(tmp_path / "moved", docs)))
+    fin, gen = stats["composition"]["domains"]
+    rows = {(d["domain"], r["name"]): r for d in (fin, gen) for r in d["sources"]}
+    assert rows[("financial", "web")]["docs"] == 1 and rows[("financial", "web")]["tokens"] == 100
+    assert rows[("general", "web")]["docs"] == 1 and rows[("general", "web")]["tokens"] == 250
+    assert rows[("financial", "web")]["finpile_share_pct"] == 42.01
+    assert rows[("general", "web")]["finpile_share_pct"] == 25.90
+    assert rows[("general", "wikipedia")]["finpile_share_pct"] == 3.35
+    # the financial total is every financial document's tokens: 30 filings + 3 social + 100 moved web
+    assert fin["subtotal"]["tokens"] == 133
+    assert fin["subtotal"]["token_share_pct"] == round(100 * 133 / 391, 2)
+
+
+def test_report_cosmetics():
+    from pipeline.report_html import _code_spans
+    from pipeline.report_plots import _plain_number, _source_colours
+    from pipeline.stats import short_label
+
+    assert _code_spans("`abc` (config file: x)") == "<code>abc</code> (config file: x)"
+    assert "`" not in _code_spans("`abc` (config file: `y`)")
+    title = "Regional bank stocks slide as commercial real estate losses return to the spotlight again"
+    assert short_label(title) == "Regional bank stocks slide as commercial real estate losses return to the…"
+    assert short_label("Short title") == "Short title"
+    assert (
+        _plain_number(60, 0) == "60" and _plain_number(1000, 0) == "1,000" and _plain_number(0.5, 0) == "0.5"
+    )
+    # a source keeps its colour whatever else is in the report, and social is not the green of "kept"
+    assert _source_colours(["social"])["social"] == _source_colours(["c4", "filings", "social"])["social"]
+    assert _source_colours(["social"])["social"] != "#2ca02c"
+
+
+def test_stage_table_lists_only_stages_that_removed_documents(tiny):
+    from pipeline.stats import stage_rows
+
+    _, stats = tiny
+    rows = stage_rows(stats)
+    assert rows, "the tiny run rejects and fails documents in web"
+    assert all(int(r[3].replace(",", "")) or int(r[4].replace(",", "")) for r in rows)
     assert stats["tokenizer"].startswith("cl100k_base")
     assert stats["shards"] == 3 and stats["has_manifest"] is True and stats["config_hash"] == "abc123"
 
@@ -438,3 +492,24 @@ def test_compare_two_runs(tiny, tmp_path, capsys):
     )
     assert cmp["total"]["tokens_delta"] == 3 and cmp["total"]["tokens_delta_pct"] == 1.07
     assert "## Compared with other" in (tiny[0] / "stats/report.md").read_text()
+
+
+def test_report_renders_in_headless_chromium(tiny, tmp_path):
+    """What a person sees: the HTML report rendered by a real browser is a tall, non-blank page."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "screenshot_report", Path(__file__).resolve().parents[2] / "scripts" / "screenshot_report.py"
+    )
+    shot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shot)
+    if shot.find_browser() is None:
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    from PIL import Image
+
+    png = shot.screenshot(tiny[0] / "stats" / "report.html", tmp_path / "report.png", height=20000)
+    with Image.open(png) as image:
+        width, height = image.size
+        extrema = image.convert("L").getextrema()
+    assert width == 1400 and 1500 < height < 20000  # the whole report, cropped below its last line
+    assert extrema[0] < 100  # text and plots drawn, not a blank page

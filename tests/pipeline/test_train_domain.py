@@ -24,7 +24,7 @@ from tests.filters.test_domain import FINANCIAL, GENERAL
 
 
 def write_run(run_dir: Path, docs: list[Document]) -> None:
-    """A run folder laid out as WriteShards lays it out: data/domain=D/source=S/part-00000.parquet."""
+    """A run folder laid out as WriteShards lays it out: data/D/S/part-00000.parquet."""
     groups: dict[tuple[str, str], list[Document]] = {}
     for d in docs:
         groups.setdefault((d.domain, d.source), []).append(d)

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.errors import RecordFailure
 from pipeline.schema import RawRecord, doc_id
-from sources.html import decode_html, extract_html
+from sources.html import declared_language, decode_html, extract_html
 from sources.web import read_warc
 
 CYRILLIC = (
@@ -146,6 +146,7 @@ def test_extract_article() -> None:
         "author": "Jane Smith",
         "sitename": "Example News",
         "host": "example.com",
+        "declared_lang": "en",  # <html lang="en">
     }
 
 
@@ -249,3 +250,53 @@ def test_real_warc_records_extract(shared_data: Path) -> None:
     home = next(d for d in docs if d.url == "http://www.iana.org/")
     assert home.title == "Internet Assigned Numbers Authority"
     assert home.metadata["content_charset"] == "utf-8" and home.metadata["host"] == "iana.org"
+
+
+def test_canonical_url_names_the_original_of_a_syndicated_copy():
+    from sources.html import canonical_url
+
+    page = (
+        '<html><head><title>T</title><LINK href="https://www.reuters.com/a/b?utm_source=x" REL="canonical">'
+        "</head><body><p>text</p></body></html>"
+    )
+    assert (
+        canonical_url(page, "https://finance.yahoo.com/x.html") == "https://www.reuters.com/a/b?utm_source=x"
+    )
+    # a page that is its own canonical (tracking parameters and case aside) names no other page
+    assert canonical_url(page, "https://WWW.reuters.com/a/b") == ""
+    # relative hrefs resolve against the page's URL; no canonical link, no answer
+    assert (
+        canonical_url("<head><link rel=canonical href=/orig></head>", "https://x.com/copy")
+        == "https://x.com/orig"
+    )
+    assert canonical_url("<head><link rel=stylesheet href=/a.css></head>", "https://x.com/copy") == ""
+    # a canonical link in the body (user content) is not the page's declaration
+    assert (
+        canonical_url("<head></head><body><link rel=canonical href=https://y.com/></body>", "https://x.com")
+        == ""
+    )
+
+
+@pytest.mark.parametrize(
+    ("html", "code"),
+    [
+        ('<html lang="de-DE"><head></head><body></body></html>', "de"),
+        ("<html class='x' xml:lang='fr'><head>", "fr"),
+        ('<html><head><meta http-equiv="Content-Language" content="es"></head>', "es"),
+        ('<html><head><meta content="pt_BR" property="og:locale"></head>', "pt"),
+        ('<html lang="und"><head><meta property="og:locale" content="en_US"></head>', "en"),
+        ("<html><head><title>x</title></head>", ""),
+        ('<p lang="de">fragment</p>', ""),
+    ],
+)
+def test_declared_language(html: str, code: str) -> None:
+    assert declared_language(html) == code
+
+
+def test_real_pages_declared_language(shared_data: Path) -> None:
+    folder = shared_data / "web" / "html"
+    read = lambda name: (folder / name).read_text(encoding="utf-8", errors="replace")  # noqa: E731
+    assert declared_language(read("handelsblatt.com.grenzschliessungen.html")) == "de"
+    assert declared_language(read("bbc.com.52241221.html")) == "en"
+    # A Spanish page whose template says lang="en": language ID must not trust it blindly.
+    assert declared_language(read("ultimasnoticias.com.ve-ucraina.html")) == "en"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent  # benchmarks/ is one level below the checkout
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("datatrove") is None, reason="the benchmark compares against datatrove"
