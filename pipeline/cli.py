@@ -25,6 +25,7 @@ commands:
   inspect   extract one local file and print its documents as JSON lines
   fetch     download raw data into a cache: `fetch edgar ...`, `fetch feeds ...` (see `fetch edgar --help`)
   train-domain-classifier  train the financial-vs-general fastText classifier from a built run
+  tokenize  a run's shards to training token files (Megatron .bin/.idx or numpy), mixed and shuffled
   config-reference  print (or --write) docs/config.md, every config key, generated from the schema
 
 `python -m pipeline COMMAND --help` describes each command.
@@ -200,12 +201,19 @@ def cmd_train_domain(argv: list[str]) -> int:
     return train(argv)
 
 
+def cmd_tokenize(argv: list[str]) -> int:
+    from pipeline.tokenize import cmd_tokenize as tokenize
+
+    return tokenize(argv)
+
+
 COMMANDS = {
     "run": cmd_run,
     "stats": cmd_stats,
     "inspect": cmd_inspect,
     "fetch": cmd_fetch,
     "train-domain-classifier": cmd_train_domain,
+    "tokenize": cmd_tokenize,
     "config-reference": cmd_config_reference,
 }
 

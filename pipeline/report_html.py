@@ -252,6 +252,14 @@ def render_html(stats: dict[str, Any], pngs: dict[str, bytes]) -> str:
         ]
         parts += [f"<blockquote>{escape(n)}</blockquote>" for n in mixture.get("notes", [])]
 
+    if stats.get("training_data"):
+        parts.append('<h2 id="training">Training data</h2>')
+    for t in stats.get("training_data") or []:
+        parts += [
+            f"<p>{escape(S.training_sentence(t).replace('`', ''))}</p>",
+            _table(S.TRAINING_HEADER, S.training_rows(t)),
+        ]
+
     # Comparison.
     cmp = stats.get("compare")
     if cmp:
