@@ -329,8 +329,22 @@ class EvalSetSettings(Section):
         description="CSV/TSV or JSONL file (local or gs://)"
     )
     field: StrictStr = Field("text", description="the text column (CSV/TSV) or key (JSONL)")
+    label_field: StrictStr = Field("", description="the label column/key (used by export sft)")
+    like: StrictStr = Field(
+        "", description="a standard set whose label mapping this file follows (export sft)"
+    )
 
     _resolve_path = field_validator("path")(_resolve)
+
+
+def _finance_sets() -> tuple[str, ...]:
+    from sources.evalsets import FINANCE_SETS
+
+    return tuple(FINANCE_SETS)
+
+
+def _resolve_cache(value: str | None, info: ValidationInfo) -> str | None:
+    return value if value and value.startswith("~") else _resolve(value, info)
 
 
 class DecontamSettings(Section):
@@ -338,18 +352,29 @@ class DecontamSettings(Section):
 
     SECTION: ClassVar[str] = "decontam"
 
-    eval_sets: list[EvalSetSettings] = Field(
-        default_factory=list, description="evaluation sets (default none)"
+    sets: list[StrictStr] = Field(
+        default_factory=lambda: list(_finance_sets()),
+        description="standard evaluation sets read from the fetch cache (`python -m pipeline fetch evalsets`); "
+        "default: the finance list",
     )
+    cache_dir: StrictStr | None = Field(
+        None, description="the fetch cache (default $FINPILE_CACHE_DIR, else ~/.cache/finpile)"
+    )
+    eval_sets: list[EvalSetSettings] = Field(default_factory=list, description="more evaluation files")
     ngram: PositiveInt = Field(13, description="n-gram length of the overlap test (GPT-3)")
     mode: Literal["drop", "flag"] = Field("drop", description="drop: reject; flag: keep, mark metadata")
     min_words: PositiveInt = Field(8, description="evaluation examples shorter than this are matched whole")
 
+    _resolve_cache_dir = field_validator("cache_dir")(_resolve_cache)
+
     @model_validator(mode="after")
     def _unique_names(self) -> Self:
-        names = [s.name for s in self.eval_sets]
+        names = [s.name for s in self.eval_sets] + list(self.sets)
         if len(set(names)) != len(names):
-            raise ValueError(f"eval_sets names must be unique, got {names}")
+            raise ValueError(
+                f"set names must be unique across sets and eval_sets, got {names} "
+                "(rename the eval_sets entry or drop the name from decontam.sets)"
+            )
         return self
 
 
@@ -634,6 +659,13 @@ def check_resources(cfg: Config) -> None:
                 f"{cfg.origin}: decontam.eval_sets[{n}].path: file not found: {entry.path} "
                 f"(evaluation set {entry.name}; fix the path or remove the entry)"
             )
+    from sources.evalsets import REGISTRY
+
+    unknown = [n for n in cfg.decontam.sets if n not in REGISTRY]
+    if unknown:
+        problems.append(
+            f"{cfg.origin}: decontam.sets: unknown evaluation set(s) {', '.join(unknown)}; known: {', '.join(REGISTRY)}"
+        )
     if problems:
         raise ConfigError("\n".join(problems))
 

@@ -75,8 +75,8 @@ class EdgarOptions(ReaderOptions):
     exhibits: Literal["press", "all", "none"] | None = Field(
         None, description="press (default): main document + EX-99.x; all: every text exhibit; none"
     )
-    tables: Literal["drop_numeric", "linearize", "drop"] | None = Field(
-        None, description="drop_numeric (default), linearize (keep every table as rows) or drop"
+    tables: Literal["markdown", "linearize", "drop", "drop_numeric"] | None = Field(
+        None, description="markdown (default), linearize (keep every table as rows), drop, or drop_numeric"
     )
     split_items: StrictBool | None = Field(
         None, description="record 10-K/10-Q item offsets in metadata['items'] (default true)"

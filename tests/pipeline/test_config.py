@@ -79,7 +79,7 @@ def test_config_hash_changes_with_thresholds():
         ),
         (
             {"inputs": [{"kind": "edgar", "paths": "x", "options": {"tables": "keep"}}]},
-            "inputs[0].options.tables: 'keep' is not one of: drop_numeric, linearize, drop",
+            "inputs[0].options.tables: 'keep' is not one of: markdown, linearize, drop, drop_numeric",
         ),
         (
             {"inputs": [{"kind": "edgar", "paths": "x", "options": {"split_items_as_documents": "yes"}}]},
