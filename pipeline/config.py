@@ -384,10 +384,14 @@ class DomainSettings(Section):
     SECTION: ClassVar[str] = "domain"
 
     model_path: StrictStr | None = Field(
-        None, description="fastText model (default: the shipped pipeline/models/domain-sample.ftz)"
+        None, description="fastText model (default: the shipped pipeline/models/domain-finpile.ftz)"
     )
     threshold: Fraction = Field(0.5, description="domain_score at or above this: financial")
-    sources: list[SourceName] = Field(default_factory=lambda: ["web"], description="sources classified")
+    sources: list[SourceName] = Field(
+        default_factory=lambda: ["web", "c4"],
+        description="sources classified (plus posts a reader marks domain_hint=unknown)",
+    )
+    min_words: NonNegativeInt = Field(20, description="fewer words is too short to judge: general")
 
     _resolve_model = field_validator("model_path")(_resolve)
 

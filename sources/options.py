@@ -116,6 +116,11 @@ class RedditOptions(MaxDocBytesOptions):
     subreddits: CommaList | None = Field(
         None, description="allow-list (default: the built-in finance subreddits); '*' keeps every subreddit"
     )
+    finance_subreddits: CommaList | None = Field(
+        None,
+        description="subreddits whose posts are financial by source; posts elsewhere are scored by the domain "
+        "classifier (default: the built-in finance subreddits)",
+    )
     min_score: int | float | None = Field(None, description="drop posts scored below this (default: off)")
 
 
