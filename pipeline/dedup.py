@@ -49,6 +49,7 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
 from filters.dedup import MinHashConfig, band_keys, exact_key, normalize_for_exact, shingles, signature
+from pipeline.config import DedupSettings
 from pipeline.schema import Document, RecordError, Rejected
 from pipeline.stage import ERRORS, NAMESPACE, REJECTED, counter
 
@@ -532,20 +533,20 @@ class Deduplicate(beam.PTransform):
         self._max_residual = max_residual_edges
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any], with_errors: bool = False) -> Deduplicate:
-        """From the ``dedup`` config section (``exact``, ``near`` (false: off), ``priority``, ``cc_rounds``, ...)."""
-        near = settings.get("near")
-        near_on = near is not False
-        near = near if isinstance(near, dict) else {}
+    def from_settings(
+        cls, settings: DedupSettings | dict[str, Any] | None, with_errors: bool = False
+    ) -> Deduplicate:
+        """From the typed ``dedup`` section (``exact``, ``near`` (``enabled: false``: off), ``priority``, ...)."""
+        s = DedupSettings.of(settings)
         return cls(
-            list(settings.get("priority") or []),
-            minhash_config(settings) if near_on else None,
-            exact=bool(settings.get("exact", True)),
-            cc_rounds=int(settings.get("cc_rounds", DEFAULT_CC_ROUNDS)),
-            verify=bool(near.get("verify", False)),
-            verify_threshold=near.get("verify_threshold"),
-            big_bucket=int(settings.get("big_bucket", DEFAULT_BIG_BUCKET)),
-            max_residual_edges=int(settings.get("cc_max_residual_edges", DEFAULT_MAX_RESIDUAL_EDGES)),
+            list(s.priority),
+            s.minhash() if s.near.enabled else None,
+            exact=s.exact,
+            cc_rounds=s.cc_rounds,
+            verify=s.near.verify,
+            verify_threshold=s.near.verify_threshold,
+            big_bucket=s.big_bucket,
+            max_residual_edges=s.cc_max_residual_edges,
             with_errors=with_errors,
         )
 
@@ -653,12 +654,6 @@ def NearDeduplicate(
     return Deduplicate(priority, minhash, exact=False, cc_rounds=cc_rounds, **kwargs)
 
 
-def minhash_config(settings: dict[str, Any]) -> MinHashConfig:
-    """The typed MinHash config from the ``dedup.near`` section."""
-    near = settings.get("near") or {}
-    return MinHashConfig(
-        ngram=int(near.get("ngram", 5)),
-        num_perm=int(near.get("num_perm", 128)),
-        threshold=float(near.get("threshold", 0.8)),
-        seed=int(near.get("seed", 1)),
-    )
+def minhash_config(settings: DedupSettings | dict[str, Any] | None) -> MinHashConfig:
+    """The typed MinHash config from the ``dedup`` section."""
+    return DedupSettings.of(settings).minhash()

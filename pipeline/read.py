@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline import progress
-from pipeline.config import InputSpec
+from pipeline.config import InputBase
 from pipeline.errors import ConfigError, RecordFailure
 from pipeline.schema import RawRecord, RecordError, Skipped
 from pipeline.stage import ERRORS, counter
@@ -64,7 +64,7 @@ class InputFile:
         return str(opts.get("source") or KIND_DEFAULT_SOURCE.get(self.kind, "web"))
 
 
-def list_input_files(inputs: list[InputSpec]) -> list[InputFile]:
+def list_input_files(inputs: Sequence[InputBase]) -> list[InputFile]:
     """Expand every input's paths/globs (local or gs://); a pattern that matches nothing is a ConfigError."""
     files: list[InputFile] = []
     for spec in inputs:
@@ -84,7 +84,7 @@ def list_input_files(inputs: list[InputSpec]) -> list[InputFile]:
                         kind=spec.kind,
                         path=meta.path,
                         size=meta.size_in_bytes,
-                        options=tuple(sorted(spec.options.items())),
+                        options=tuple(sorted(spec.reader_options().items())),
                     )
                 )
     return files

@@ -22,16 +22,17 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from pydantic import ValidationError
 
 from pipeline import __version__, progress
 from pipeline.boilerplate import RemoveBoilerplate
-from pipeline.config import Config, InputSpec, load_config
+from pipeline.config import Config, format_errors, load_config, make_input
 from pipeline.decontam import Decontaminate, count_keys, finish_section, per_set_counts
-from pipeline.dedup import Deduplicate, UniqueIds, minhash_config
+from pipeline.dedup import Deduplicate, UniqueIds
 from pipeline.domain import ClassifyDomain
 from pipeline.errors import ConfigError
 from pipeline.extract import Extract
-from pipeline.input_options import group_cli_inputs, validate_options
+from pipeline.input_options import group_cli_inputs, option_value
 from pipeline.language import IdentifyLanguage
 from pipeline.mix import AssignDomainAndMix
 from pipeline.options import FinPileOptions
@@ -60,12 +61,12 @@ class RunPlan:
 
 
 def effective_config(opts: FinPileOptions, argv: list[str] | None = None) -> Config:
-    """The config file with the command-line overrides applied.
+    """The config file with the command-line overrides applied (each override checked like the file).
 
     ``argv`` (the run's arguments) tells which ``--option KEY=VALUE`` follows which ``--input`` (see
     ``pipeline.input_options``); without it, the ``--input`` flags get no options.
     """
-    cfg = load_config(opts.config)
+    cfg = load_config(opts.config).model_copy(deep=True)
     if getattr(opts, "input_option", None) and not opts.inputs:
         raise ConfigError(
             "--option applies to the --input before it; to set a config input's options, edit its 'options:'"
@@ -81,9 +82,16 @@ def effective_config(opts: FinPileOptions, argv: list[str] | None = None) -> Con
                 raise ConfigError(
                     f"--input {item!r}: unknown source kind {kind!r}; known: {', '.join(sorted(READERS))}"
                 )
-            validate_options(kind, options, f"--input {item}")
-            specs.append(InputSpec(name=f"{kind}-{n}", kind=kind, paths=(path,), options=options))
-        cfg.inputs = specs
+            specs.append(
+                make_input(
+                    kind,
+                    [path],
+                    name=f"{kind}-{n}",
+                    options={key: option_value(value) for key, value in options.items()},
+                    where=f"--input {item!r}",
+                )
+            )
+        _override(cfg, "inputs", specs, "--input")
     if opts.only:
         wanted = [n.strip() for n in opts.only.split(",") if n.strip()]
         unknown = sorted(set(wanted) - {i.name for i in cfg.inputs})
@@ -91,18 +99,25 @@ def effective_config(opts: FinPileOptions, argv: list[str] | None = None) -> Con
             raise ConfigError(
                 f"--only: no input named {', '.join(unknown)}; inputs in the config: {', '.join(i.name for i in cfg.inputs)}"
             )
-        cfg.inputs = [i for i in cfg.inputs if i.name in wanted]
+        _override(cfg, "inputs", [i for i in cfg.inputs if i.name in wanted], "--only")
     if opts.output_root:
-        cfg.output_root = opts.output_root
+        _override(cfg, "output_root", opts.output_root, "--output_root")
     if opts.run_name:
-        cfg.run_name = opts.run_name
-    if opts.max_rows_per_shard:
-        if opts.max_rows_per_shard < 1:
-            raise ConfigError("--max_rows_per_shard must be a positive integer")
-        cfg.shards["max_rows"] = opts.max_rows_per_shard
+        _override(cfg, "run_name", opts.run_name, "--run_name")
+    if opts.max_rows_per_shard is not None:
+        _override(cfg.shards, "max_rows", opts.max_rows_per_shard, "--max_rows_per_shard")
     if opts.label_only:
-        cfg.quality["label_only"] = True
+        _override(cfg.quality, "label_only", True, "--label_only")
     return cfg
+
+
+def _override(section: Any, key: str, value: Any, flag: str) -> None:
+    """Set one config value from a flag, checked by the schema like a value in the file."""
+    try:
+        setattr(section, key, value)
+    except ValidationError as exc:
+        problem = format_errors(exc, type(section), where="")[0].split(": ", 1)[-1]
+        raise ConfigError(f"{flag} {value!r}: {problem}") from None
 
 
 def prepare_run_dir(run_dir: str, overwrite: bool, config_hash: str) -> None:
@@ -186,10 +201,10 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     """Add every stage of the corpus pipeline to ``p``."""
     cfg, run_dir = plan.config, plan.run_dir
     work = FileSystems.join(run_dir, WORK_DIR)
-    label_only = bool(cfg.quality.get("label_only"))
+    label_only = cfg.quality.label_only
 
     records, read_errors, skipped = p | "ReadSources" >> ReadSources(plan.files, with_skipped=True)
-    input_options = {spec.name: dict(spec.options) for spec in cfg.inputs}
+    input_options = {spec.name: spec.reader_options() for spec in cfg.inputs}
     docs, extract_rejected, extract_errors, derived = records | "Extract" >> Extract(
         cfg.source_domains, input_options
     )
@@ -206,10 +221,10 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         docs | "KeyDecontamKept" >> beam.FlatMap(count_keys),
         decontam_rejected | "KeyDecontamRejected" >> beam.FlatMap(count_keys),
     ]
-    docs, boilerplate_rejected = docs | "RemoveBoilerplate" >> RemoveBoilerplate(cfg.boilerplate)
+    docs, boilerplate_rejected = docs | "RemoveBoilerplate" >> RemoveBoilerplate(cfg.boilerplate.config())
     dedup_rejected = []
     id_errors = []
-    if cfg.dedup.get("exact", True) or cfg.dedup.get("near", True) is not False:
+    if cfg.dedup.exact or cfg.dedup.near.enabled:
         docs, rejected_dups, dup_id_errors = docs | "Dedup" >> Deduplicate.from_settings(
             cfg.dedup, with_errors=True
         )
@@ -220,7 +235,7 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     docs, domain_rejected, domain_errors = docs | "ClassifyDomain" >> ClassifyDomain(cfg.domain)
     domain_of = dict(cfg.source_domains)
     docs, mixture = docs | "AssignDomainAndMix" >> AssignDomainAndMix(domain_of, cfg.mix)
-    shards = docs | "WriteShards" >> WriteShards(run_dir, int(cfg.shards["max_rows"]))
+    shards = docs | "WriteShards" >> WriteShards(run_dir, cfg.shards.max_rows)
 
     rejected = [
         extract_rejected,
@@ -380,7 +395,7 @@ def build_manifest(plan: RunPlan, runner: str, started: float) -> dict[str, Any]
         "config": cfg.to_dict(),
         "config_file": cfg.origin,
         "config_hash": cfg.config_hash,
-        "minhash": minhash_config(cfg.dedup).identity,
+        "minhash": cfg.dedup.minhash().identity,
         "inputs": [
             {"input": f.input_name, "kind": f.kind, "path": f.path, "bytes": f.size} for f in plan.files
         ],
@@ -401,10 +416,31 @@ def _relative(run_dir: str, path: str) -> str:
     return path[len(run_dir) :].lstrip("/")
 
 
+def _without_directories(files: list[InputFile]) -> list[InputFile]:
+    """Drop local folders a glob matched (``data/*`` matching ``data/old/``); refuse an input left with none.
+
+    A folder is not a file a reader can read: it would become one read error and, alone, a run of 0 shards.
+    """
+    kept, dirs = [], defaultdict(list)
+    for f in files:
+        if "://" not in f.path and os.path.isdir(f.path):
+            dirs[f.input_name].append(f.path)
+        else:
+            kept.append(f)
+    for name, paths in dirs.items():
+        if not any(f.input_name == name for f in kept):
+            raise ConfigError(
+                f"input '{name}': matches only folders ({', '.join(paths[:3])}); give the files as a glob, "
+                f"e.g. {os.path.join(paths[0], '*')}"
+            )
+        _LOG.warning("input %s: skipping %d folder(s) the pattern matched: %s", name, len(paths), paths[:3])
+    return kept
+
+
 def make_plan(opts: FinPileOptions, argv: list[str] | None = None) -> RunPlan:
     cfg = effective_config(opts, argv)
     run_dir = FileSystems.join(cfg.output_root, cfg.run_name)
-    files = list_input_files(cfg.inputs)
+    files = _without_directories(list_input_files(cfg.inputs))
     return RunPlan(config=cfg, run_dir=run_dir, files=files, write_stats=not opts.no_stats)
 
 
