@@ -25,7 +25,7 @@ import types
 import typing
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Self, Union
+from typing import Annotated, Any, ClassVar, Literal, Self, Union, get_origin
 
 import yaml
 from pydantic import (
@@ -103,6 +103,17 @@ class Section(BaseModel):
     """Base of every config model: unknown keys refused, values checked on assignment too."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_lists(cls, data: Any) -> Any:
+        """A list key written with nothing after it (YAML ``key:`` is null) is an empty list."""
+        if isinstance(data, dict):
+            for key, value in list(data.items()):
+                field = cls.model_fields.get(key) if isinstance(key, str) else None
+                if value is None and field is not None and get_origin(field.annotation) is list:
+                    data = {**data, key: []}
+        return data
 
     @classmethod
     def of(cls, value: Self | dict[str, Any] | None) -> Self:

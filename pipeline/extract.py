@@ -65,8 +65,11 @@ def extract_plain(raw: RawRecord) -> Document:
             raise RecordFailure(
                 "charset", f"text record is not UTF-8 ({exc.reason} at byte {exc.start})"
             ) from None
+    content, removed = strip_control_chars(content)
     text = normalize_text(content)
     meta = dict(raw.metadata)
+    if removed:
+        meta["control_chars_removed"] = str(removed)
     return Document(
         id=doc_id(raw.source, raw.id),
         text=text,
@@ -103,8 +106,10 @@ def extract(
     fn = _extractor(raw.content_type)
     doc = fn(raw, options) if fn is not None else extract_plain(raw)
     doc.text, removed = strip_control_chars(doc.text)
+    if removed:  # an extractor that does not normalise its text itself
+        doc.metadata["control_chars_removed"] = str(int(doc.metadata.get("control_chars_removed", 0)) + removed)
+    removed = int(doc.metadata.get("control_chars_removed", 0) or 0)
     if removed:
-        doc.metadata["control_chars_removed"] = str(removed)
         counter(f"{STAGE}:control_chars_removed").inc(removed)
     if doc.metadata.get("charset_declared"):  # a declared Latin charset gave mojibake: re-decoded
         counter(f"{STAGE}:charset_redetected").inc()

@@ -206,6 +206,14 @@ def test_sections_and_options_written_empty_take_their_defaults(tmp_path):
     assert cfg.inputs[0].reader_options() == {}
 
 
+def test_list_keys_written_empty_are_empty_lists(tmp_path):
+    """``eval_sets:`` with nothing after it (YAML null) was refused as 'must be a valid list, got None'."""
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text("inputs:\n  - {kind: text, paths: [x.txt]}\ndecontam:\n  sets:\n  eval_sets:\n")
+    cfg = load_config(str(cfg_file))
+    assert cfg.decontam.sets == [] and cfg.decontam.eval_sets == []
+
+
 def test_missing_and_malformed_files(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(str(tmp_path / "nope.yaml"))

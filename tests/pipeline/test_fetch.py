@@ -111,7 +111,7 @@ def test_user_agent_from_the_environment(monkeypatch, tmp_path, capsys):
     [
         (["--max_rps", "11"], "at most 10 requests/s"),
         (["--start", "2024-13-01"], "YYYY-MM-DD"),
-        (["--workers", "zero"], "invalid int value"),
+        (["--workers", "zero"], "must be an integer, got .zero."),
         (["--tickers", "AAPL", "--ciks", "320193"], "not allowed with argument"),
     ],
 )

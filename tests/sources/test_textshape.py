@@ -71,7 +71,7 @@ def _documents(kind: str, path: Path, options: dict[str, str], limit: int = 400)
     docs = []
     domains = load_config().source_domains
     item = InputFile(
-        input_name="t", kind=kind, path=str(path), size=0, options=tuple(sorted(options.items()))
+        input_name="t", kind=kind, path=str(path), size=path.stat().st_size, options=tuple(sorted(options.items()))
     )
     for record in read_file(item):
         if isinstance(record, RawRecord):
