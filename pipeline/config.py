@@ -39,6 +39,7 @@ TOP_LEVEL_KEYS = {
     "boilerplate",
     "domain",
     "decontam",
+    "time",
 }
 
 # Which FinPile domain each source belongs to (overridable under `source_domains`).
@@ -80,6 +81,7 @@ class Config:
     boilerplate: dict[str, Any] = field(default_factory=dict)
     domain: dict[str, Any] = field(default_factory=dict)
     decontam: dict[str, Any] = field(default_factory=dict)
+    time: dict[str, Any] = field(default_factory=dict)  # as_of, unknown (pipeline.timeinfo)
     origin: str = ""  # the file it came from, for messages
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +103,7 @@ class Config:
             "boilerplate": self.boilerplate,
             "domain": self.domain,
             "decontam": self.decontam,
+            "time": self.time,
         }
 
     @property
@@ -171,6 +174,7 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", origin: str = "<dict>
         boilerplate=_section(raw, "boilerplate", {}, origin),
         domain=_section(raw, "domain", {"threshold": 0.5, "sources": ["web"]}, origin),
         decontam=_section(raw, "decontam", {"eval_sets": [], "ngram": 13, "mode": "drop"}, origin),
+        time=_section(raw, "time", {"as_of": None, "unknown": "flag"}, origin),
         origin=origin,
     )
     if cfg.domain.get("model_path"):
@@ -249,6 +253,19 @@ def _validate_values(cfg: Config, origin: str) -> None:
 
     DomainConfig.from_settings(cfg.domain)
     DecontamConfig.from_settings(cfg.decontam)
+    validate_time(cfg, origin)
     max_rows = cfg.shards.get("max_rows")
     if not isinstance(max_rows, int) or max_rows < 1:
         raise ConfigError(f"{origin}: shards.max_rows must be a positive integer, got {max_rows!r}")
+
+
+def validate_time(cfg: Config, origin: str = "<flags>") -> None:
+    """Check (and normalise to UTC) ``time.as_of`` and ``time.unknown``; check ``shards.partition_by_period``."""
+    from pipeline.timeinfo import TimeConfig, validate_period
+
+    try:
+        time_cfg = TimeConfig.from_settings(cfg.time)
+        cfg.shards["partition_by_period"] = validate_period(cfg.shards.get("partition_by_period"))
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
+    cfg.time["as_of"] = time_cfg.as_of or None
