@@ -785,7 +785,7 @@ def funnel_tokens(
                 reasons[f"{stage}/{reason}"] = {"docs": docs, "chars": chars, "tokens": tokens}
         seen = {k.split("/")[0] for k in entry["rejected"]} | {k.split("/")[0] for k in entry["errors"]}
         stages = sorted(
-            seen | (set(STAGE_ORDER) - {"mix"}),
+            seen | (set(STAGE_ORDER) - {"mix", "time"}),  # "time" only runs with --as_of
             key=lambda s: (STAGE_ORDER.index(s) if s in STAGE_ORDER else len(STAGE_ORDER), s),
         )
         kept_docs = entry["kept"]
