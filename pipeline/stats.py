@@ -8,6 +8,8 @@
   ``rejected/*.jsonl`` with the same BPE tokenizer);
 - distributions: lengths, quality score and signals, language confidence, domain score, dedup cluster
   sizes, dates, top web domains, EDGAR companies and form types, subreddits and cashtags;
+- a leakage audit (point in time): ``available_at`` per source, documents without a time and, for a cut-off
+  run, kept documents that mention a year after the cut-off;
 - mixture (target vs achieved), seeded samples of kept and rejected documents (PII-redacted), and what is
   needed to reproduce the run.
 
