@@ -256,14 +256,14 @@ AS_OF = "2024-01-20T00:00:00Z"  # the middle of the sample's January 2024 posts,
 
 
 @pytest.fixture(scope="module")
-def cut_run(tmp_path_factory) -> Path:
+def cut_run(tmp_path_factory) -> tuple[Path, str]:
     root = tmp_path_factory.mktemp("cut-run")
     proc = run_cli(
         "run", "--runner=DirectRunner", f"--output_root={root}", "--run_name=cut", "--as_of=2024-01-20",
         "--partition_by_period=quarter", "--progress_interval=0",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return root / "cut"
+    return root / "cut", proc.stdout
 
 
 def _kept(run_dir: Path) -> pd.DataFrame:
@@ -278,6 +278,7 @@ def _rejected(run_dir: Path) -> list[dict]:
 
 def test_as_of_run_keeps_exactly_the_documents_before_the_cutoff(cut_run, sample_run):
     base_dir, _ = sample_run
+    cut_run, summary = cut_run
     cut_off = pd.Timestamp(AS_OF)
     kept, base = _kept(cut_run), _kept(base_dir)
     # every kept document was public by the cut-off, or has no time and carries the flag (default policy)
@@ -299,9 +300,15 @@ def test_as_of_run_keeps_exactly_the_documents_before_the_cutoff(cut_run, sample
     assert sum(e["rejected"].get("time/after_cutoff", 0) for e in funnel.values()) == len(after)
     assert manifest["funnel"]["totals"]["balanced"]
     assert funnel["filings"]["available_at"]["unknown"] == 1  # the standalone 10-K of the sample
+    assert f"time/after_cutoff={len(after)}" in summary
+    assert (
+        "point in time: as_of 2024-01-20T00:00:00Z (unknown time: flag); documents without a known time: filings=1"
+        in summary
+    )
 
 
 def test_period_partitions_and_manifest_agree(cut_run):
+    cut_run, _ = cut_run
     manifest = json.loads((cut_run / "manifest.json").read_text())
     totals: dict[tuple[str, str], list[int]] = {}
     for shard in manifest["shards"]:
@@ -324,6 +331,7 @@ def test_period_partitions_and_manifest_agree(cut_run):
 
 
 def test_leakage_audit_in_the_report(cut_run):
+    cut_run, _ = cut_run
     stats = json.loads((cut_run / "stats" / "stats.json").read_text())
     audit = stats["time"]
     kept = _kept(cut_run)
