@@ -118,7 +118,6 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     from filters.boilerplate import BoilerplateConfig, paragraph_keys
     from filters.dedup import band_keys, exact_key, normalize_for_exact, shingles, signature
     from filters.domain import DomainClassifier
-    from filters.language import LanguageIdentifier
     from filters.pii import PiiRedactor
     from filters.quality import QualityScorer
     from filters.tokens import count_tokens
@@ -128,7 +127,7 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     from pipeline.dedup import minhash_config, rank, union_find_labels
     from pipeline.domain import DomainConfig, classify
     from pipeline.extract import extract, split_documents
-    from pipeline.language import language_decision
+    from pipeline.language import LanguageConfig, identify_language
     from pipeline.mix import add_token_count, assign_weight, compute_mixture, tokens_key
     from pipeline.pii import redact_document
     from pipeline.quality import quality_config
@@ -147,7 +146,8 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
 
     cfg = load_config(str(corpus / "finpile.yaml"))
     start = _clock()
-    lid = LanguageIdentifier(cfg.language.get("model_path"))
+    language_cfg = LanguageConfig.from_settings(cfg.language)
+    lid = language_cfg.identifier()
     lid.predict("warm up the model")
     scorer = QualityScorer(quality_config(cfg.quality))
     scorer.setup()
@@ -161,7 +161,6 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     domain_classifier = DomainClassifier(domain_cfg.model_path)
     domain_classifier.setup()
     count_tokens("warm up")
-    allowed, min_score = set(cfg.language.get("allowed") or []), float(cfg.language.get("min_score", 0.0))
     priority = list(cfg.dedup.get("priority") or [])
     record("setup", 0, 0, start, 0)
 
@@ -206,9 +205,7 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
         return kept
 
     def language(doc: Any) -> Any:
-        doc.lang, doc.lang_score = lid.predict(doc.text)
-        keep, reason = language_decision(doc, allowed, min_score)
-        return doc if keep else Rejected(stage="language", reason=reason, document=doc)
+        return identify_language(lid, language_cfg, doc)
 
     def quality(doc: Any) -> Any:
         keep, reason = scorer.decide(scorer.score(doc))

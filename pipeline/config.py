@@ -51,6 +51,9 @@ DEFAULT_SOURCE_DOMAINS = {
     "web": "general",
     "wikipedia": "general",
     "c4": "general",
+    # the medical sources (sources/medical.py) are general text in the finance profile
+    "pubmed": "general",
+    "pmc": "general",
 }
 
 
@@ -164,7 +167,7 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", origin: str = "<dict>
         run_name=str(raw.get("run_name") or "run"),
         output_root=str(raw.get("output_root") or "output"),
         inputs=inputs,
-        language=_section(raw, "language", {"allowed": ["en"], "min_score": 0.65}, origin),
+        language=_section(raw, "language", {"allowed": ["en"], "min_score": 0.6}, origin),
         quality=_section(raw, "quality", {"label_only": False}, origin),
         pii=_section(raw, "pii", {}, origin),
         dedup=_section(raw, "dedup", {}, origin),
@@ -227,9 +230,12 @@ def resolve_path(path: str, base_dir: str) -> str:
 
 
 def _validate_values(cfg: Config, origin: str) -> None:
-    min_score = cfg.language.get("min_score", 0.0)
-    if not isinstance(min_score, int | float) or not 0 <= min_score <= 1:
-        raise ConfigError(f"{origin}: language.min_score must be a number in [0, 1], got {min_score!r}")
+    from pipeline.language import LanguageConfig
+
+    try:
+        LanguageConfig.from_settings(cfg.language)
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
     targets = cfg.mix.get("domain_targets") or {}
     if targets:
         if set(targets) - set(DOMAINS):

@@ -14,13 +14,12 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from filters.language import LanguageIdentifier
 from filters.pii import PiiRedactor
 from filters.quality import QualityScorer
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError, RecordFailure
 from pipeline.extract import extract
-from pipeline.language import language_decision
+from pipeline.language import LanguageConfig, language_decision, tag_language
 from pipeline.mix import add_token_count
 from pipeline.pii import redact_document
 from pipeline.quality import quality_config
@@ -35,11 +34,10 @@ class Inspector:
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
-        self.lid = LanguageIdentifier(cfg.language.get("model_path"))
+        self.language = LanguageConfig.from_settings(cfg.language)
+        self.lid = self.language.identifier()
         self.scorer = QualityScorer(quality_config(cfg.quality))
         self.redactor = PiiRedactor(cfg.pii)
-        self.allowed = set(cfg.language.get("allowed") or [])
-        self.min_score = float(cfg.language.get("min_score", 0.0))
 
     def inspect_file(
         self, path: str, kind: str | None = None, options: dict[str, Any] | None = None
@@ -75,12 +73,12 @@ class Inspector:
         else:
             doc = result
         if doc.text:
-            doc.lang, doc.lang_score = self.lid.predict(doc.text)
+            tag_language(doc, self.lid.identify(doc.text, doc.metadata.get("declared_lang", "")))
             doc = self.scorer.score(doc)
             doc, _ = redact_document(self.redactor, doc)
             doc = add_token_count(doc)
             if decision == "kept":
-                keep, reason = language_decision(doc, self.allowed, self.min_score)
+                keep, reason = language_decision(doc, self.language)
                 if keep:
                     keep, reason = self.scorer.decide(doc)
                     reason = f"quality/{reason}" if not keep else ""

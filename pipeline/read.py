@@ -40,6 +40,8 @@ KIND_DEFAULT_SOURCE = {
     "text": "c4",
     "news_cache": "news",
     "stocktwits": "social",
+    "pubmed": "pubmed",
+    "pmc": "pmc",
 }
 
 

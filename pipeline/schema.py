@@ -37,7 +37,7 @@ SCHEMA_VERSION = "2.0"
 DOMAINS = ("financial", "general")
 
 # FinPile-style sources (the `source=` partition). Connectors map their records onto these.
-SOURCES = ("filings", "press", "news", "web", "social", "wikipedia", "c4")
+SOURCES = ("filings", "press", "news", "web", "social", "wikipedia", "c4", "pubmed", "pmc")
 
 # Kinds of raw content a connector can hand to Extract.
 CONTENT_TYPES = ("html", "sgml", "text", "wikitext", "json")

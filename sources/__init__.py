@@ -30,6 +30,8 @@ READERS: dict[str, str] = {
     "jsonl": "sources.general:read_jsonl",
     "html": "sources.files:read_html_file",
     "text": "sources.files:read_text_file",
+    "pubmed": "sources.medical:read_pubmed",
+    "pmc": "sources.medical:read_pmc",
 }
 
 

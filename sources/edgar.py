@@ -1272,7 +1272,8 @@ def extract_filing(raw: RawRecord, options: Mapping[str, Any] | None = None) -> 
     """The clean text of one EDGAR document (HTML, inline XBRL or plain text) as a ``Document``.
 
     Pure and fast (one lxml parse and one tree walk). ``options``: see ``EdgarOptions`` (``tables``,
-    ``split_items``). 10-K/10-Q item offsets go to ``metadata["items"]`` (compact JSON). An empty text is
+    ``split_items``). 10-K/10-Q item offsets go to ``metadata["items"]`` (compact JSON); ``metadata["declared_lang"]``
+    is ``en`` (Regulation S-T). An empty text is
     returned as is (the pipeline rejects it); ``RecordFailure`` only for content that cannot be decoded.
     """
     opts = EdgarOptions.from_mapping(options)
@@ -1283,6 +1284,9 @@ def extract_filing(raw: RawRecord, options: Mapping[str, Any] | None = None) -> 
         blocks, html_title = plain_blocks(_strip_sgml_wrapper(body), opts.tables), ""
     text = _finish_text(drop_page_furniture(blocks))
     metadata = dict(raw.metadata)
+    # Regulation S-T Rule 306 (17 CFR 232.306): electronic filings are in English (foreign documents are
+    # filed as English translations). A prior for language ID, not a verdict: see filters/language.py.
+    metadata.setdefault("declared_lang", "en")
     form_type = metadata.get("form_type", "")
     if opts.split_items and text and _is_periodic(form_type) and _is_main_form(metadata):
         metadata["items"] = json.dumps(split_items(text, form_type), separators=(",", ":"))

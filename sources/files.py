@@ -71,9 +71,33 @@ NOT_DOCUMENTS = {
 }
 
 
+_PUBMED_MARKERS = re.compile(rb"<(?:MedlineCitationSet|PubmedArticleSet|MedlineCitation|PubmedArticle)[\s>]")
+_JATS_MARKERS = re.compile(rb"JATS|//NLM//DTD [^\n]*(?:Journal|Archiving|Publishing)|<article[^>]*\bxmlns:(?:xlink|mml)=")
+
+
+def _sniff_head(head: bytes) -> bytes:
+    """The first bytes as text: a gzip file's head is decompressed as far as it goes."""
+    if head[:2] != b"\x1f\x8b":
+        return head
+    import zlib
+
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, SNIFF_BYTES)
+    except zlib.error:
+        return head
+
+
 def detect_kind(path: str, head: bytes) -> str:
-    """Guess the reader kind of a local file from its name and first bytes (for ``inspect``)."""
+    """Guess the reader kind of a local file from its name and first bytes (for ``inspect`` and ``run``).
+
+    MEDLINE/PubMed citation files and PMC JATS articles are recognised by their root element or DTD, whatever
+    their name (``.xml``, ``.nxml``, gzipped or not)."""
     name = os.path.basename(path).lower()
+    text_head = _sniff_head(head)[:8192]
+    if _PUBMED_MARKERS.search(text_head):
+        return "pubmed"
+    if name.endswith((".nxml", ".nxml.gz")) or (b"<article" in text_head and _JATS_MARKERS.search(text_head)):
+        return "pmc"
     for suffix, what in NOT_DOCUMENTS.items():
         if name.endswith(suffix):
             raise ConfigError(f"{path} is {what}; pass a document file, or --kind to force a reader")

@@ -42,6 +42,7 @@ from mwparserfromhell.nodes import (
 )
 from mwparserfromhell.wikicode import Wikicode
 
+from filters.language import normalize_language_tag
 from pipeline.errors import RecordFailure
 from pipeline.schema import Document, RawRecord, RecordError, doc_id
 
@@ -297,6 +298,15 @@ def wiki_page_record(
     )
 
 
+def _dump_language(page: etree._Element) -> str:
+    """The wiki's language from the dump's root ``<mediawiki xml:lang="en">`` (a prior for language ID)."""
+    root = page.getparent()
+    return normalize_language_tag(root.get(XML_LANG)) if root is not None else ""
+
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
 def _release(elem: etree._Element) -> None:
     """Free a processed page and the already-processed siblings before it (iterparse keeps the tree)."""
     elem.clear(keep_tail=False)
@@ -342,6 +352,8 @@ def read_wikipedia(
             elif name == "page":
                 pages += 1
                 record = wiki_page_record(elem, base_url or DEFAULT_WIKI_BASE_URL, path, max_bytes)
+                if isinstance(record, RawRecord) and (language := _dump_language(elem)):
+                    record.metadata["declared_lang"] = language
                 _release(elem)
                 if record is not None:
                     yield record

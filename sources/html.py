@@ -12,6 +12,10 @@ boilerplate repeated across pages is removed by the corpus-level dedup stage ins
 tables off by default. When trafilatura finds no main text the Document has empty text and the pipeline
 rejects it: no fallback invents text from the page. HTML fragments (feed summaries, no ``<html>``/``<body>``)
 are wrapped in ``<article>`` first, because trafilatura discards a bare fragment however long it is.
+
+Declared language: ``<html lang>`` (or ``xml:lang``), else ``<meta http-equiv="content-language">``, else
+``og:locale``, read from the first ``LANG_SCAN_CHARS`` characters, becomes ``metadata["declared_lang"]``
+(primary ISO 639 code), replacing one a reader set (a feed's ``<language>``). Language ID uses it as a prior.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import charset_normalizer
 import trafilatura
 from lxml import etree
 
+from filters.language import normalize_language_tag
 from pipeline.errors import RecordFailure
 from pipeline.schema import Document, RawRecord, doc_id
 
@@ -43,6 +48,10 @@ MAX_REPLACEMENT_RATIO = 0.001  # bad bytes tolerated under a declared or UTF-8 c
 META_CHARSET_RE = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.IGNORECASE)
 XML_ENCODING_RE = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:\-]+)""", re.IGNORECASE)
 DOCUMENT_TAG_RE = re.compile(r"<(?:html|body|head)[\s>]", re.IGNORECASE)
+LANG_SCAN_CHARS = 65536  # <html> and <head>; real pages put og:locale after kilobytes of scripts
+HTML_LANG_RE = re.compile(r"""<html\b[^>]*?\s(?:xml:)?lang\s*=\s*["']?([A-Za-z0-9_-]+)""", re.IGNORECASE)
+META_TAG_RE = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+META_ATTR_RE = re.compile(r"""([a-zA-Z:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 # WHATWG Encoding Standard: these labels mean the superset encoding browsers actually use.
 WHATWG_SUPERSETS = {
@@ -208,13 +217,33 @@ def canonical_url(html_text: str, url: str) -> str:
     return ""
 
 
+def declared_language(html_text: str) -> str:
+    """The page's declared language as a primary ISO 639 code (``"de"``), or ``""`` (see the module docstring)."""
+    head = html_text[:LANG_SCAN_CHARS]
+    match = HTML_LANG_RE.search(head)
+    if match and (code := normalize_language_tag(match.group(1))):
+        return code
+    found: dict[str, str] = {}
+    for tag in META_TAG_RE.findall(head):
+        attrs = {
+            k.lower(): next(v for v in values if v) for k, *values in META_ATTR_RE.findall(tag) if any(values)
+        }
+        key = (attrs.get("http-equiv") or attrs.get("property") or attrs.get("name") or "").lower()
+        if key in ("content-language", "og:locale", "language") and attrs.get("content"):
+            found.setdefault(key, attrs["content"].split(",")[0])
+    for key in ("content-language", "language", "og:locale"):
+        if code := normalize_language_tag(found.get(key)):
+            return code
+    return ""
+
+
 def extract_html(raw: RawRecord, options: Mapping[str, Any] | None = None) -> Document:
     """The Document for an ``html`` RawRecord.
 
     options: ``include_comments``, ``include_tables``, ``favor_precision``, ``favor_recall`` (trafilatura;
     defaults ``DEFAULT_EXTRACT_OPTIONS``). Document metadata: the record's metadata plus ``extractor``,
-    ``charset``/``charset_source`` (bytes input), ``author``, ``sitename``, ``host``, ``canonical_url`` (when
-    the page declares another page as its canonical one: a syndicated copy).
+    ``charset``/``charset_source`` (bytes input), ``author``, ``sitename``, ``host``, ``declared_lang``,
+    ``canonical_url`` (when the page declares another page as its canonical one: a syndicated copy).
     """
     settings = {**DEFAULT_EXTRACT_OPTIONS, **dict(options or {})}
     metadata = dict(raw.metadata)
@@ -224,6 +253,8 @@ def extract_html(raw: RawRecord, options: Mapping[str, Any] | None = None) -> Do
         metadata.update(charset_info)
     else:
         html_text = raw.content
+    if declared := declared_language(html_text):
+        metadata["declared_lang"] = declared
     html_text, fragment = _as_document_html(html_text)
     if fragment:
         metadata["html_fragment"] = "true"

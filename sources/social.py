@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, BinaryIO
 
+from filters.language import normalize_language_tag
 from pipeline.errors import RecordFailure
 from pipeline.schema import RawRecord, RecordError
 from sources.general import (
@@ -328,6 +329,8 @@ def tweet_record(
         "cashtags": _cashtags(tweet, text),
         "lang": str(tweet.get("lang") or ""),
     }
+    if declared := normalize_language_tag(tweet.get("lang")):
+        metadata["declared_lang"] = declared  # Twitter's own language call: a prior for language ID
     if tweet.get("retweeted_status") or text.startswith(RETWEET_PREFIX):
         metadata["drop_reason"] = "social:retweet"
     elif is_cashtag_spam(text, int(options.get("min_words", DEFAULT_MIN_WORDS))):

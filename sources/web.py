@@ -33,6 +33,7 @@ from warcio.archiveiterator import ArchiveIterator, WARCIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 
+from filters.language import normalize_language_tag
 from pipeline.schema import RawRecord, RecordError
 from sources.general import DECOMPRESSION_ERRORS, counter, open_decompressed
 
@@ -715,5 +716,9 @@ def read_feed(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iterat
             counter(FEED_NAMESPACE, "skipped:empty_feed").inc()
         return
     feed_title = str(parsed.feed.get("title") or "")
+    feed_language = normalize_language_tag(parsed.feed.get("language"))  # RSS <language>, Atom xml:lang
     for index, entry in enumerate(parsed.entries, start=1):
-        yield feed_entry_record(entry, feed_title, options, f"entry:{index}", path)
+        record = feed_entry_record(entry, feed_title, options, f"entry:{index}", path)
+        if feed_language and isinstance(record, RawRecord):
+            record.metadata["declared_lang"] = feed_language
+        yield record

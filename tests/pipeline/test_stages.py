@@ -50,6 +50,33 @@ def test_identify_language_rejects_other_languages():
     assert _counter(result, "language:dropped:language:de") == 1
 
 
+def test_identify_language_short_texts_thresholds_and_evidence():
+    docs = [
+        Document(id="tap", text="$TAP: Barclays cuts to Equal Weight", source="social"),
+        Document(id="spam", text="$AAPL $TSLA +5% https://t.co/x1", source="social"),
+        Document(id="long", text=(GERMAN + "\n\n") * 12 + (ENGLISH + "\n\n") * 150, source="filings"),
+    ]
+    p = TestPipeline()
+    kept, rejected, errors = (
+        p | beam.Create(docs) | IdentifyLanguage({"min_score_by_source": {"social": 0.3}})
+    )
+    assert_that(
+        kept | "Kept" >> beam.Map(lambda d: (d.id, d.lang, "lang_windows" in d.metadata)),
+        equal_to([("tap", "en", False), ("long", "en", True)]),
+        label="KeptTagged",
+    )
+    assert_that(
+        rejected | "Why" >> beam.Map(lambda r: (r.document.id, r.reason)),
+        equal_to([("spam", "language:too_little_text")]),
+        label="TooLittle",
+    )
+    assert_that(errors, equal_to([]), label="NoErrors")
+    result = p.run()
+    result.wait_until_finish()
+    assert _counter(result, "language:kept") == 2
+    assert _counter(result, "language:dropped:language:too_little_text") == 1
+
+
 def test_identify_language_label_only_keeps_everything():
     docs = [Document(id="de", text=GERMAN, source="news")]
     with TestPipeline() as p:

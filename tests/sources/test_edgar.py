@@ -629,6 +629,7 @@ def test_extract_inline_xbrl_drops_hidden_header_and_decodes_entities():
     assert doc.id == doc_id("filings", "0000000001-24-000001:1")
     assert (doc.title, doc.date) == ("Acme Corp 8-K", "2024-11-01")
     assert "items" not in doc.metadata  # 8-K: no item split
+    assert doc.metadata["declared_lang"] == "en"  # Regulation S-T Rule 306: filings are in English
 
 
 def test_ix_header_is_dropped_even_when_not_inside_a_hidden_element():

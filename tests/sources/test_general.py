@@ -356,6 +356,15 @@ def classify_pages(path: Path) -> dict[str, list[str]]:
     return kinds
 
 
+def test_read_wikipedia_declares_the_dump_language() -> None:
+    body = "Sofia is the capital of Bulgaria. " * 20
+    data = dump([page(1, "Sofia", body)]).replace(b'version="0.10">', b'version="0.10" xml:lang="bg">', 1)
+    [record] = read_w(data)
+    assert record.metadata["declared_lang"] == "bg"
+    [plain] = read_w(dump([page(1, "Sofia", body)]))
+    assert "declared_lang" not in plain.metadata
+
+
 def test_real_wikipedia_dump(shared_data: Path) -> None:
     path = shared_data / "general" / ENWIKI
     expected = classify_pages(path)["article"]
@@ -365,6 +374,7 @@ def test_real_wikipedia_dump(shared_data: Path) -> None:
     assert [r.id for r in records] == expected
     assert len(records) == 98
     anarchism = records[0]
+    assert all(r.metadata["declared_lang"] == "en" for r in records)  # <mediawiki xml:lang="en">
     assert (anarchism.metadata["title"], anarchism.url) == (
         "Anarchism",
         "https://en.wikipedia.org/wiki/Anarchism",

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.errors import RecordFailure
 from pipeline.schema import RawRecord, doc_id
-from sources.html import decode_html, extract_html
+from sources.html import declared_language, decode_html, extract_html
 from sources.web import read_warc
 
 CYRILLIC = (
@@ -146,6 +146,7 @@ def test_extract_article() -> None:
         "author": "Jane Smith",
         "sitename": "Example News",
         "host": "example.com",
+        "declared_lang": "en",  # <html lang="en">
     }
 
 
@@ -274,3 +275,28 @@ def test_canonical_url_names_the_original_of_a_syndicated_copy():
         canonical_url("<head></head><body><link rel=canonical href=https://y.com/></body>", "https://x.com")
         == ""
     )
+
+
+@pytest.mark.parametrize(
+    ("html", "code"),
+    [
+        ('<html lang="de-DE"><head></head><body></body></html>', "de"),
+        ("<html class='x' xml:lang='fr'><head>", "fr"),
+        ('<html><head><meta http-equiv="Content-Language" content="es"></head>', "es"),
+        ('<html><head><meta content="pt_BR" property="og:locale"></head>', "pt"),
+        ('<html lang="und"><head><meta property="og:locale" content="en_US"></head>', "en"),
+        ("<html><head><title>x</title></head>", ""),
+        ('<p lang="de">fragment</p>', ""),
+    ],
+)
+def test_declared_language(html: str, code: str) -> None:
+    assert declared_language(html) == code
+
+
+def test_real_pages_declared_language(shared_data: Path) -> None:
+    folder = shared_data / "web" / "html"
+    read = lambda name: (folder / name).read_text(encoding="utf-8", errors="replace")  # noqa: E731
+    assert declared_language(read("handelsblatt.com.grenzschliessungen.html")) == "de"
+    assert declared_language(read("bbc.com.52241221.html")) == "en"
+    # A Spanish page whose template says lang="en": language ID must not trust it blindly.
+    assert declared_language(read("ultimasnoticias.com.ve-ucraina.html")) == "en"

@@ -334,8 +334,17 @@ def test_tweet_record() -> None:
             "created_at": "2014-01-08T14:02:34Z",
             "cashtags": "AAPL,MSFT",
             "lang": "en",
+            "declared_lang": "en",  # Twitter's own language call: a prior for language ID
         },
     )
+
+
+@pytest.mark.parametrize(("lang", "declared"), [("de", "de"), ("und", None), ("in", "id"), (None, None)])
+def test_tweet_lang_becomes_the_declared_language(lang, declared) -> None:
+    obj = tweet(1, "Die Aktie steigt heute deutlich nach den Zahlen")
+    obj["lang"] = lang
+    [record] = read_t(ndjson([obj]))
+    assert record.metadata.get("declared_lang") == declared
 
 
 def test_tweet_full_text_wins() -> None:

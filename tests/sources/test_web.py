@@ -516,6 +516,15 @@ def test_read_feed_rss_entries() -> None:
     assert (no_content.kind, no_content.id) == ("feed_entry_empty", "https://www.reuters.com/x")
 
 
+def test_read_feed_language_becomes_the_declared_language() -> None:
+    with_language = RSS.replace(
+        b"<description>d</description>", b"<description>d</description><language>de-DE</language>"
+    )
+    first = next(iter(read_feed("wire.rss", io.BytesIO(with_language), {})))
+    assert first.metadata["declared_lang"] == "de"
+    assert "declared_lang" not in next(iter(read_feed("wire.rss", io.BytesIO(RSS), {}))).metadata
+
+
 def test_read_feed_atom_entries_and_source_option() -> None:
     items = list(read_feed("fed.atom", io.BytesIO(ATOM), {"source": "press"}))
     html_entry, text_entry = items
