@@ -17,7 +17,8 @@ source              from                                                        
 ``htmldate``        trafilatura's date (htmldate), a day: the end of that day, UTC         day
 ``post_time``       Reddit ``created_utc``, tweet / StockTwits ``created_at``              second
 ``revision``        Wikipedia revision ``timestamp``                                       second
-``record_date``     the date field of a generic JSONL/Parquet record (``fields.date``)     as given
+``record_date``     the date field of a generic JSONL/Parquet record (``fields.date``),    as given
+                    else a record's ``date`` (PubMed/PMC: the publication year): its end
 ``crawl_date``      WARC-Date / fetch time, for a page with no publication time           second
 ==================  ==================================================================  ===========
 
@@ -238,7 +239,27 @@ def resolve_available_at(raw: RawRecord, doc: Document) -> tuple[str, str]:
         found = parse_time(meta.get(key, ""))
         if found:
             return found, name if raw.source == "wikipedia" or key != "timestamp" else "record_date"
-    return "", ""
+    found = end_of_period(meta.get("date", ""))
+    return (found, "record_date") if found else ("", "")
+
+
+def end_of_period(value: str) -> str:
+    """The last second (UTC) of ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (e.g. a journal issue's year); "" else."""
+    value = (value or "").strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return end_of_day(value)
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}", value):
+            start = datetime.strptime(value, "%Y-%m").replace(tzinfo=UTC)
+            following = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+        elif re.fullmatch(r"\d{4}", value):
+            start = datetime(int(value), 1, 1, tzinfo=UTC)
+            following = start.replace(year=start.year + 1)
+        else:
+            return ""
+    except ValueError:
+        return ""
+    return _utc(following - timedelta(seconds=1))
 
 
 def assign_time(raw: RawRecord, doc: Document) -> Document:

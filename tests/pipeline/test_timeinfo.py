@@ -231,6 +231,33 @@ def test_warc_page_without_date_uses_the_crawl_time_as_upper_bound(shared_data):
     ]
 
 
+def test_pubmed_publication_year_counts_as_its_end(shared_data):
+    import gzip
+
+    path = shared_data / "medical" / "medline" / "medline16n0902.xml.gz"
+    blocks = re.findall(r"<PubDate>.*?</PubDate>", gzip.decompress(path.read_bytes()).decode(), re.DOTALL)
+    years = {y for block in blocks for y in re.findall(r"\b(\d{4})\b", block)}  # <Year> or <MedlineDate>
+    docs = _documents("pubmed", path)
+    assert docs
+    for doc in docs:
+        if doc.date:
+            assert doc.date in years
+            assert (doc.available_at, doc.metadata["available_at_source"]) == (
+                f"{doc.date}-12-31T23:59:59Z",
+                "record_date",
+            )
+
+
+def test_end_of_period():
+    from pipeline.timeinfo import end_of_period
+
+    assert end_of_period("2019") == "2019-12-31T23:59:59Z"
+    assert end_of_period("2019-12") == "2019-12-31T23:59:59Z"
+    assert end_of_period("2020-02") == "2020-02-29T23:59:59Z"
+    assert end_of_period("2020-02-03") == "2020-02-03T23:59:59Z"
+    assert end_of_period("spring 2020") == ""
+
+
 def test_feed_publication_time():
     path = Path(__file__).resolve().parents[2] / "pipeline" / "sample" / "feeds" / "press-releases.xml"
     pub_dates = re.findall(r"<pubDate>([^<]+)</pubDate>", path.read_text())
