@@ -379,3 +379,65 @@ def test_bad_as_of_is_one_line_exit_2(tmp_path):
     proc = run_cli("run", f"--output_root={tmp_path}", "--as_of=soon", "--progress_interval=0")
     assert proc.returncode == 2
     assert "as_of" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_stocktwits_created_at(tmp_path):
+    # A saved streams/symbol response, in the API's layout (created_at is ISO 8601 UTC).
+    body = {
+        "response": {"status": 200},
+        "symbol": {"id": 686, "symbol": "AAPL"},
+        "cursor": {"more": False, "since": 2, "max": 1},
+        "messages": [
+            {
+                "id": i,
+                "body": f"$AAPL holding into the print, note {i} on margins and guidance",
+                "created_at": created,
+                "user": {"id": 7, "username": "trader1"},
+                "symbols": [{"symbol": "AAPL"}],
+                "entities": {"sentiment": None},
+            }
+            for i, created in ((1, "2024-01-03T14:30:00Z"), (2, "2024-07-09T20:01:59Z"))
+        ],
+    }
+    path = tmp_path / "AAPL.json"
+    path.write_text(json.dumps(body))
+    assert {(d.available_at, d.metadata["available_at_source"]) for d in _documents("stocktwits", path)} == {
+        ("2024-01-03T14:30:00Z", "post_time"),
+        ("2024-07-09T20:01:59Z", "post_time"),
+    }
+
+
+def test_cut_at_time_stage_in_beam_counts_every_path():
+    import apache_beam as beam
+    from apache_beam.metrics.metric import MetricsFilter
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from pipeline.stage import apply_stage
+    from pipeline.timeinfo import CutAtTime
+
+    docs = [
+        Document(id="before", text="x", source="news", available_at="2019-12-31T23:59:59Z"),
+        Document(id="after", text="x", source="news", available_at="2020-01-01T00:00:01Z"),
+        Document(id="undated", text="x", source="web"),
+    ]
+    p = TestPipeline()
+    kept, rejected, errors = apply_stage(
+        p | beam.Create(docs), "CutAtTime", CutAtTime({"as_of": "2020-01-01", "unknown": "drop"})
+    )
+    assert_that(kept | "KeptIds" >> beam.Map(lambda d: d.id), equal_to(["before"]), label="Kept")
+    assert_that(
+        rejected | "Reasons" >> beam.Map(lambda r: (r.document.id, r.stage, r.reason)),
+        equal_to([("after", "time", "after_cutoff"), ("undated", "time", "unknown_time")]),
+        label="Rejected",
+    )
+    assert_that(errors, equal_to([]), label="NoErrors")
+    result = p.run()
+    result.wait_until_finish()
+    counters = {
+        c.key.metric.name: c.committed
+        for c in result.metrics().query(MetricsFilter().with_namespace("finpile"))["counters"]
+    }
+    assert counters["time:kept"] == 1
+    assert counters["time:dropped:after_cutoff"] == 1
+    assert counters["time:dropped:unknown_time"] == 1
