@@ -19,8 +19,10 @@ commands:
   run       build a corpus (default: the embedded sample corpus) -- see `run --help`
   stats     write stats/report.html, report.md and stats.json for a run folder (--compare OTHER_RUN)
   inspect   extract one local file and print its documents as JSON lines
-  fetch     download raw data into a cache: `fetch edgar ...`, `fetch feeds ...` (see `fetch edgar --help`)
+  fetch     download raw data into a cache: `fetch edgar ...`, `fetch feeds ...`, `fetch evalsets ...`
+  export    turn data into training files: `export sft` (instruction JSONL from the labelled sets)
   train-domain-classifier  train the financial-vs-general fastText classifier from a built run
+  tokenize  a run's shards to training token files (Megatron .bin/.idx or numpy), mixed and shuffled
 
 `python -m pipeline COMMAND --help` describes each command.
 """
@@ -84,6 +86,7 @@ def format_summary(manifest: dict[str, Any], run_dir: str) -> str:
         lines.append(f"point in time: {cut}documents without a known time: {missing}")
     for note in manifest.get("mixture", {}).get("notes", []):
         lines.append(f"mixture: {note}")
+    lines += [f"decontam: {line}" for line in (manifest.get("decontam") or {}).get("lines", [])]
     lines.append(f"see {run_dir}/stats/report.md, rejected/ and errors/")
     return "\n".join(lines)
 
@@ -153,10 +156,22 @@ def cmd_fetch(argv: list[str]) -> int:
     return fetch(argv)
 
 
+def cmd_export(argv: list[str]) -> int:
+    from pipeline.export_sft import cmd_export as export
+
+    return export(argv)
+
+
 def cmd_train_domain(argv: list[str]) -> int:
     from pipeline.train_domain import cmd_train_domain as train
 
     return train(argv)
+
+
+def cmd_tokenize(argv: list[str]) -> int:
+    from pipeline.tokenize import cmd_tokenize as tokenize
+
+    return tokenize(argv)
 
 
 COMMANDS = {
@@ -164,7 +179,9 @@ COMMANDS = {
     "stats": cmd_stats,
     "inspect": cmd_inspect,
     "fetch": cmd_fetch,
+    "export": cmd_export,
     "train-domain-classifier": cmd_train_domain,
+    "tokenize": cmd_tokenize,
 }
 
 

@@ -176,17 +176,26 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", origin: str = "<dict>
         source_domains=source_domains,
         boilerplate=_section(raw, "boilerplate", {}, origin),
         domain=_section(raw, "domain", {"threshold": 0.5, "sources": ["web"]}, origin),
-        decontam=_section(raw, "decontam", {"eval_sets": [], "ngram": 13, "mode": "drop"}, origin),
+        decontam=_section(raw, "decontam", _decontam_defaults(), origin),
         time=_section(raw, "time", {"as_of": None, "unknown": "flag"}, origin),
         origin=origin,
     )
     if cfg.domain.get("model_path"):
         cfg.domain["model_path"] = resolve_path(str(cfg.domain["model_path"]), base_dir)
+    if cfg.decontam.get("cache_dir") and not str(cfg.decontam["cache_dir"]).startswith("~"):
+        cfg.decontam["cache_dir"] = resolve_path(str(cfg.decontam["cache_dir"]), base_dir)
     for entry in cfg.decontam.get("eval_sets") or []:
         if isinstance(entry, dict) and entry.get("path"):
             entry["path"] = resolve_path(str(entry["path"]), base_dir)
     _validate_values(cfg, origin)
     return cfg
+
+
+def _decontam_defaults() -> dict[str, Any]:
+    """Decontamination is on by default: the finance evaluation sets, from the fetch cache."""
+    from sources.evalsets import FINANCE_SETS
+
+    return {"eval_sets": [], "sets": list(FINANCE_SETS), "ngram": 13, "mode": "drop"}
 
 
 def _section(raw: dict[str, Any], key: str, defaults: dict[str, Any], origin: str) -> dict[str, Any]:

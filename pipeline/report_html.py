@@ -240,6 +240,11 @@ def render_html(stats: dict[str, Any], pngs: dict[str, bytes]) -> str:
             _table([ktitle, "Docs"], [[t["value"], f"{t['docs']:,}"] for t in entry["top"][:15]]),
         ]
 
+    # Decontamination.
+    parts.append('<h2 id="decontam">Decontamination</h2>')
+    dlines = [line for line in S.decontam_lines(stats.get("decontam")) if line]
+    parts.append("<ul>" + "".join(f"<li>{escape(line.lstrip('- '))}</li>" for line in dlines) + "</ul>")
+
     # Mixture.
     parts.append('<h2 id="mixture">Mixture</h2>')
     mixture = stats.get("mixture")
@@ -256,6 +261,14 @@ def render_html(stats: dict[str, Any], pngs: dict[str, bytes]) -> str:
             _img(pngs, "mixture", "Mixture"),
         ]
         parts += [f"<blockquote>{escape(n)}</blockquote>" for n in mixture.get("notes", [])]
+
+    if stats.get("training_data"):
+        parts.append('<h2 id="training">Training data</h2>')
+    for t in stats.get("training_data") or []:
+        parts += [
+            f"<p>{escape(S.training_sentence(t).replace('`', ''))}</p>",
+            _table(S.TRAINING_HEADER, S.training_rows(t)),
+        ]
 
     # Comparison.
     cmp = stats.get("compare")

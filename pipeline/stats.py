@@ -10,8 +10,9 @@
   sizes, dates, top web domains, EDGAR companies and form types, subreddits and cashtags;
 - a leakage audit (point in time): ``available_at`` per source, documents without a time and, for a cut-off
   run, kept documents that mention a year after the cut-off;
-- mixture (target vs achieved), seeded samples of kept and rejected documents (PII-redacted), and what is
-  needed to reproduce the run.
+- mixture (target vs achieved), the training data written by ``tokenize`` if any (tokens per source after
+  weighting, epochs), seeded samples of kept and rejected documents (PII-redacted), and what is needed to
+  reproduce the run.
 
 The numbers come from one small Beam pipeline over the shards (``StatsPipeline``): counts and sums,
 fixed-bin histograms (log bins for lengths), approximate quantiles (``beam.ApproximateQuantiles``) and
@@ -1031,6 +1032,7 @@ def compute_stats(
         "funnel_tokens": None,
         "languages_identified": None,
         "mixture": None,
+        "decontam": None,
         "distributions": distributions(summaries, quantiles),
         "top": top_tables(top, distinct),
         "samples": samples_table(sample_lists),
@@ -1038,7 +1040,13 @@ def compute_stats(
     }
     if manifest:
         funnel = manifest["funnel"]
-        kept = {r["name"]: r for d in comp["domains"] for r in d["sources"]}
+        # kept tokens per source over both domains (a source the domain classifier split has two rows)
+        kept: dict[str, dict[str, int]] = {}
+        for d in comp["domains"]:
+            for r in d["sources"]:
+                kept.setdefault(r["name"], {"tokens": 0, "docs": 0})
+                kept[r["name"]]["tokens"] += r["tokens"]
+                kept[r["name"]]["docs"] += r["docs"]
         languages_seen: Counter[str] = Counter()
         for entry in funnel["sources"].values():
             languages_seen.update(entry.get("languages", {}))
@@ -1046,8 +1054,42 @@ def compute_stats(
         stats["funnel_tokens"] = funnel_tokens(funnel, rejected, kept)
         stats["languages_identified"] = dict(sorted(languages_seen.items(), key=lambda kv: (-kv[1], kv[0])))
         stats["mixture"] = manifest.get("mixture") or None
+        stats["decontam"] = manifest.get("decontam") or None
+    stats["training_data"] = training_data(run_dir)
     stats["reproducibility"] = reproducibility(manifest, round(time.time() - started, 2), shards)
     return stats
+
+
+TRAINING_KEYS = ("raw_tokens", "weights", "target_tokens", "achieved_tokens", "epochs", "achieved_share")
+
+
+def training_data(run_dir: str) -> list[dict[str, Any]]:
+    """The ``tokenize`` outputs of this run (``RUN_DIR/tokenized/*.json``) whose files are still there."""
+    pattern = FileSystems.join(run_dir, "tokenized", "*.json")
+    out = []
+    for path in sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list):
+        t = read_json(path)
+        if not FileSystems.exists(FileSystems.join(t["out"], "manifest.json")):
+            continue  # the output folder was removed since: nothing to train on there
+        splits = t["splits"]
+        out.append(
+            {
+                "out": t["out"],
+                "created_at": t["created_at"],
+                "tokenizer": t["tokenizer"]["name"],
+                "format": t["format"],
+                "dtype": t["dtype"],
+                "seed": t["seed"],
+                "train_tokens": splits["train"]["tokens"],
+                "train_files": len(splits["train"]["files"]),
+                "validation_tokens": splits["validation"]["tokens"],
+                "validation_files": len(splits["validation"]["files"]),
+                "sources": {
+                    pair: {k: e[k] for k in TRAINING_KEYS} for pair, e in t["mixture"]["sources"].items()
+                },
+            }
+        )
+    return sorted(out, key=lambda t: (t["created_at"], t["out"]))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1265,6 +1307,9 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
         lines += [""]
     lines += image("top", "Top values")
 
+    lines += ["## Decontamination", ""]
+    lines += decontam_lines(stats.get("decontam"))
+
     lines += ["## Mixture", ""]
     mixture = stats.get("mixture")
     if not mixture:
@@ -1278,6 +1323,12 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
         lines += ["", *image("mixture", "Mixture")]
         lines += [f"> {note}" for note in mixture.get("notes", [])]
         lines += [""]
+
+    if stats.get("training_data"):
+        lines += ["## Training data", ""]
+    for t in stats.get("training_data") or []:
+        lines += [training_sentence(t), ""]
+        lines += _md_table(TRAINING_HEADER, training_rows(t)) + [""]
 
     if stats.get("compare"):
         lines += compare_markdown(stats["compare"])
@@ -1303,6 +1354,22 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
     lines += [f"- {k}: {v}" for k, v in repro_items(stats)]
     lines += [""]
     return "\n".join(lines) + "\n"
+
+
+def decontam_lines(decontam: dict[str, Any] | None) -> list[str]:
+    """Markdown lines of the decontamination section: per evaluation set, documents dropped and flagged."""
+    if not decontam:
+        return ["Not available: no decontamination record in the manifest.", ""]
+    index = decontam.get("index") or {}
+    lines = [f"- {line}" for line in decontam.get("lines", [])] or ["- No evaluation set was checked."]
+    lines += [
+        "",
+        f"Mode `{decontam.get('mode')}`, {index.get('ngram')}-grams (items under {index.get('min_words')} words: "
+        f"whole-document match); index of {index.get('n_grams', 0):,} hashed n-grams, "
+        f"{index.get('bytes', 0):,} bytes.",
+        "",
+    ]
+    return lines
 
 
 def _quote(text: str) -> str:
@@ -1391,6 +1458,26 @@ def mixture_rows(mixture: dict[str, Any]) -> list[list[str]]:
              f"{100 * m['achieved_share']:.2f}"]
         )  # fmt: skip
     return rows
+
+
+TRAINING_HEADER = ["Source", "Raw tokens", "Weight", "Target tokens", "Achieved tokens", "Epochs", "Share %"]
+
+
+def training_sentence(t: dict[str, Any]) -> str:
+    val = f", validation {t['validation_tokens']:,} tokens" if t["validation_files"] else ""
+    return (
+        f"`{t['out']}`: {t['tokenizer']}, {t['format']} ({t['dtype']}), seed {t['seed']}, written "
+        f"{t['created_at']}: {t['train_tokens']:,} training tokens in {t['train_files']} files{val}. Tokens per "
+        "source after weighting (mix_weight as repetitions), counted with this tokenizer, without separators."
+    )
+
+
+def training_rows(t: dict[str, Any]) -> list[list[str]]:
+    return [
+        [pair, f"{e['raw_tokens']:,}", "/".join(f"{w:.3f}" for w in e["weights"]), f"{e['target_tokens']:,.0f}",
+         f"{e['achieved_tokens']:,}", f"{e['epochs']:.2f}", f"{100 * e['achieved_share']:.2f}"]
+        for pair, e in t["sources"].items()
+    ]  # fmt: skip
 
 
 def compare_rows(cmp: dict[str, Any]) -> list[list[str]]:
