@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from pipeline.errors import ConfigError
+from pipeline.input_options import validate_options
 from pipeline.schema import DOMAINS, SOURCES
 from sources import READERS
 
@@ -175,7 +176,7 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", origin: str = "<dict>
         shards=_section(raw, "shards", {"max_rows": 50_000}, origin),
         source_domains=source_domains,
         boilerplate=_section(raw, "boilerplate", {}, origin),
-        domain=_section(raw, "domain", {"threshold": 0.5, "sources": ["web"]}, origin),
+        domain=_section(raw, "domain", {"threshold": 0.5, "sources": ["web", "c4"]}, origin),
         decontam=_section(raw, "decontam", _decontam_defaults(), origin),
         time=_section(raw, "time", {"as_of": None, "unknown": "flag"}, origin),
         origin=origin,
@@ -223,6 +224,7 @@ def _parse_input(entry: Any, index: int, base_dir: str, origin: str) -> InputSpe
     options = entry.get("options") or {}
     if not isinstance(options, dict):
         raise ConfigError(f"{origin}: inputs[{index}] ({kind}): 'options' must be a mapping")
+    validate_options(kind, options, f"{origin}: inputs[{index}] ({kind})")
     return InputSpec(
         name=str(entry.get("name") or f"{kind}-{index}"),
         kind=kind,
