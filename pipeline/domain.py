@@ -34,6 +34,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from filters.domain import DomainClassifier, normalise
+from pipeline.config import DomainSettings
 from pipeline.errors import ConfigError
 from pipeline.schema import Document, Rejected
 from pipeline.stage import NAMESPACE, DocumentStage, apply_stage, counter
@@ -62,25 +63,17 @@ class DomainConfig:
     sources: tuple[str, ...] = DEFAULT_SOURCES
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any] | None) -> DomainConfig:
-        settings = settings or {}
-        model_path = settings.get("model_path") or default_model_path()
-        threshold = settings.get("threshold", DEFAULT_THRESHOLD)
-        if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
-            raise ConfigError(f"domain.threshold must be a number in [0, 1], got {threshold!r}")
-        sources = settings.get("sources", list(DEFAULT_SOURCES))
-        if isinstance(sources, str):
-            sources = [sources]
+    def from_settings(cls, settings: DomainSettings | dict[str, Any] | None) -> DomainConfig:
+        """From the typed ``domain`` section (a plain mapping is validated by the config schema first)."""
+        s = DomainSettings.of(settings)
+        model_path = s.model_path or default_model_path()
         if "://" not in model_path and not os.path.isfile(model_path):
             raise ConfigError(
                 f"domain.model_path: model file not found: {model_path} "
                 "(train one with `python -m pipeline train-domain-classifier RUN_DIR`)"
             )
-        min_words = settings.get("min_words", DEFAULT_MIN_WORDS)
-        if not isinstance(min_words, int) or isinstance(min_words, bool) or min_words < 0:
-            raise ConfigError(f"domain.min_words must be a whole number >= 0, got {min_words!r}")
         return cls(
-            model_path=model_path, threshold=float(threshold), sources=tuple(sources), min_words=min_words
+            model_path=model_path, threshold=s.threshold, sources=tuple(s.sources), min_words=s.min_words
         )
 
 

@@ -289,7 +289,10 @@ class TimeConfig:
     unknown: str = "flag"
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any] | None) -> TimeConfig:
+    def from_settings(cls, settings: Any) -> TimeConfig:
+        """From the ``time`` config section (``pipeline.config.TimeSettings``) or a plain mapping."""
+        if hasattr(settings, "model_dump"):
+            settings = settings.model_dump()
         settings = settings or {}
         as_of = settings.get("as_of")
         unknown = str(settings.get("unknown") or "flag")
