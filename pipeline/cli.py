@@ -79,6 +79,16 @@ def format_summary(manifest: dict[str, Any], run_dir: str) -> str:
             errors[kind] = errors.get(kind, 0) + n
     if errors:
         lines.append("errors by stage/kind: " + ", ".join(f"{k}={n}" for k, n in sorted(errors.items())))
+    time_cfg = (manifest.get("config") or {}).get("time") or {}
+    unknown = {s: e["available_at"]["unknown"] for s, e in funnel["sources"].items() if "available_at" in e}
+    if time_cfg.get("as_of") or any(unknown.values()):
+        cut = (
+            f"as_of {time_cfg['as_of']} (unknown time: {time_cfg.get('unknown', 'flag')}); "
+            if time_cfg.get("as_of")
+            else ""
+        )
+        missing = ", ".join(f"{s}={n}" for s, n in unknown.items() if n) or "none"
+        lines.append(f"point in time: {cut}documents without a known time: {missing}")
     lines += _skipped_and_lost_lines(funnel)
     for note in manifest.get("mixture", {}).get("notes", []):
         lines.append(f"mixture: {note}")

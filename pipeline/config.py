@@ -447,6 +447,39 @@ class ShardSettings(Section):
     SECTION: ClassVar[str] = "shards"
 
     max_rows: PositiveInt = Field(50_000, description="rows per Parquet shard")
+    partition_by_period: Literal["year", "quarter"] | None = Field(
+        None,
+        description="shard by the period of available_at: data/<domain>/<source>/<period>/ "
+        "(2019, 2019-Q3, unknown); the manifest lists tokens per period and source",
+    )
+
+
+def _as_of(value: Any) -> Any:
+    from pipeline.timeinfo import parse_as_of
+
+    if value in (None, ""):
+        return None
+    try:
+        return parse_as_of(value)
+    except ConfigError as exc:
+        raise ValueError(str(exc).split(": ", 1)[-1]) from None
+
+
+class TimeSettings(Section):
+    """Point in time (pipeline.timeinfo): the --as_of cut and the policy for documents of unknown time."""
+
+    SECTION: ClassVar[str] = "time"
+
+    as_of: Annotated[StrictStr | None, BeforeValidator(_as_of)] = Field(
+        None,
+        description="reject documents available after this UTC time (reason after_cutoff); ISO 8601, a date "
+        "means 00:00 UTC, no offset means UTC; stored normalised (2020-01-01T00:00:00Z)",
+    )
+    unknown: Literal["keep", "drop", "flag"] = Field(
+        "flag",
+        description="with as_of, documents of unknown time: keep, drop (reason unknown_time) or flag "
+        '(kept with metadata available_at_unknown = "true")',
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -560,6 +593,7 @@ class Config(Section):
     domain: DomainSettings = Field(default_factory=DomainSettings)
     mix: MixSettings = Field(default_factory=MixSettings)
     shards: ShardSettings = Field(default_factory=ShardSettings)
+    time: TimeSettings = Field(default_factory=TimeSettings)
     source_domains: Annotated[dict[SourceName, DomainName], BeforeValidator(_source_domains)] = Field(
         default_factory=lambda: dict(DEFAULT_SOURCE_DOMAINS),
         description="FinPile domain of each source (defaults: filings/press/news/social financial)",

@@ -13,6 +13,9 @@ Per-input reader options (the config's ``inputs[].options``) reach the extractor
 policy. With the EDGAR option ``split_items_as_documents``, a 10-K/10-Q becomes one document per item; the
 extra documents are counted on the ``derived`` output so that the funnel still adds up.
 
+Every document gets its ``available_at`` here, from what its reader recorded (``pipeline.timeinfo``), so the
+conversion lives in one place for every source.
+
 A connector may mark a record it read as a document to drop (``metadata["drop_reason"]``, e.g.
 ``social:deleted``): it is extracted like any other and routed to rejected/ with that reason, so it is counted.
 """
@@ -32,6 +35,7 @@ from pipeline import progress
 from pipeline.errors import RecordFailure
 from pipeline.schema import Document, RawRecord, RecordError, Rejected, doc_id
 from pipeline.stage import ERRORS, REJECTED, counter, error_from_exception
+from pipeline.timeinfo import assign_time
 from sources.textshape import normalize_text
 
 _LOG = logging.getLogger(__name__)
@@ -115,6 +119,7 @@ def extract(
         counter(f"{STAGE}:charset_redetected").inc()
     doc.domain = source_domains.get(doc.source, "general")
     doc.n_chars = len(doc.text)
+    assign_time(raw, doc)
     drop_reason = raw.metadata.get("drop_reason")
     if drop_reason:
         return Rejected(stage=STAGE, reason=drop_reason, document=doc)

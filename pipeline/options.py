@@ -93,6 +93,27 @@ class FinPileOptions(PipelineOptions):
             help="Rows per Parquet shard, 1 or more (default: config's shards.max_rows).",
         )
         parser.add_argument(
+            "--as_of",
+            default=None,
+            metavar="DATETIME",
+            help="Point-in-time cut (time.as_of): reject documents that became public after DATETIME "
+            "(ISO 8601; a date means 00:00 UTC; no offset means UTC) with reason after_cutoff.",
+        )
+        parser.add_argument(
+            "--time_unknown",
+            default=None,
+            choices=("keep", "drop", "flag"),
+            help="With --as_of, what to do with documents of unknown time (time.unknown; default flag: keep "
+            "them with metadata available_at_unknown=true).",
+        )
+        parser.add_argument(
+            "--partition_by_period",
+            default=None,
+            choices=("year", "quarter"),
+            help="Shard by the period of available_at (shards.partition_by_period): "
+            "data/<domain>/<source>/<period>/part-*.parquet.",
+        )
+        parser.add_argument(
             "--progress_interval",
             type=non_negative_float,
             default=5.0,

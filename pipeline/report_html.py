@@ -226,7 +226,12 @@ def render_html(stats: dict[str, Any], pngs: dict[str, bytes]) -> str:
         "<h3>Dates</h3>",
         f"<p>{escape(S.dates_sentence(stats))}</p>",
         _img(pngs, "dates", "Dates"),
+        '<h3 id="time">Point in time (leakage audit)</h3>',
+        "<ul>" + "".join(f"<li>{escape(t)}</li>" for t in S.time_sentences(stats)) + "</ul>",
+        _img(pngs, "time", "available_at per source"),
     ]
+    if S.leak_rows(stats):
+        parts.append(_table(["Document", "available_at", "Later years", "Excerpt"], S.leak_rows(stats)))
 
     # Top values.
     parts += ['<h2 id="top">Top values</h2>', _img(pngs, "top", "Top values")]

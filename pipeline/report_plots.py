@@ -420,6 +420,48 @@ def dates_plot(stats: dict[str, Any]) -> bytes | None:
     return _png(fig)
 
 
+def _year_fraction(iso: str) -> float:
+    """2024-01-20... -> 2024.05 (month and day; enough for a timeline)."""
+    day = int(iso[8:10]) if len(iso) >= 10 else 1
+    return int(iso[:4]) + (int(iso[5:7]) - 1) / 12 + (day - 1) / 365
+
+
+def time_plot(stats: dict[str, Any]) -> bytes | None:
+    """Leakage audit: one timeline per source, a dot per month of ``available_at`` sized by its documents,
+    the documents without a time in the label, and the cut-off as a line."""
+    audit = stats.get("time") or {}
+    by_source = audit.get("by_source") or {}
+    if not any(v["by_month"] for v in by_source.values()):
+        return None
+    colours = _source_colours(list(by_source))
+    names = list(by_source)
+    fig, ax = plt.subplots(figsize=(13, 1.2 + 0.6 * len(names)))
+    biggest = max(n for v in by_source.values() for n in v["by_month"].values())
+    xs_all = []
+    for row, source in enumerate(names):
+        months = by_source[source]["by_month"]
+        xs = [_year_fraction(m) for m in months]
+        xs_all += xs
+        sizes = [12 + 300 * (n / biggest) ** 0.5 for n in months.values()]
+        ax.scatter(xs, [row] * len(xs), s=sizes, color=colours[source], alpha=0.75, edgecolors="none")
+    if audit.get("as_of"):
+        cut = _year_fraction(audit["as_of"])
+        xs_all.append(cut)
+        ax.axvline(cut, color="#d62728", linestyle="--", label=f"as_of {audit['as_of']}")
+        ax.legend(fontsize=8, loc="upper left")
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels([f"{s} ({by_source[s]['without_time']:,} without a time)" for s in names])
+    ax.set_ylim(-0.7, len(names) - 0.3)
+    ax.set_xlim(min(xs_all) - 0.5, max(xs_all) + 0.5)
+    ax.set_xlabel("available_at (UTC); one dot per calendar month, area ~ documents")
+    ax.set_title(
+        f"When the kept documents became public, per source; without a time: {audit['without_time']:,}"
+    )
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    return _png(fig)
+
+
 TOP_TITLES = {
     "web_domains": "Web domains (web, news, press, c4)",
     "companies": "EDGAR companies",
@@ -514,6 +556,7 @@ PLOTS = {
     "signals": signals_plot,
     "clusters": clusters_plot,
     "dates": dates_plot,
+    "time": time_plot,
     "top": top_plot,
     "mixture": mixture_plot,
     "compare": compare_plot,

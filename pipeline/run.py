@@ -1,6 +1,6 @@
 """Build and run the corpus pipeline, then write the manifest and the stats report.
 
-sources -> Extract -> IdentifyLanguage -> ScoreQuality -> RedactPII -> Decontaminate -> RemoveBoilerplate
+sources -> Extract -> CutAtTime (with --as_of) -> IdentifyLanguage -> ScoreQuality -> RedactPII -> Decontaminate -> RemoveBoilerplate
         -> Deduplicate (exact, then near) -> ClassifyDomain
         -> AssignDomainAndMix -> WriteShards, with every stage's rejected/ and errors/ outputs written beside.
 """
@@ -41,6 +41,8 @@ from pipeline.quality import ScoreQuality
 from pipeline.read import InputFile, ReadSources, list_input_files
 from pipeline.runlock import RunLock
 from pipeline.schema import SCHEMA_VERSION, Document, RawRecord, RecordError, Rejected
+from pipeline.stage import apply_stage
+from pipeline.timeinfo import CutAtTime
 from pipeline.write import WriteRecords, WriteShards, error_to_line, read_json, rejected_to_line, write_json
 from sources import READERS
 
@@ -108,6 +110,12 @@ def effective_config(opts: FinPileOptions, argv: list[str] | None = None) -> Con
         _override(cfg.shards, "max_rows", opts.max_rows_per_shard, "--max_rows_per_shard")
     if opts.label_only:
         _override(cfg.quality, "label_only", True, "--label_only")
+    if opts.as_of:
+        _override(cfg.time, "as_of", opts.as_of, "--as_of")
+    if opts.time_unknown:
+        _override(cfg.time, "unknown", opts.time_unknown, "--time_unknown")
+    if opts.partition_by_period:
+        _override(cfg.shards, "partition_by_period", opts.partition_by_period, "--partition_by_period")
     return cfg
 
 
@@ -179,6 +187,10 @@ def _count_key_error(error: RecordError) -> tuple:
     return ("error", error.source, error.stage, error.kind)
 
 
+def _count_key_time(doc: Document) -> tuple:
+    return ("time", doc.source, "known" if doc.available_at else "unknown")
+
+
 def _count_key_kept(doc: Document) -> tuple:
     return ("kept", doc.source, doc.domain)
 
@@ -208,6 +220,12 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     docs, extract_rejected, extract_errors, derived = records | "Extract" >> Extract(
         cfg.source_domains, input_options
     )
+    # Point in time: what is known about each document's time is counted; --as_of cuts here, before any cost.
+    timed = docs | "KeyTime" >> beam.Map(_count_key_time)
+    time_rejected, time_errors = [], []
+    if cfg.time.as_of:
+        docs, cut_rejected, cut_errors = apply_stage(docs, "CutAtTime", CutAtTime(cfg.time))
+        time_rejected, time_errors = [cut_rejected], [cut_errors]
     # Spread the documents of big files over all workers for the costly stages that follow.
     docs = docs | "SpreadDocs" >> beam.Reshuffle()
     docs, lang_rejected, lang_errors = docs | "IdentifyLanguage" >> IdentifyLanguage(cfg.language, label_only)
@@ -235,10 +253,13 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     docs, domain_rejected, domain_errors = docs | "ClassifyDomain" >> ClassifyDomain(cfg.domain)
     domain_of = dict(cfg.source_domains)
     docs, mixture = docs | "AssignDomainAndMix" >> AssignDomainAndMix(domain_of, cfg.mix)
-    shards = docs | "WriteShards" >> WriteShards(run_dir, cfg.shards.max_rows)
+    shards = docs | "WriteShards" >> WriteShards(
+        run_dir, cfg.shards.max_rows, cfg.shards.partition_by_period or ""
+    )
 
     rejected = [
         extract_rejected,
+        *time_rejected,
         lang_rejected,
         quality_rejected,
         pii_rejected,
@@ -250,6 +271,7 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     errors = [
         read_errors,
         extract_errors,
+        *time_errors,
         lang_errors,
         quality_errors,
         pii_errors,
@@ -267,6 +289,7 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         rejected | "KeyRejected" >> beam.Map(_count_key_rejected),
         errors | "KeyErrors" >> beam.Map(_count_key_error),
         docs | "KeyKept" >> beam.Map(_count_key_kept),
+        timed,
         *decontam_keys,
         derived | "KeyDerived" >> beam.FlatMap(lambda sn: [("derived", sn[0])] * sn[1]),
         lang_tagged
@@ -319,6 +342,7 @@ def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
             "errors": {},
             "kept_by_domain": {},
             "languages": {},
+            "available_at": {"known": 0, "unknown": 0},
         }
     )
     for key, n in rows:
@@ -337,6 +361,8 @@ def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
         elif kind == "error":
             label = f"{rest[0]}/{rest[1]}"
             entry["errors"][label] = entry["errors"].get(label, 0) + n
+        elif kind == "time":
+            entry["available_at"][rest[0]] += n
         elif kind == "skipped":
             entry["skipped"][rest[0]] = entry["skipped"].get(rest[0], 0) + n
         elif kind in ("lost_bytes", "lost_records"):
@@ -404,8 +430,22 @@ def build_manifest(plan: RunPlan, runner: str, started: float) -> dict[str, Any]
         "error_files": sorted(_relative(plan.run_dir, m) for m in _glob(plan.run_dir, "errors/*.jsonl")),
         "funnel": funnel_from_counts(counts),
         "mixture": mixture,
+        "periods": tokens_by_period(shards),
         "decontam": decontam,
     }
+
+
+def tokens_by_period(shards: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows and tokens per period and source (``{period: {source: {rows, tokens}}}``), from the shard list;
+    ``{}`` when the shards are not partitioned by period. Documents of unknown time sit under ``unknown``."""
+    periods: dict[str, dict[str, dict[str, int]]] = {}
+    for shard in shards:
+        if not shard.get("period"):
+            continue
+        entry = periods.setdefault(shard["period"], {}).setdefault(shard["source"], {"rows": 0, "tokens": 0})
+        entry["rows"] += shard["rows"]
+        entry["tokens"] += shard["tokens"]
+    return {p: dict(sorted(v.items())) for p, v in sorted(periods.items())}
 
 
 def _glob(run_dir: str, pattern: str) -> list[str]:

@@ -4,6 +4,18 @@ A connector yields ``RawRecord``s; the Extract stage turns each into a ``Documen
 passes ``Document``s on, or turns them into ``Rejected`` (with stage and reason) or ``RecordError``
 (with the exception kind). ``DOCUMENT_SCHEMA`` is the pyarrow schema of one Parquet row; the writer, the
 reader and the report all use it. Bump ``SCHEMA_VERSION`` on any change of fields or types.
+
+Time columns (see ``pipeline.timeinfo``):
+
+- ``available_at``: when the text became public, in UTC (an ISO-8601 string ``...Z`` in Python, "" when
+  unknown; a nullable ``timestamp[us, tz=UTC]`` in Parquet). EDGAR: the SEC acceptance time (else the end of the
+  filing day, US Eastern); news and press: the publication time from the feed, else the page's metadata, else
+  htmldate; social posts: the post time; Wikipedia: the revision time. ``metadata["available_at_source"]``
+  says which. This is what ``--as_of`` cuts on, never ``date``.
+- ``date``: ``YYYY-MM-DD``, the document's own date as the source states it: the filing date for EDGAR (every
+  era and layout; "" for a primary document saved without its header), the publication date for pages, the
+  post date for social posts, the revision date for Wikipedia. Not the period a report is about
+  (``metadata["period"]``).
 """
 
 from __future__ import annotations
@@ -11,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -18,7 +31,8 @@ import pyarrow as pa
 SCHEMA_VERSION = "2.0"
 # 2.0: ``quality_signals`` and ``metadata`` are lists of {key, value} structs instead of Arrow maps, so that
 # pandas, pyarrow, DuckDB, Polars and Hugging Face ``datasets`` all read a run's shards with their defaults
-# (``datasets`` has no map type). ``entries_to_dict`` turns either form back into a dict.
+# (``datasets`` has no map type). ``entries_to_dict`` turns either form back into a dict. Also in 2.0:
+# ``available_at`` (nullable UTC timestamp), when the text became public.
 
 DOMAINS = ("financial", "general")
 
@@ -54,6 +68,7 @@ class Document:
     url: str = ""
     title: str = ""
     date: str = ""
+    available_at: str = ""  # ISO-8601 UTC ("2024-12-27T21:29:40Z"); "" when unknown (null in Parquet)
     lang: str = ""
     lang_score: float = 0.0
     quality_score: float = 0.0
@@ -70,6 +85,7 @@ class Document:
         row = dataclasses.asdict(self)
         row["quality_signals"] = [{"key": k, "value": v} for k, v in sorted(self.quality_signals.items())]
         row["metadata"] = [{"key": k, "value": v} for k, v in sorted(self.metadata.items())]
+        row["available_at"] = parse_utc(self.available_at)
         return row
 
     @classmethod
@@ -78,6 +94,7 @@ class Document:
         values = {f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row}
         for name in ("quality_signals", "metadata"):
             values[name] = entries_to_dict(values.get(name))
+        values["available_at"] = format_utc(values.get("available_at"))
         return cls(**values)
 
 
@@ -133,7 +150,7 @@ def entries_to_dict(value: Any) -> dict[str, Any]:
     Schema 2.0 stores ``[{"key": k, "value": v}, ...]``; schema 1.0 shards (Arrow maps) read back as
     ``[(k, v), ...]``; ``None`` (a null) is an empty dict.
     """
-    if not value:
+    if value is None:
         return {}
     if isinstance(value, dict):
         return value
@@ -145,6 +162,23 @@ def entries_to_dict(value: Any) -> dict[str, Any]:
             key, item = entry
             out[key] = item
     return out
+
+
+def parse_utc(value: str | datetime | None) -> datetime | None:
+    """An aware UTC datetime from an ISO-8601 string ("Z" or an offset; naive means UTC); None for ""."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def format_utc(value: str | datetime | None) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` (UTC, whole seconds) for a datetime or ISO string; "" for None/""."""
+    parsed = parse_utc(value)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ") if parsed is not None else ""
 
 
 def _entries(value_type: pa.DataType) -> pa.DataType:
@@ -165,6 +199,7 @@ DOCUMENT_SCHEMA = pa.schema(
         pa.field("url", pa.string()),
         pa.field("title", pa.string()),
         pa.field("date", pa.string()),
+        pa.field("available_at", pa.timestamp("us", tz="UTC")),
         pa.field("lang", pa.string()),
         pa.field("lang_score", pa.float32()),
         pa.field("quality_score", pa.float32()),

@@ -8,6 +8,8 @@
   ``rejected/*.jsonl`` with the same BPE tokenizer);
 - distributions: lengths, quality score and signals, language confidence, domain score, dedup cluster
   sizes, dates, top web domains, EDGAR companies and form types, subreddits and cashtags;
+- a leakage audit (point in time): ``available_at`` per source, documents without a time and, for a cut-off
+  run, kept documents that mention a year after the cut-off;
 - mixture (target vs achieved), the training data written by ``tokenize`` if any (tokens per source after
   weighting, epochs), seeded samples of kept and rejected documents (PII-redacted), and what is needed to
   reproduce the run.
@@ -45,7 +47,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from filters.tokens import TOKENIZER_NAME, count_tokens
 from pipeline import __version__
 from pipeline.errors import ConfigError
-from pipeline.schema import DOMAINS, SCHEMA_VERSION, entries_to_dict
+from pipeline.schema import DOMAINS, SCHEMA_VERSION, entries_to_dict, format_utc
+from pipeline.timeinfo import SOURCE_KEY, later_years
 from pipeline.write import read_json, write_bytes_atomically, write_json
 
 STATS_VERSION = "2"
@@ -102,11 +105,13 @@ STATS_COLUMNS = [
     "mix_weight",
     "metadata",
 ]
+TIME_COLUMN = "available_at"  # schema 2.0 (point in time); read when the shards have it
 
 # Stages in pipeline order (run.build_pipeline); the funnel walks them in this order.
 STAGE_ORDER = (
     "read",
     "extract",
+    "time",
     "language",
     "quality",
     "pii",
@@ -203,6 +208,15 @@ def check_shard(run_dir: str, rel_path: str, sha256: str | None = None) -> None:
         )
 
 
+def shards_have_time(run_dir: str, shards: list[str]) -> bool:
+    """Whether every shard has the ``available_at`` column (shards written before it are read without)."""
+    for rel in shards:
+        with FileSystems.open(FileSystems.join(run_dir, rel)) as f:
+            if TIME_COLUMN not in pq.ParquetFile(f).schema_arrow.names:
+                return False
+    return True
+
+
 def shard_list(run_dir: str, manifest: dict[str, Any] | None) -> list[str]:
     """Checked relative shard paths: the manifest's, or every Parquet file below a plain folder."""
     if manifest is not None:
@@ -277,6 +291,7 @@ def normalise_row(row: dict[str, Any]) -> dict[str, Any]:
     }
     row["mix_weight"] = float(row.get("mix_weight") if row.get("mix_weight") is not None else 1.0)
     row["dedup_cluster_size"] = int(row.get("dedup_cluster_size") or 1)
+    row[TIME_COLUMN] = format_utc(row.get(TIME_COLUMN))
     return row
 
 
@@ -327,6 +342,10 @@ def new_summary() -> dict[str, Any]:
         "cluster_sizes": {},
         "months": {},
         "undated": 0,
+        # point in time: documents per month of available_at, per available_at_source, and without a time
+        "available_months": {},
+        "available_sources": {},
+        "no_time": 0,
     }
 
 
@@ -369,6 +388,11 @@ def add_document(acc: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
         _inc(acc["months"], month)
     else:
         acc["undated"] += 1
+    if row[TIME_COLUMN]:
+        _inc(acc["available_months"], row[TIME_COLUMN][:7])
+        _inc(acc["available_sources"], row["metadata"].get(SOURCE_KEY) or "unknown")
+    else:
+        acc["no_time"] += 1
     return acc
 
 
@@ -458,6 +482,26 @@ def _kept_sample(row: dict[str, Any]) -> tuple[tuple[str, str], tuple]:
     return (row["source"], "kept"), (sample_rank(row["id"]), info)
 
 
+LEAK_EXCERPT_CHARS = 160
+
+
+def leak_signal(row: dict[str, Any], as_of: str) -> list[tuple[str, tuple]]:
+    """For a kept document mentioning a year after the cut-off: ``[(source, (rank, example))]``, else ``[]``."""
+    years = later_years(row["text"], as_of)
+    if not years:
+        return []
+    first = row["text"].find(str(years[0]))
+    start = max(0, first - LEAK_EXCERPT_CHARS // 2)
+    example = {
+        "id": row["id"],
+        "title": row["title"],
+        "available_at": row[TIME_COLUMN],
+        "years": years,
+        "excerpt": row["text"][start : start + LEAK_EXCERPT_CHARS],
+    }
+    return [(row["source"], (sample_rank(row["id"]), example))]
+
+
 def parse_rejected_line(line: str) -> dict[str, Any]:
     """A rejected record (document fields + stage, reason, duplicate_of) with its text's token count."""
     record = json.loads(line)
@@ -483,15 +527,17 @@ def _tagged(tag: str):
 class StatsPipeline(beam.PTransform):
     """Shard paths -> one list of small tagged results (summaries, quantiles, top-k, rejected, samples)."""
 
-    def __init__(self, rejected_files: list[str], n_samples: int):
+    def __init__(self, rejected_files: list[str], n_samples: int, as_of: str = "", with_time: bool = True):
         super().__init__()
         self._rejected_files = rejected_files
         self._n_samples = n_samples
+        self._as_of = as_of
+        self._columns = [*STATS_COLUMNS, TIME_COLUMN] if with_time else STATS_COLUMNS
 
     def expand(self, paths):
         rows = (
             paths
-            | "ReadShards" >> ReadAllFromParquet(columns=STATS_COLUMNS)
+            | "ReadShards" >> ReadAllFromParquet(columns=self._columns)
             | "Normalise" >> beam.Map(normalise_row)
         )
         results = [
@@ -519,6 +565,18 @@ class StatsPipeline(beam.PTransform):
             | "CountDistinct" >> beam.CombinePerKey(sum)
             | "TagDistinct" >> beam.Map(_tagged("distinct")),
         ]
+        if self._as_of:
+            as_of = self._as_of
+            leaks = rows | "LeakSignal" >> beam.FlatMap(leak_signal, as_of)
+            results += [
+                leaks
+                | "LeakCount" >> beam.combiners.Count.PerKey()
+                | "TagLeakCount" >> beam.Map(_tagged("leak_count")),
+                leaks
+                | "LeakExamples"
+                >> beam.combiners.Top.SmallestPerKey(max(self._n_samples, 3), key=lambda v: v[0])
+                | "TagLeakExamples" >> beam.Map(_tagged("leak_examples")),
+            ]
         if self._n_samples:
             results.append(
                 rows
@@ -558,6 +616,7 @@ def run_stats_pipeline(
     rejected_files: list[str],
     n_samples: int,
     pipeline_args: list[str] | None,
+    as_of: str = "",
 ) -> list[list]:
     """Run ``StatsPipeline`` (DirectRunner by default) and return its tagged results."""
     from pipeline.run import choose_runner
@@ -572,7 +631,8 @@ def run_stats_pipeline(
             (
                 p
                 | "ShardPaths" >> beam.Create(paths)
-                | "Stats" >> StatsPipeline(rejected, n_samples)
+                | "Stats"
+                >> StatsPipeline(rejected, n_samples, as_of, with_time=shards_have_time(run_dir, shards))
                 | "WriteResults" >> beam.Map(lambda rows: write_json(out_path, rows))
             )
         return read_json(out_path)
@@ -775,7 +835,7 @@ def funnel_tokens(
                 reasons[f"{stage}/{reason}"] = {"docs": docs, "chars": chars, "tokens": tokens}
         seen = {k.split("/")[0] for k in entry["rejected"]} | {k.split("/")[0] for k in entry["errors"]}
         stages = sorted(
-            seen | (set(STAGE_ORDER) - {"mix"}),
+            seen | (set(STAGE_ORDER) - {"mix", "time"}),  # "time" only runs with --as_of
             key=lambda s: (STAGE_ORDER.index(s) if s in STAGE_ORDER else len(STAGE_ORDER), s),
         )
         kept_docs = entry["kept"]
@@ -891,6 +951,91 @@ def reproducibility(
     }
 
 
+def time_audit(
+    summaries: dict[str, dict[str, Any]],
+    time_cfg: dict[str, Any],
+    leak_count: dict[str, int],
+    leak_examples: dict[str, list],
+    n_examples: int,
+) -> dict[str, Any]:
+    """The leakage audit: ``available_at`` per source (by year and month, first and last month, where it came
+    from), documents without a time, and for a cut-off run the kept documents mentioning a later year."""
+    as_of = str(time_cfg.get("as_of") or "")
+    by_source = {}
+    for source in sorted(summaries):
+        s = summaries[source]
+        months = dict(sorted(s["available_months"].items()))
+        years: dict[str, int] = {}
+        for month, n in months.items():
+            _inc(years, month[:4], n)
+        by_source[source] = {
+            "docs": s["docs"],
+            "with_time": s["docs"] - s["no_time"],
+            "without_time": s["no_time"],
+            "first_month": next(iter(months), ""),
+            "last_month": next(reversed(months), "") if months else "",
+            "by_year": years,
+            "by_month": months,
+            "time_sources": dict(sorted(s["available_sources"].items())),
+        }
+    examples = sorted(
+        (e for _, e in (pair for pairs in leak_examples.values() for pair in pairs)),
+        key=lambda e: e["id"],
+    )
+    return {
+        "as_of": as_of or None,
+        "unknown_policy": time_cfg.get("unknown", "flag") if as_of else None,
+        "by_source": by_source,
+        "without_time": sum(v["without_time"] for v in by_source.values()),
+        "later_year_mentions": {
+            "docs": sum(leak_count.values()),
+            "by_source": dict(sorted(leak_count.items())),
+            "examples": examples[: max(n_examples, 3) * 2],
+        }
+        if as_of
+        else None,
+    }
+
+
+def time_sentences(stats: dict[str, Any]) -> list[str]:
+    """The leakage audit in words (report.md and report.html)."""
+    audit = stats.get("time")
+    if not audit:
+        return ["No point-in-time information (shards without available_at)."]
+    out = []
+    for source, v in audit["by_source"].items():
+        span = f"{v['first_month']} to {v['last_month']}" if v["first_month"] else "no time"
+        origin = ", ".join(f"{k} {n:,}" for k, n in v["time_sources"].items()) or "-"
+        out.append(
+            f"{source}: {v['with_time']:,} of {v['docs']:,} documents have available_at ({span}; from: {origin}); "
+            f"{v['without_time']:,} without a time."
+        )
+    if audit["as_of"]:
+        leaks = audit["later_year_mentions"]
+        out.append(
+            f"Cut-off (as_of) {audit['as_of']}, unknown-time policy {audit['unknown_policy']}: "
+            f"{leaks['docs']:,} kept documents mention a year after {audit['as_of'][:4]} (a cheap signal of "
+            "mis-dated text or of forward-looking statements; inspect the examples)."
+        )
+    else:
+        out.append("No cut-off in this run (--as_of / time.as_of not set).")
+    return out
+
+
+def leak_rows(stats: dict[str, Any]) -> list[list[str]]:
+    """Examples of kept documents mentioning a year after the cut-off: id, available_at, years, excerpt."""
+    leaks = (stats.get("time") or {}).get("later_year_mentions") or {}
+    return [
+        [
+            e["id"],
+            e["available_at"] or "unknown",
+            ", ".join(map(str, e["years"])),
+            short_label(e["excerpt"], 120),
+        ]
+        for e in leaks.get("examples", [])
+    ]
+
+
 def compute_stats(
     run_dir: str,
     samples: int = DEFAULT_SAMPLES,
@@ -906,7 +1051,9 @@ def compute_stats(
     manifest = manifest if manifest is not None else load_manifest(run_dir)
     shards = shard_list(run_dir, manifest)
     rejected_files = list(manifest.get("rejected_files", [])) if manifest else []
-    results = run_stats_pipeline(run_dir, shards, rejected_files, samples, pipeline_args)
+    time_cfg = ((manifest or {}).get("config") or {}).get("time") or {}
+    as_of = str(time_cfg.get("as_of") or "")
+    results = run_stats_pipeline(run_dir, shards, rejected_files, samples, pipeline_args, as_of)
 
     summaries: dict[str, dict] = {}
     quantiles: dict[tuple[str, str], list] = {}
@@ -914,10 +1061,13 @@ def compute_stats(
     distinct: dict[tuple[str, str], int] = {}
     rejected: dict[tuple[str, str, str], tuple] = {}
     sample_lists: dict[tuple[str, str], list] = {}
+    leak_count: dict[str, int] = {}
+    leak_examples: dict[str, list] = {}
     for tag, key, value in results:
         key = tuple(key) if isinstance(key, list) else key
         {"summary": summaries, "quantiles": quantiles, "top": top, "distinct": distinct,
-         "rejected": rejected, "samples": sample_lists}[tag][key] = value  # fmt: skip
+         "rejected": rejected, "samples": sample_lists, "leak_count": leak_count,
+         "leak_examples": leak_examples}[tag][key] = value  # fmt: skip
 
     comp = composition(summaries)
     stats: dict[str, Any] = {
@@ -939,6 +1089,7 @@ def compute_stats(
         "distributions": distributions(summaries, quantiles),
         "top": top_tables(top, distinct),
         "samples": samples_table(sample_lists),
+        "time": time_audit(summaries, time_cfg, leak_count, leak_examples, samples),
     }
     if manifest:
         funnel = manifest["funnel"]
@@ -1202,6 +1353,10 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
     else:
         lines += ['No document carries metadata["domain_score"] in this corpus.', ""]
     lines += ["### Dates", "", dates_sentence(stats), ""]
+    lines += ["### Point in time (leakage audit)", "", *[f"- {t}" for t in time_sentences(stats)], ""]
+    lines += image("time", "available_at per source")
+    if leak_rows(stats):
+        lines += _md_table(["Document", "available_at", "Later years", "Excerpt"], leak_rows(stats), 4) + [""]
     lines += ["### Dedup cluster sizes (kept documents)", ""]
     dist_all = stats["distributions"][ALL]
     lines += _md_table(

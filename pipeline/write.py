@@ -1,6 +1,9 @@
 """WriteShards (Parquet, zstd), WriteRecords (rejected/ and errors/ as JSON lines) and the funnel counts.
 
-Shard layout: ``<run>/data/<domain>/<source>/part-NNNNN.parquet``. The folder names are plain, not Hive's
+Shard layout: ``<run>/data/<domain>/<source>/part-NNNNN.parquet``; with ``shards.partition_by_period``
+(``year``/``quarter``), ``<run>/data/<domain>/<source>/<period>/part-NNNNN.parquet`` where the period is that of
+``available_at`` (``2019``, ``2019-Q3``; ``unknown`` for documents of unknown time), so a trainer can take the
+periods up to a date without reading the rest. The folder names are plain, not Hive's
 ``domain=<d>``: every file stores its ``domain`` and ``source`` columns, and Hive-style names make pandas and
 pyarrow (which infer partitions by default) fail to merge the inferred dictionary column with the stored
 string column. With plain names, ``pandas.read_parquet(<run>/data)``, ``pyarrow.parquet.read_table``, DuckDB,
@@ -25,6 +28,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline import progress
 from pipeline.schema import Document, RecordError, Rejected, documents_to_table
+from pipeline.timeinfo import period_of
 
 PARQUET_COMPRESSION = "zstd"
 
@@ -34,8 +38,9 @@ def shard_bucket(doc_id_: str, n_shards: int) -> int:
     return int(hashlib.sha1(doc_id_.encode()).hexdigest()[:12], 16) % max(n_shards, 1)
 
 
-def shard_path(run_dir: str, domain: str, source: str, bucket: int) -> str:
-    return FileSystems.join(run_dir, "data", domain, source, f"part-{bucket:05d}.parquet")
+def shard_path(run_dir: str, domain: str, source: str, bucket: int, period: str = "") -> str:
+    parts = [domain, source, period] if period else [domain, source]
+    return FileSystems.join(run_dir, "data", *parts, f"part-{bucket:05d}.parquet")
 
 
 def write_bytes_atomically(path: str, data: bytes) -> None:
@@ -60,15 +65,17 @@ class _WriteShardFn(beam.DoFn):
     def __init__(self, run_dir: str):
         self._run_dir = run_dir
 
-    def process(self, element: tuple[tuple[str, str, int], Iterable[Document]]) -> Iterator[dict[str, Any]]:
-        (domain, source, bucket), docs = element
+    def process(
+        self, element: tuple[tuple[str, str, str, int], Iterable[Document]]
+    ) -> Iterator[dict[str, Any]]:
+        (domain, source, period, bucket), docs = element
         docs = list(docs)
         data = encode_shard(docs)
-        path = shard_path(self._run_dir, domain, source, bucket)
+        path = shard_path(self._run_dir, domain, source, bucket, period)
         write_bytes_atomically(path, data)
         progress.tick("written", len(docs))
         progress.flush()
-        yield {
+        info = {
             "path": path[len(self._run_dir) :].lstrip("/"),
             "domain": domain,
             "source": source,
@@ -78,28 +85,38 @@ class _WriteShardFn(beam.DoFn):
             "bytes": len(data),
             "sha256": hashlib.sha256(data).hexdigest(),
         }
+        if period:
+            info["period"] = period
+        yield info
 
 
 class WriteShards(beam.PTransform):
-    """Documents -> Parquet shards; returns a PCollection of shard descriptions (path, rows, bytes, sha256)."""
+    """Documents -> Parquet shards; returns a PCollection of shard descriptions (path, rows, bytes, sha256, and
+    ``period`` when partitioned by period)."""
 
-    def __init__(self, run_dir: str, max_rows: int):
+    def __init__(self, run_dir: str, max_rows: int, partition_by_period: str = ""):
         super().__init__()
         self._run_dir = run_dir
         self._max_rows = max_rows
+        self._period = partition_by_period
 
     def expand(self, docs):
-        max_rows = self._max_rows
+        max_rows, by = self._max_rows, self._period
+
+        def partition(doc: Document) -> tuple[str, str, str]:
+            return doc.domain, doc.source, period_of(doc.available_at, by) if by else ""
+
         sizes = (
             docs
-            | "KeyByPartition" >> beam.Map(lambda d: ((d.domain, d.source), 1))
+            | "KeyByPartition" >> beam.Map(lambda d: (partition(d), 1))
             | "CountPerPartition" >> beam.CombinePerKey(sum)
             | "SizesAsDict" >> beam.combiners.ToDict()
         )
 
-        def with_bucket(doc: Document, sizes: dict[tuple[str, str], int]):
-            n_shards = math.ceil(sizes[(doc.domain, doc.source)] / max_rows)
-            return (doc.domain, doc.source, shard_bucket(doc.id, n_shards)), doc
+        def with_bucket(doc: Document, sizes: dict[tuple[str, str, str], int]):
+            key = partition(doc)
+            n_shards = math.ceil(sizes[key] / max_rows)
+            return (*key, shard_bucket(doc.id, n_shards)), doc
 
         return (
             docs

@@ -57,6 +57,7 @@ from apache_beam.metrics import Metrics
 
 from pipeline.errors import ConfigError, RecordFailure
 from pipeline.schema import Document, RawRecord, RecordError, doc_id
+from pipeline.timeinfo import cover_filing_date
 from sources import note_skipped
 from sources.tables import (
     Cell,
@@ -249,7 +250,13 @@ _HEADER_TAG_RE = re.compile(r"^\s*<([A-Z][A-Z0-9-]*)>[ \t]*(.*?)\s*$")
 _SEC_DOCUMENT_RE = re.compile(r"<(?:SEC|IMS)-DOCUMENT>\s*(\d{10}-\d{2}-\d{6})")
 _SIC_RE = re.compile(r"\[?(\d{4})\]?\s*$")
 _TOP_LEVEL_KEYS = frozenset(
-    {"ACCESSION NUMBER", "CONFORMED SUBMISSION TYPE", "CONFORMED PERIOD OF REPORT", "FILED AS OF DATE"}
+    {
+        "ACCESSION NUMBER",
+        "CONFORMED SUBMISSION TYPE",
+        "CONFORMED PERIOD OF REPORT",
+        "FILED AS OF DATE",
+        "ACCEPTANCE-DATETIME",
+    }
 )
 # Company sections of a header; the first one of the most specific kind names the company.
 _COMPANY_SECTIONS = ("SUBJECT COMPANY", "FILER", "FILED BY", "ISSUER", "REPORTING-OWNER")
@@ -264,6 +271,7 @@ _TAG_KEYS = {  # SGML-tag header style (<ACCESSION-NUMBER>...) -> label style
     "STATE-OF-INCORPORATION": "STATE OF INCORPORATION",
     "STATE": "STATE",
     "FORM-TYPE": "FORM TYPE",
+    "ACCEPTANCE-DATETIME": "ACCEPTANCE-DATETIME",
 }
 
 
@@ -271,7 +279,8 @@ def parse_header(header: str) -> dict[str, str]:
     """Metadata from an EDGAR submission header (``<SEC-HEADER>`` / ``<IMS-HEADER>``, label or tag style).
 
     Returns the keys ``accession``, ``cik``, ``company``, ``form_type``, ``filed``, ``period`` (dates as
-    ``YYYY-MM-DD``), ``sic`` (the 4-digit code) and ``state`` (of incorporation, else of the business
+    ``YYYY-MM-DD``), ``acceptance_datetime`` (``YYYYMMDDHHMMSS`` US Eastern; "" in 1990s headers), ``sic``
+    (the 4-digit code) and ``state`` (of incorporation, else of the business
     address); a value is "" when the header does not say. With several filers, the subject company wins,
     else the first filer.
     """
@@ -301,6 +310,8 @@ def parse_header(header: str) -> dict[str, str]:
         "period": _iso_date(top.get("CONFORMED PERIOD OF REPORT", "")),
         "sic": sic.group(1) if sic else "",
         "state": company.get("STATE OF INCORPORATION") or company.get("STATE", ""),
+        # YYYYMMDDHHMMSS, US Eastern, as the header states it (pipeline.timeinfo converts it to UTC)
+        "acceptance_datetime": top.get("ACCEPTANCE-DATETIME", ""),
     }
 
 
@@ -760,6 +771,8 @@ def _submission_records(path: str, submission: _Submission, opts: EdgarOptions) 
         filing["form_type"] = main.type if main is not None else ""
         if kept and kept[0] is main:
             _fill_missing(filing, document_metadata(bodies[0]))
+            # a registration statement's cover: "As filed with the Securities and Exchange Commission on ..."
+            filing["filed"] = filing["filed"] or cover_filing_date(bodies[0])
     for doc, body in zip(kept, bodies, strict=True):
         metadata = dict(filing)
         if not header.get("has_header") and doc is not main:
@@ -786,7 +799,17 @@ def _document_record(path: str, metadata: dict[str, str], doc: _SgmlDocument, bo
     )
 
 
-_HEADER_FIELDS = ("cik", "company", "form_type", "accession", "filed", "period", "sic", "state")
+_HEADER_FIELDS = (
+    "cik",
+    "company",
+    "form_type",
+    "accession",
+    "filed",
+    "period",
+    "sic",
+    "state",
+    "acceptance_datetime",
+)
 _WRAPPER_OPEN_RE = re.compile(r"\s*<(XBRL|XML)>", re.IGNORECASE)
 _WRAPPER_CLOSE_RE = re.compile(r"</(?:XBRL|XML|TEXT)>$", re.IGNORECASE)
 
@@ -1875,7 +1898,7 @@ def extract_filing(raw: RawRecord, options: Mapping[str, Any] | None = None) -> 
         domain="financial",
         url=raw.url,
         title=title,
-        date=metadata.get("filed") or metadata.get("period", ""),
+        date=metadata.get("filed", ""),  # the filing date, never the period (see pipeline.schema)
         n_chars=len(text),
         metadata=metadata,
     )

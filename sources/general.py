@@ -742,7 +742,7 @@ def jsonl_record(
     native_id = _get_field(obj, fields["id"])
     native_id = str(native_id) if native_id not in (None, "") else (url or where)
     date = _date_value(_get_field(obj, fields["date"]))
-    metadata = {"date": date[:10]} if date else {}
+    metadata = {"date": date[:10], "timestamp": date} if date else {}
     return RawRecord(
         source=source,
         id=native_id,

@@ -213,6 +213,7 @@ def reddit_record(
         "author": str(obj.get("author") or ""),
         "score": str(obj.get("score", "")),
         "created": fetched_at[:10],
+        "created_at": fetched_at,
         "kind": kind,
     }
     for key in ("link_id", "parent_id"):
@@ -348,6 +349,7 @@ def tweet_record(
         "platform": "twitter",
         "user": screen_name,
         "created": fetched_at[:10],
+        "created_at": fetched_at,
         "cashtags": _cashtags(tweet, text),
         "lang": str(tweet.get("lang") or ""),
     }

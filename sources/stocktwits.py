@@ -95,6 +95,7 @@ def message_record(
         "platform": PLATFORM,
         "user": username,
         "created": created[:10],
+        "created_at": created,
         "cashtags": cashtags,
         "sentiment": str(sentiment.get("basic") or ""),
         "likes": str(likes.get("total", "")),

@@ -471,7 +471,7 @@ def test_read_jsonl_c4_layout() -> None:
         content=C4_ROWS[0]["text"],
         content_type="text",
         fetched_at="2019-04-25T12:57:54Z",
-        metadata={"date": "2019-04-25"},
+        metadata={"date": "2019-04-25", "timestamp": "2019-04-25T12:57:54Z"},
     )
     assert second.id == C4_ROWS[1]["url"]
 

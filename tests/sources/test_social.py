@@ -113,6 +113,7 @@ def test_reddit_comment_record() -> None:
             "author": "user3",
             "score": "3",
             "created": "2024-02-01",
+            "created_at": "2024-02-01T00:00:03Z",
             "kind": "comment",
             "link_id": "t3_abc",
             "parent_id": "t3_abc",
@@ -352,6 +353,7 @@ def test_tweet_record() -> None:
             "platform": "twitter",
             "user": "trader1",
             "created": "2014-01-08",
+            "created_at": "2014-01-08T14:02:34Z",
             "cashtags": "AAPL,MSFT",
             "lang": "en",
             "declared_lang": "en",  # Twitter's own language call: a prior for language ID

@@ -67,6 +67,7 @@ def test_message_becomes_a_social_record() -> None:
             "platform": "stocktwits",
             "user": "trader1",
             "created": "2024-01-03",
+            "created_at": "2024-01-03T14:30:00Z",
             "cashtags": "AAPL,MSFT",
             "sentiment": "Bullish",
             "likes": "3",
