@@ -18,7 +18,7 @@ from typing import NoReturn
 from pipeline.errors import ConfigError
 from sources.http import FetchError
 
-SOURCES = ("edgar", "feeds")
+SOURCES = ("edgar", "feeds", "pubmed", "pmc")
 
 
 def _edgar_parser() -> argparse.ArgumentParser:
@@ -93,6 +93,10 @@ def cmd_fetch(argv: list[str]) -> int:
         from sources.feeds_fetch import cmd_fetch_feeds
 
         return cmd_fetch_feeds(argv[1:])
+    if argv[0] in ("pubmed", "pmc"):
+        from sources.medical_fetch import cmd_fetch_medical
+
+        return cmd_fetch_medical(argv[0], argv[1:])
     from sources.edgar_fetch import EdgarFetchConfig, resolve_user_agent, run_fetch
 
     args = _parse(_edgar_parser(), argv[1:])
