@@ -20,7 +20,8 @@ from typing import Any
 import yaml
 
 from pipeline.errors import ConfigError
-from pipeline.schema import DOMAINS, SOURCES
+from pipeline.profile import DEFAULT_PROFILE, domains_of, resolve_profile, source_domains_of
+from pipeline.schema import SOURCES
 from sources import READERS
 
 DEFAULT_CONFIG_NAME = "default.yaml"
@@ -39,9 +40,11 @@ TOP_LEVEL_KEYS = {
     "boilerplate",
     "domain",
     "decontam",
+    "profile",
 }
 
-# Which FinPile domain each source belongs to (overridable under `source_domains`).
+# Which FinPile domain each source belongs to in the finance profile (overridable under `source_domains`);
+# another profile places its own `profile.domain_sources` in its domain (pipeline/profile.py).
 DEFAULT_SOURCE_DOMAINS = {
     "filings": "financial",
     "press": "financial",
@@ -83,6 +86,7 @@ class Config:
     boilerplate: dict[str, Any] = field(default_factory=dict)
     domain: dict[str, Any] = field(default_factory=dict)
     decontam: dict[str, Any] = field(default_factory=dict)
+    profile: dict[str, Any] = field(default_factory=dict)  # the resolved profile (pipeline/profile.py)
     origin: str = ""  # the file it came from, for messages
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,6 +108,7 @@ class Config:
             "boilerplate": self.boilerplate,
             "domain": self.domain,
             "decontam": self.decontam,
+            "profile": self.profile,
         }
 
     @property
@@ -114,6 +119,11 @@ class Config:
 
     def domain_of(self, source: str) -> str:
         return self.source_domains.get(source, "general")
+
+    @property
+    def domains(self) -> tuple[str, str]:
+        """The profile's two domains: its own (``financial``, ``medical``) and ``general``."""
+        return domains_of(self.profile)
 
 
 def default_config_path() -> str:
@@ -153,11 +163,19 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", origin: str = "<dict>
     if len(set(names)) != len(names):
         raise ConfigError(f"{origin}: input names must be unique, got {names}")
 
-    source_domains = {**DEFAULT_SOURCE_DOMAINS, **(raw.get("source_domains") or {})}
+    profile = resolve_profile(raw.get("profile"), origin)
+    domains = domains_of(profile)
+    defaults = (
+        DEFAULT_SOURCE_DOMAINS
+        if profile["name"] == DEFAULT_PROFILE
+        else source_domains_of(profile, tuple(SOURCES))
+    )
+    source_domains = {**defaults, **(raw.get("source_domains") or {})}
     for source, domain in source_domains.items():
-        if domain not in DOMAINS:
+        if domain not in domains:
             raise ConfigError(
-                f"{origin}: source_domains.{source}: domain must be one of {DOMAINS}, got {domain!r}"
+                f"{origin}: source_domains.{source}: domain must be one of {domains} "
+                f"(profile {profile['name']}), got {domain!r}"
             )
 
     cfg = Config(
@@ -174,8 +192,11 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", origin: str = "<dict>
         boilerplate=_section(raw, "boilerplate", {}, origin),
         domain=_section(raw, "domain", {"threshold": 0.5, "sources": ["web"]}, origin),
         decontam=_section(raw, "decontam", {"eval_sets": [], "ngram": 13, "mode": "drop"}, origin),
+        profile=profile,
         origin=origin,
     )
+    if profile["name"] != DEFAULT_PROFILE and not cfg.mix.get("domain_targets"):
+        cfg.mix["domain_targets"] = {profile["domain"]: 0.5, "general": 0.5}  # half and half, as FinPile
     if cfg.domain.get("model_path"):
         cfg.domain["model_path"] = resolve_path(str(cfg.domain["model_path"]), base_dir)
     for entry in cfg.decontam.get("eval_sets") or []:
@@ -234,9 +255,10 @@ def _validate_values(cfg: Config, origin: str) -> None:
         raise ConfigError(f"{origin}: {exc}") from None
     targets = cfg.mix.get("domain_targets") or {}
     if targets:
-        if set(targets) - set(DOMAINS):
+        if set(targets) - set(cfg.domains):
             raise ConfigError(
-                f"{origin}: mix.domain_targets keys must be among {DOMAINS}, got {sorted(targets)}"
+                f"{origin}: mix.domain_targets keys must be among {cfg.domains} "
+                f"(profile {cfg.profile['name']}), got {sorted(targets)}"
             )
         total = sum(float(v) for v in targets.values())
         if abs(total - 1.0) > 1e-6:

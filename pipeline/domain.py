@@ -46,6 +46,7 @@ class DomainConfig:
     model_path: str
     threshold: float = DEFAULT_THRESHOLD
     sources: tuple[str, ...] = DEFAULT_SOURCES
+    label: str = "financial"  # the profile's domain: the model's positive label is __label__<label>
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any] | None) -> DomainConfig:
@@ -62,13 +63,15 @@ class DomainConfig:
                 f"domain.model_path: model file not found: {model_path} "
                 "(train one with `python -m pipeline train-domain-classifier RUN_DIR`)"
             )
-        return cls(model_path=model_path, threshold=float(threshold), sources=tuple(sources))
+        label = str(settings.get("label") or "financial")
+        return cls(model_path=model_path, threshold=float(threshold), sources=tuple(sources), label=label)
 
 
-def classify(doc: Document, score: float, threshold: float) -> Document:
-    """Record ``domain_score`` and set the domain from it (the pure decision)."""
+def classify(doc: Document, score: float, threshold: float, label: str = "financial") -> Document:
+    """Record ``domain_score`` and set the domain from it (the pure decision): the profile's domain ``label``
+    at or above the threshold, ``general`` below."""
     doc.metadata["domain_score"] = f"{score:.4f}"
-    doc.domain = "financial" if score >= threshold else "general"
+    doc.domain = label if score >= threshold else "general"
     return doc
 
 
@@ -81,7 +84,7 @@ class _ClassifyDomainFn(DocumentStage):
         self._classifier: DomainClassifier | None = None
 
     def setup(self):
-        self._classifier = DomainClassifier(self._config.model_path)
+        self._classifier = DomainClassifier(self._config.model_path, label=self._config.label)
         self._classifier.setup()
         self._scores = Metrics.distribution(NAMESPACE, f"{STAGE}:score_permille")
 
@@ -90,7 +93,7 @@ class _ClassifyDomainFn(DocumentStage):
             return doc
         assert self._classifier is not None
         score = self._classifier.score(doc.text)
-        doc = classify(doc, score, self._config.threshold)
+        doc = classify(doc, score, self._config.threshold, self._config.label)
         counter(f"{STAGE}:{doc.domain}").inc()
         self._scores.update(int(round(score * 1000)))
         return doc

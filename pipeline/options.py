@@ -20,6 +20,13 @@ class FinPileOptions(PipelineOptions):
             help="YAML config naming inputs, thresholds and mixing targets (default: the embedded sample config).",
         )
         parser.add_argument(
+            "--profile",
+            default=None,
+            metavar="NAME",
+            help="Domain profile: finance (the default: FinPile) or medical; selects the profile's shipped config "
+            "(sources, domains, classifier, evaluation sets, mix targets). See README, Profiles.",
+        )
+        parser.add_argument(
             "--input",
             dest="inputs",
             action="append",

@@ -86,7 +86,7 @@ def _thousands(x: float, _pos: int) -> str:
 
 
 def composition_plot(stats: dict[str, Any]) -> bytes | None:
-    """Share of tokens per source (raw and after mixing) beside FinPile's published share."""
+    """Share of tokens per source (raw and after mixing) beside the profile's reference share (FinPile's)."""
     rows = [r for d in stats["composition"]["domains"] for r in d["sources"]]
     if not rows:
         return None
@@ -108,9 +108,10 @@ def composition_plot(stats: dict[str, Any]) -> bytes | None:
         label="this corpus (after mixing)",
         color="#aec7e8",
     )
-    published = [r.get("finpile_share_pct") for r in rows]
+    published = [r.get("reference_share_pct") for r in rows]
+    reference = stats.get("reference") or {}
     ax.barh(
-        [i + h for i in y], [p or 0 for p in published], h, label="FinPile published (BloombergGPT Table 1)",
+        [i + h for i in y], [p or 0 for p in published], h, label=f"published ({reference.get('title', 'reference')})",
         color="#ff7f0e",
     )  # fmt: skip
     for i, p in enumerate(published):

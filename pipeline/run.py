@@ -26,6 +26,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from pipeline import __version__, progress
 from pipeline.boilerplate import RemoveBoilerplate
 from pipeline.config import Config, InputSpec, load_config
+from pipeline.profile import profile_config_path
 from pipeline.decontam import Decontaminate
 from pipeline.dedup import Deduplicate, minhash_config
 from pipeline.domain import ClassifyDomain
@@ -56,9 +57,22 @@ class RunPlan:
     write_stats: bool
 
 
+def config_path(config: str | None, profile: str | None) -> str | None:
+    """The config file of a run: ``--config``, else the ``--profile``'s shipped config, else the default."""
+    if profile is not None:
+        path = profile_config_path(profile)  # checks the name even when --config is given
+        return config or path
+    return config
+
+
 def effective_config(opts: FinPileOptions) -> Config:
     """The config file with the command-line overrides applied."""
-    cfg = load_config(opts.config)
+    cfg = load_config(config_path(opts.config, opts.profile))
+    if opts.profile and opts.config and cfg.profile["name"] != opts.profile:
+        raise ConfigError(
+            f"--profile {opts.profile} but --config {opts.config} follows profile {cfg.profile['name']}: "
+            "pass one of them (a config names its profile under profile.name)"
+        )
     if opts.inputs:
         specs = []
         for n, item in enumerate(opts.inputs):
@@ -178,7 +192,9 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     if cfg.dedup.get("exact", True) or cfg.dedup.get("near", True) is not False:
         docs, rejected_dups = docs | "Dedup" >> Deduplicate.from_settings(cfg.dedup)
         dedup_rejected.append(rejected_dups)
-    docs, domain_rejected, domain_errors = docs | "ClassifyDomain" >> ClassifyDomain(cfg.domain)
+    docs, domain_rejected, domain_errors = docs | "ClassifyDomain" >> ClassifyDomain(
+        {**cfg.domain, "label": cfg.profile["domain"]}
+    )
     domain_of = dict(cfg.source_domains)
     docs, mixture = docs | "AssignDomainAndMix" >> AssignDomainAndMix(domain_of, cfg.mix)
     shards = docs | "WriteShards" >> WriteShards(run_dir, int(cfg.shards["max_rows"]))

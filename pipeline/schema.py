@@ -20,7 +20,8 @@ SCHEMA_VERSION = "2.0"
 # pandas, pyarrow, DuckDB, Polars and Hugging Face ``datasets`` all read a run's shards with their defaults
 # (``datasets`` has no map type). ``entries_to_dict`` turns either form back into a dict.
 
-DOMAINS = ("financial", "general")
+# The domains of the shipped profiles (pipeline/profile.py): each profile has its own domain and `general`.
+DOMAINS = ("financial", "medical", "general")
 
 # FinPile-style sources (the `source=` partition). Connectors map their records onto these.
 SOURCES = ("filings", "press", "news", "web", "social", "wikipedia", "c4", "pubmed", "pmc")
