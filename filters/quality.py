@@ -49,7 +49,7 @@ gives the clearer reason ``gopher:short_doc`` for short texts, which would other
 
 Drop reasons (``<group>:<rule>``): ``basic:empty``, ``basic:min_words``, ``basic:symbol_ratio``,
 ``basic:numeric_token_ratio``, ``basic:url_ratio``, ``basic:cashtag_ratio``, ``basic:emoji_ratio``,
-``basic:boilerplate_ratio``; ``gopher:short_doc``, ``gopher:long_doc``, ``gopher:mean_word_length``
+``basic:boilerplate_ratio``, ``basic:table_char_share``; ``gopher:short_doc``, ``gopher:long_doc``, ``gopher:mean_word_length``
 (either bound), ``gopher:hash_word_ratio``, ``gopher:ellipsis_word_ratio``, ``gopher:frac_lines_bullet``,
 ``gopher:frac_lines_ellipsis``, ``gopher:frac_alpha_words``, ``gopher:stop_words``,
 ``gopher:dup_para_frac``, ``gopher:dup_para_char_frac``, ``gopher:dup_line_frac``,
@@ -80,7 +80,24 @@ Source-aware signals (whitespace tokens, so "$AAPL", "1,234.5" and URLs stay who
 nor whitespace per non-space character) and ``boilerplate_ratio`` (share of non-blank lines that are site or
 document furniture: cookie/privacy/terms/JavaScript notices, "all rights reserved", "click here", "read more",
 "subscribe", bare page numbers, "Table of Contents"). Each has an optional ``basic.max_*`` threshold (off by
-default: ``basic:url_ratio``, ``basic:cashtag_ratio``, ``basic:emoji_ratio``, ``basic:boilerplate_ratio``).
+default: ``basic:url_ratio``, ``basic:cashtag_ratio``, ``basic:emoji_ratio``, ``basic:boilerplate_ratio``),
+as does ``table_char_share`` (``basic:table_char_share``, see "Tables" below).
+
+Tables (the text shape of every source puts tables as Markdown, ``| a | b |`` lines; ``sources/tables.py``):
+every rule above was designed and calibrated for running text, and a table row is not running text. On the
+real 10-Qs of ``shared/data`` (Apple, Union Pacific: 30-34 % of the characters in statements) judged with the
+tables as if they were prose, the press/web policies fire ``gopher:frac_alpha_words`` (cells such as
+"$331,495" and "(1,234)" are tokens without a letter) and ``fineweb:char_dup_ratio`` (the ``| --- | ---: |``
+separator lines and rows such as "| Basic | $1.57 |" recur from statement to statement); table rows also end
+in no punctuation (FineWeb's line rule), hold few stop words (Gopher) and, for C4, are lines without
+sentences. So the signals are computed on the *prose*, the text without its Markdown table lines: every signal
+except ``empty``, ``n_chars`` and ``table_char_share`` (the share of the characters on table lines) describes
+the prose, C4 neither judges nor removes table lines (a kept document leaves with its tables in place), and a
+document without tables gets exactly the signals it had before. ``basic.max_table_char_share`` (off by
+default) drops documents that are nearly all table. The datatrove engine runs its blocks on the same prose.
+With the tables judged as prose, filings still pass their own (relaxed) policy; it is EX-99 earnings
+releases (source ``press``) and table-heavy web pages that the prose view keeps from being dropped for
+their tables alone.
 
 Decisions: ``engine="signals"`` (default) takes the first failing rule of ``evaluate_rules``; the C4-cleaned
 text of the document scored last is kept by the scorer, so ``decide`` after ``score`` costs only the rule
@@ -103,6 +120,7 @@ from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION, split_in
 
 from pipeline.errors import ConfigError
 from pipeline.schema import Document
+from sources.tables import split_table_lines, table_line_mask
 
 GROUPS = ("gopher_quality", "gopher_repetition", "c4", "fineweb")
 ENGINES = ("datatrove", "signals")
@@ -123,6 +141,7 @@ class BasicThresholds:
     max_cashtag_ratio: float | None = None
     max_emoji_ratio: float | None = None
     max_boilerplate_ratio: float | None = None
+    max_table_char_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -743,14 +762,26 @@ def _dup_ngram_chars(joined: str, offsets: list[int], n: int, hashes: _Substring
     return repeated
 
 
-def _c4_clean(text: str, t: C4Thresholds) -> tuple[str, dict[str, float], str | None]:
-    """C4 line cleaning: (cleaned text, c4 signals, whole-page reason hit while scanning or None)."""
+def _c4_clean(text: str, t: C4Thresholds) -> tuple[str, dict[str, float], str | None, str]:
+    """C4 line cleaning: (cleaned text, c4 signals, whole-page reason hit while scanning or None, cleaned prose).
+
+    Markdown table lines are not C4's business (see "Tables" in the module docstring): they are neither
+    judged nor counted, and stay in the cleaned text where they were; the cleaned prose (4th element) is
+    the cleaned text without them, which is what C4 gives for the text without its tables.
+    """
     tokenizer = word_tokenizer()
-    lines = text.splitlines() if t.split_paragraph else split_into_sentences(text)
+    lines = text.splitlines() if t.split_paragraph else split_into_sentences(split_table_lines(text)[0])
+    in_table = table_line_mask(lines) if "|" in text and t.split_paragraph else [False] * len(lines)
     kept: list[str] = []
+    tables_at: list[tuple[int, str]] = []  # (number of prose lines kept before it, table line)
+    n_lines = 0
     n_sentences = 0
     fatal: str | None = None
-    for raw in lines:
+    for raw, is_table in zip(lines, in_table, strict=True):
+        if is_table:
+            tables_at.append((len(kept), raw.strip()))
+            continue
+        n_lines += 1
         line = raw.strip()
         words = line.split()
         if (
@@ -780,13 +811,22 @@ def _c4_clean(text: str, t: C4Thresholds) -> tuple[str, dict[str, float], str | 
             n_sentences += tokenizer.count_sentences(line) if t.split_paragraph else 1
         kept.append(line)
     signals = {
-        "c4_lines_removed_frac": (1.0 - len(kept) / len(lines)) if lines else 0.0,
+        "c4_lines_removed_frac": (1.0 - len(kept) / n_lines) if n_lines else 0.0,
         "c4_sentences": float(n_sentences),
         "c4_lorem_ipsum": float(fatal == "lorem_ipsum"),
         "c4_curly_bracket": float(fatal == "curly_bracket"),
     }
-    cleaned = ("\n" if t.split_paragraph else " ").join(kept).strip()
-    return cleaned, signals, fatal
+    prose = ("\n" if t.split_paragraph else " ").join(kept).strip()
+    if not tables_at:
+        return prose, signals, fatal, prose
+    merged: list[str] = []
+    previous = 0
+    for position, table_line in tables_at:
+        merged.extend(kept[previous:position])
+        merged.append(table_line)
+        previous = position
+    merged.extend(kept[previous:])
+    return "\n".join(merged).strip(), signals, fatal, prose
 
 
 def _fineweb_signals(text: str, t: FineWebThresholds) -> dict[str, float]:
@@ -804,16 +844,21 @@ def _fineweb_signals(text: str, t: FineWebThresholds) -> dict[str, float]:
 
 
 def compute_signals(text: str, policy: SourcePolicy) -> tuple[dict[str, float], str]:
-    """All quality signals of ``text`` under ``policy``, and the text the FineWeb rules see.
+    """All quality signals of ``text`` under ``policy``, and the text a kept document leaves with.
 
     One tokenisation (memoised per chunk, see ``ChunkTokenizer``) serves every Gopher signal; C4 and FineWeb
     signals are computed only when their group applies, FineWeb's on the C4-cleaned text when C4 applies
-    and its cleaned text is kept (the second element; ``text`` itself otherwise).
+    and its cleaned text is kept (the second element is then the C4-cleaned text, Markdown tables in
+    place; ``text`` itself otherwise). Every signal but ``empty``, ``n_chars`` and ``table_char_share``
+    describes the prose: the text without its Markdown table lines (see "Tables" in the module docstring).
     """
     s: dict[str, float] = {}
-    stripped = text.strip()
-    s["empty"] = float(not stripped)
+    s["empty"] = float(not text.strip())
     s["n_chars"] = float(len(text))
+    full_text = text
+    text, table_chars = split_table_lines(text)
+    s["table_char_share"] = min(1.0, table_chars / len(full_text)) if full_text else 0.0
+    stripped = text.strip()
 
     # Counts over whitespace chunks, memoised per chunk: source-aware signals ("$AAPL", "1,234.5" and URLs
     # stay whole) and Gopher's word counts (datatrove's spaCy words, chunk by chunk).
@@ -869,15 +914,15 @@ def compute_signals(text: str, policy: SourcePolicy) -> tuple[dict[str, float], 
         for k, _ in rep.dup_n_grams:
             s[f"dup_{k}gram_frac"] = _dup_ngram_chars(glued, glued_offsets, k, hashes) / n
 
-    fineweb_text = text
+    fineweb_text, kept_text = text, full_text
     if "c4" in policy.groups:
-        cleaned, c4_signals, _ = _c4_clean(text, policy.c4)
+        cleaned, c4_signals, _, cleaned_prose = _c4_clean(full_text, policy.c4)
         s.update(c4_signals)
         if policy.c4.keep_cleaned_text:
-            fineweb_text = cleaned
+            fineweb_text, kept_text = cleaned_prose, cleaned
     if "fineweb" in policy.groups:
         s.update(_fineweb_signals(fineweb_text, policy.fineweb))
-    return s, fineweb_text
+    return s, kept_text
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -930,9 +975,10 @@ def rule_checks(signals: dict[str, float], policy: SourcePolicy) -> list[Check]:
         ("cashtag_ratio", b.max_cashtag_ratio),
         ("emoji_ratio", b.max_emoji_ratio),
         ("boilerplate_ratio", b.max_boilerplate_ratio),
+        ("table_char_share", b.max_table_char_share),
     ):
         if limit is not None:
-            out.append(_at_most(f"basic:{name}", s[name], limit))
+            out.append(_at_most(f"basic:{name}", s.get(name, 0.0), limit))
 
     if "gopher_quality" in policy.groups:
         g = policy.gopher_quality
@@ -1079,7 +1125,8 @@ def _datatrove_decide(
     """Run datatrove's blocks in order: (keep, reason, text after C4 cleaning)."""
     from datatrove.data import Document as DtDocument
 
-    dt_doc = DtDocument(text=doc.text, id=doc.id, metadata={})
+    prose, table_chars = split_table_lines(doc.text)
+    dt_doc = DtDocument(text=prose, id=doc.id, metadata={})
     for group, block in blocks:
         target = dt_doc
         if group == "c4" and not policy.c4.keep_cleaned_text:
@@ -1088,7 +1135,15 @@ def _datatrove_decide(
         keep, reason = result if isinstance(result, tuple) else (result, None)
         if not keep:
             return False, _map_datatrove_reason(group, reason), doc.text
-    return True, "", dt_doc.text
+    if not table_chars:
+        return True, "", dt_doc.text
+    if "c4" in policy.groups and policy.c4.keep_cleaned_text:
+        return (
+            True,
+            "",
+            _c4_clean(doc.text, policy.c4)[0],
+        )  # datatrove's cleaning of the prose, tables in place
+    return True, "", doc.text
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ commands:
   run       build a corpus (default: the embedded sample corpus) -- see `run --help`
   stats     write stats/report.html, report.md and stats.json for a run folder (--compare OTHER_RUN)
   inspect   extract one local file and print its documents as JSON lines
-  fetch     download raw data into a cache: `fetch edgar ...`, `fetch feeds ...` (see `fetch edgar --help`)
+  fetch     download raw data into a cache: `fetch edgar ...`, `fetch feeds ...`, `fetch evalsets ...`
+  export    turn data into training files: `export sft` (instruction JSONL from the labelled sets)
   train-domain-classifier  train the financial-vs-general fastText classifier from a built run
   tokenize  a run's shards to training token files (Megatron .bin/.idx or numpy), mixed and shuffled
 
@@ -75,6 +76,7 @@ def format_summary(manifest: dict[str, Any], run_dir: str) -> str:
         lines.append("errors by stage/kind: " + ", ".join(f"{k}={n}" for k, n in sorted(errors.items())))
     for note in manifest.get("mixture", {}).get("notes", []):
         lines.append(f"mixture: {note}")
+    lines += [f"decontam: {line}" for line in (manifest.get("decontam") or {}).get("lines", [])]
     lines.append(f"see {run_dir}/stats/report.md, rejected/ and errors/")
     return "\n".join(lines)
 
@@ -144,6 +146,12 @@ def cmd_fetch(argv: list[str]) -> int:
     return fetch(argv)
 
 
+def cmd_export(argv: list[str]) -> int:
+    from pipeline.export_sft import cmd_export as export
+
+    return export(argv)
+
+
 def cmd_train_domain(argv: list[str]) -> int:
     from pipeline.train_domain import cmd_train_domain as train
 
@@ -161,6 +169,7 @@ COMMANDS = {
     "stats": cmd_stats,
     "inspect": cmd_inspect,
     "fetch": cmd_fetch,
+    "export": cmd_export,
     "train-domain-classifier": cmd_train_domain,
     "tokenize": cmd_tokenize,
 }

@@ -191,7 +191,7 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", origin: str = "<dict>
         source_domains=source_domains,
         boilerplate=_section(raw, "boilerplate", {}, origin),
         domain=_section(raw, "domain", {"threshold": 0.5, "sources": ["web"]}, origin),
-        decontam=_section(raw, "decontam", {"eval_sets": [], "ngram": 13, "mode": "drop"}, origin),
+        decontam=_section(raw, "decontam", _decontam_defaults(profile["name"]), origin),
         profile=profile,
         origin=origin,
     )
@@ -199,11 +199,21 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", origin: str = "<dict>
         cfg.mix["domain_targets"] = {profile["domain"]: 0.5, "general": 0.5}  # half and half, as FinPile
     if cfg.domain.get("model_path"):
         cfg.domain["model_path"] = resolve_path(str(cfg.domain["model_path"]), base_dir)
+    if cfg.decontam.get("cache_dir") and not str(cfg.decontam["cache_dir"]).startswith("~"):
+        cfg.decontam["cache_dir"] = resolve_path(str(cfg.decontam["cache_dir"]), base_dir)
     for entry in cfg.decontam.get("eval_sets") or []:
         if isinstance(entry, dict) and entry.get("path"):
             entry["path"] = resolve_path(str(entry["path"]), base_dir)
     _validate_values(cfg, origin)
     return cfg
+
+
+def _decontam_defaults(profile: str = DEFAULT_PROFILE) -> dict[str, Any]:
+    """Decontamination is on by default: the profile's evaluation sets (finance: FinPile's), from the fetch cache."""
+    from sources.evalsets import PROFILES, sets_of_profile
+
+    sets = sets_of_profile(profile) if profile in PROFILES else ()
+    return {"eval_sets": [], "sets": list(sets), "ngram": 13, "mode": "drop"}
 
 
 def _section(raw: dict[str, Any], key: str, defaults: dict[str, Any], origin: str) -> dict[str, Any]:

@@ -1,41 +1,62 @@
-"""Decontaminate: drop or flag documents that share a long n-gram with an evaluation example.
+"""Decontaminate: drop (or flag) documents that share an n-gram with an evaluation item. On by default.
 
 Config (``decontam:``)::
 
     decontam:
-      eval_sets:                      # CSV/TSV (column) or JSONL (key); none by default: the stage passes through
-        - {name: phrasebank, path: data/financial_phrasebank.csv, field: news}
+      sets: [phrasebank, fiqa_sentiment, ...]  # standard sets, read from the fetch cache (the finance list
+                                               # by default; see sources/evalsets.py)
+      cache_dir: null                 # default $FINPILE_CACHE_DIR, else ~/.cache/finpile
+      eval_sets:                      # more files: CSV/TSV (column) or JSONL (key)
+        - {name: my_fpb, path: data/fpb.csv, field: news, label_field: label, like: phrasebank}
       ngram: 13                       # GPT-3's 13-gram overlap test (Brown et al. 2020, appendix C)
-      mode: drop                      # drop: reject as decontam:<eval set>; flag: keep, metadata["contaminated"]
+      min_words: 8                    # shorter items: whole-document match only (filters/decontam.py)
+      mode: drop                      # drop: reject as decontam:<set>; flag: keep, metadata["contaminated"]
 
-The matching rules (normalisation, examples shorter than the n-gram) are in ``filters/decontam.py``. Counters:
-``decontam:hits:<eval set>`` counts the documents that match each set; with ``mode: drop`` the rejected
-documents also count as ``decontam:dropped:decontam:<eval set>`` and appear in the run's funnel. A document
-that matches several sets is rejected for the one with most hits (ties: by name); all of them are listed in
-``metadata["contaminated"]`` (comma-separated) in both modes.
+Standard sets that are in the cache are used; the missing ones are named in one warning line when the pipeline
+is built (with the ``fetch evalsets`` command that gets them) and in the manifest's ``decontam.missing``, so
+a run without them is never silently undecontaminated. ``label_field`` and ``like`` (a standard set whose
+label mapping the file follows) matter only to ``export sft``.
+
+The index (``filters.decontam.DecontamIndex``: hashed n-grams and set masks, no texts) is built once per run,
+on the machine that builds the pipeline, and reaches the workers as a Beam side input (about 16 MB per million
+n-grams; the finance list is well under a million). Counters: ``decontam:hits:<set>`` per matching document.
+With ``mode: drop`` a document is rejected for the set with most hits (ties: by name), reason
+``decontam:<set>``; every matching set is listed in ``metadata["contaminated"]``. Per set the manifest reports
+documents *dropped* (rejected for that set) and *flagged* (matched it but kept, in flag mode, or rejected for
+another set).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
+from apache_beam import pvalue
 
-from filters.decontam import DEFAULT_NGRAM, MIN_WORDS, Decontaminator, EvalSet
+from filters.decontam import DEFAULT_NGRAM, MIN_WORDS, DecontamIndex, EvalSet
 from pipeline.errors import ConfigError
 from pipeline.schema import Document, Rejected
-from pipeline.stage import DocumentStage, apply_stage, counter
+from pipeline.stage import ERRORS, REJECTED, DocumentStage, counter
 
 STAGE = "decontam"
 MODES = ("drop", "flag")
+KEY = "decontam"  # first element of the per-set count keys (run.py)
+
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class EvalSetSpec:
+    """An evaluation file named in ``decontam.eval_sets``."""
+
     name: str
     path: str
     field: str
+    label_field: str = ""
+    like: str = ""  # a standard set whose label mapping this file follows (export sft)
 
 
 @dataclass(frozen=True)
@@ -43,12 +64,16 @@ class DecontamConfig:
     """The ``decontam:`` config section, validated."""
 
     eval_sets: tuple[EvalSetSpec, ...] = ()
+    sets: tuple[str, ...] = ()
+    cache_dir: str = ""
     ngram: int = DEFAULT_NGRAM
     mode: str = "drop"
     min_words: int = MIN_WORDS
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any] | None) -> DecontamConfig:
+        from sources.evalsets import check_names
+
         settings = settings or {}
         mode = settings.get("mode", "drop")
         if mode not in MODES:
@@ -58,17 +83,53 @@ class DecontamConfig:
         for key, value in (("ngram", ngram), ("min_words", min_words)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"decontam.{key} must be a positive integer, got {value!r}")
+        sets = settings.get("sets") or []
+        if not isinstance(sets, list) or not all(isinstance(s, str) for s in sets):
+            raise ConfigError(
+                "decontam.sets must be a list of evaluation set names (see fetch evalsets --help)"
+            )
+        check_names(sets, "decontam.sets")
+        cache_dir = settings.get("cache_dir") or ""
+        if not isinstance(cache_dir, str):
+            raise ConfigError(f"decontam.cache_dir must be a path, got {cache_dir!r}")
         specs = []
         for i, entry in enumerate(settings.get("eval_sets") or []):
             if not isinstance(entry, dict) or not entry.get("name") or not entry.get("path"):
                 raise ConfigError(
                     f"decontam.eval_sets[{i}] needs name and path (and field: the text column/key)"
                 )
-            specs.append(EvalSetSpec(str(entry["name"]), str(entry["path"]), str(entry.get("field", "text"))))
-        names = [s.name for s in specs]
+            like = str(entry.get("like") or "")
+            if like:
+                check_names([like], f"decontam.eval_sets[{i}].like")
+            specs.append(
+                EvalSetSpec(
+                    str(entry["name"]),
+                    str(entry["path"]),
+                    str(entry.get("field", "text")),
+                    str(entry.get("label_field") or ""),
+                    like,
+                )
+            )
+        names = [s.name for s in specs] + list(sets)
         if len(set(names)) != len(names):
-            raise ConfigError(f"decontam.eval_sets: names must be unique, got {names}")
-        return cls(eval_sets=tuple(specs), ngram=ngram, mode=mode, min_words=min_words)
+            raise ConfigError(
+                f"decontam: set names must be unique across sets and eval_sets, got {names} "
+                "(rename the eval_sets entry or drop the name from decontam.sets)"
+            )
+        return cls(
+            eval_sets=tuple(specs),
+            sets=tuple(sets),
+            cache_dir=cache_dir,
+            ngram=ngram,
+            mode=mode,
+            min_words=min_words,
+        )
+
+    @property
+    def resolved_cache_dir(self) -> str:
+        from sources.evalsets import default_cache_dir
+
+        return os.path.expanduser(self.cache_dir) if self.cache_dir else default_cache_dir()
 
     def check_files(self) -> None:
         """Fail at once, with one clear line, on an evaluation file that is not there."""
@@ -80,9 +141,70 @@ class DecontamConfig:
                     f"decontam.eval_sets {spec.name}: file not found: {spec.path} (fix the path or remove the entry)"
                 )
 
-    def build(self) -> Decontaminator:
-        sets = [EvalSet.load(s.name, s.path, s.field) for s in self.eval_sets]
-        return Decontaminator(sets, n=self.ngram, min_words=self.min_words)
+    def fetch_command(self, names: list[str]) -> str:
+        cmd = "python -m pipeline fetch evalsets " + " ".join(names)
+        return cmd + (f" --cache_dir {self.cache_dir}" if self.cache_dir else "")
+
+    def resolve(self) -> tuple[list[EvalSet], dict[str, Any]]:
+        """The evaluation sets to use and the manifest's ``decontam`` section (counts filled in later)."""
+        from sources.evalsets import REGISTRY, cached_names, load_cached
+
+        self.check_files()
+        cache_dir = self.resolved_cache_dir
+        present, missing = cached_names(cache_dir, self.sets)
+        eval_sets: list[EvalSet] = []
+        rows: list[dict[str, Any]] = []
+        for name in present:
+            items, entry = load_cached(cache_dir, name)
+            eval_sets.append(EvalSet(name, [i.text for i in items], path=entry["file"]))
+            rows.append(
+                {
+                    "name": name,
+                    "title": entry["title"],
+                    "status": "used",
+                    "source_url": entry["source_url"],
+                    "licence": entry["licence"],
+                    "split": entry["split"],
+                    "rows": entry["rows"],
+                    "sha256": entry["sha256"],
+                }
+            )
+        for spec in self.eval_sets:
+            try:
+                es = EvalSet.load(spec.name, spec.path, spec.field)
+            except ValueError as exc:
+                raise ConfigError(f"decontam.eval_sets {spec.name}: {exc}") from None
+            eval_sets.append(es)
+            like = REGISTRY.get(spec.like)
+            rows.append(
+                {
+                    "name": spec.name,
+                    "title": like.title if like else spec.name,
+                    "status": "used",
+                    "path": spec.path,
+                    "licence": like.licence if like else "",
+                    "rows": len(es.texts),
+                }
+            )
+        for name in missing:
+            src = REGISTRY[name]
+            rows.append(
+                {
+                    "name": name,
+                    "title": src.title,
+                    "status": "missing",
+                    "source_url": src.url,
+                    "licence": src.licence,
+                }
+            )
+        section = {
+            "mode": self.mode,
+            "cache_dir": cache_dir,
+            "sets": rows,
+            "missing": missing,
+            "fetch_command": self.fetch_command(missing) if missing else "",
+        }
+        return eval_sets, section
 
 
 def decontam_decision(doc: Document, hits: dict[str, int], mode: str) -> Document | Rejected:
@@ -96,36 +218,100 @@ def decontam_decision(doc: Document, hits: dict[str, int], mode: str) -> Documen
     return Rejected(stage=STAGE, reason=f"decontam:{worst}", document=doc)
 
 
+def count_keys(item: Document | Rejected) -> list[tuple[str, str, str]]:
+    """``(KEY, set, dropped|flagged)`` for a document leaving the stage (nothing for a clean one)."""
+    doc = item.document if isinstance(item, Rejected) else item
+    names = [n for n in (doc.metadata.get("contaminated") or "").split(",") if n]
+    dropped = ""
+    if isinstance(item, Rejected) and item.stage == STAGE:
+        dropped = item.reason.split(":", 1)[1]
+    return [(KEY, name, "dropped" if name == dropped else "flagged") for name in names]
+
+
+def per_set_counts(rows: list[tuple[tuple, int]]) -> dict[str, dict[str, int]]:
+    """``{set: {"dropped": n, "flagged": m}}`` from the counted keys."""
+    out: dict[str, dict[str, int]] = {}
+    for key, n in rows:
+        if key[0] == KEY:
+            entry = out.setdefault(key[1], {"dropped": 0, "flagged": 0})
+            entry[key[2]] += n
+    return out
+
+
+def finish_section(section: dict[str, Any], counts: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """The manifest's ``decontam`` section with per-set counts and report lines."""
+    lines = []
+    for row in section.get("sets", []):
+        c = counts.get(row["name"], {"dropped": 0, "flagged": 0})
+        if row["status"] == "used":
+            row.update(c)
+            lines.append(f"{row['title']}: {c['dropped']} documents dropped, {c['flagged']} flagged")
+    if section.get("missing"):
+        lines.append(
+            f"not checked (not in the cache): {', '.join(section['missing'])}; fetch: {section['fetch_command']}"
+        )
+    section["totals"] = {
+        "dropped": sum(c["dropped"] for c in counts.values()),
+        "flagged": sum(c["flagged"] for c in counts.values()),
+    }
+    section["lines"] = lines
+    return section
+
+
 class _DecontaminateFn(DocumentStage):
     stage = STAGE
 
-    def __init__(self, config: DecontamConfig):
-        self._config = config
-        self._decontaminator: Decontaminator | None = None
+    def __init__(self, mode: str):
+        self._mode = mode
+        self._index: DecontamIndex | None = None
 
-    def setup(self):
-        # Loaded once per worker: the evaluation files are read and hashed here, never pickled.
-        self._decontaminator = self._config.build()
+    def process(self, doc: Document, index: DecontamIndex):  # type: ignore[override]
+        self._index = index  # the side input: one deserialised copy per worker, reused across bundles
+        yield from super().process(doc)
 
     def handle(self, doc: Document) -> Document | Rejected:
-        assert self._decontaminator is not None
-        hits = self._decontaminator.check(doc.text)
+        assert self._index is not None
+        hits = self._index.check(doc.text)
         for name in hits:
             counter(f"{STAGE}:hits:{name}").inc()
-        return decontam_decision(doc, hits, self._config.mode)
+        return decontam_decision(doc, hits, self._mode)
 
 
 class Decontaminate(beam.PTransform):
     """Drop (or flag) documents sharing an n-gram with an evaluation set (main, rejected, errors).
 
-    With no evaluation sets configured the stage is a pass-through.
+    The index is built here, once, from the cached standard sets and the configured files; ``report`` is
+    the manifest's ``decontam`` section before counting. With no set available the stage passes through.
     """
 
-    def __init__(self, settings: dict[str, Any] | None = None):
+    def __init__(self, settings: dict[str, Any] | None = None, warn: bool = True):
         super().__init__()
         self.config = DecontamConfig.from_settings(settings)
-        self.config.check_files()
-        self._fn = _DecontaminateFn(self.config)
+        eval_sets, section = self.config.resolve()
+        if warn and section["missing"]:
+            _LOG.warning(
+                "decontam: %d evaluation set(s) not in the cache %s, documents are NOT checked against them: "
+                "%s; fetch them with: %s",
+                len(section["missing"]),
+                section["cache_dir"],
+                ", ".join(section["missing"]),
+                section["fetch_command"],
+            )
+        try:
+            index = DecontamIndex.build(eval_sets, n=self.config.ngram, min_words=self.config.min_words)
+        except ValueError as exc:
+            raise ConfigError(f"decontam: {exc}") from None
+        for row in section["sets"]:
+            if row["status"] == "used":
+                row["items_indexed"] = index.items.get(row["name"], 0)
+                row["whole_doc_only"] = index.whole_doc_only.get(row["name"], 0)
+        section["index"] = index.describe()
+        self.index = index
+        self.report = section
 
     def expand(self, docs):
-        return apply_stage(docs, "CheckEvalOverlap", self._fn)
+        index = docs.pipeline | "DecontamIndex" >> beam.Create([self.index])
+        outputs = docs | "CheckEvalOverlap" >> beam.ParDo(
+            _DecontaminateFn(self.config.mode), index=pvalue.AsSingleton(index)
+        ).with_outputs(REJECTED, ERRORS, main="kept")
+        return outputs.kept, outputs[REJECTED], outputs[ERRORS]

@@ -18,7 +18,7 @@ from typing import NoReturn
 from pipeline.errors import ConfigError
 from sources.http import FetchError
 
-SOURCES = ("edgar", "feeds", "pubmed", "pmc")
+SOURCES = ("edgar", "feeds", "evalsets", "pubmed", "pmc")
 
 
 def _edgar_parser() -> argparse.ArgumentParser:
@@ -93,6 +93,10 @@ def cmd_fetch(argv: list[str]) -> int:
         from sources.feeds_fetch import cmd_fetch_feeds
 
         return cmd_fetch_feeds(argv[1:])
+    if argv[0] == "evalsets":
+        from sources.evalsets import cmd_fetch_evalsets
+
+        return cmd_fetch_evalsets(argv[1:])
     if argv[0] in ("pubmed", "pmc"):
         from sources.medical_fetch import cmd_fetch_medical
 

@@ -235,6 +235,11 @@ def render_html(stats: dict[str, Any], pngs: dict[str, bytes]) -> str:
             _table([ktitle, "Docs"], [[t["value"], f"{t['docs']:,}"] for t in entry["top"][:15]]),
         ]
 
+    # Decontamination.
+    parts.append('<h2 id="decontam">Decontamination</h2>')
+    dlines = [line for line in S.decontam_lines(stats.get("decontam")) if line]
+    parts.append("<ul>" + "".join(f"<li>{escape(line.lstrip('- '))}</li>" for line in dlines) + "</ul>")
+
     # Mixture.
     parts.append('<h2 id="mixture">Mixture</h2>')
     mixture = stats.get("mixture")

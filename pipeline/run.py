@@ -26,8 +26,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from pipeline import __version__, progress
 from pipeline.boilerplate import RemoveBoilerplate
 from pipeline.config import Config, InputSpec, load_config
-from pipeline.profile import profile_config_path
-from pipeline.decontam import Decontaminate
+from pipeline.decontam import Decontaminate, count_keys, finish_section, per_set_counts
 from pipeline.dedup import Deduplicate, minhash_config
 from pipeline.domain import ClassifyDomain
 from pipeline.errors import ConfigError
@@ -36,6 +35,7 @@ from pipeline.language import IdentifyLanguage
 from pipeline.mix import AssignDomainAndMix
 from pipeline.options import FinPileOptions
 from pipeline.pii import RedactPII
+from pipeline.profile import profile_config_path
 from pipeline.quality import ScoreQuality
 from pipeline.read import InputFile, ReadSources, list_input_files
 from pipeline.schema import SCHEMA_VERSION, Document, RawRecord, RecordError, Rejected
@@ -55,6 +55,7 @@ class RunPlan:
     run_dir: str
     files: list[InputFile]
     write_stats: bool
+    decontam: dict[str, Any] = dataclasses.field(default_factory=dict)  # the manifest's decontam section
 
 
 def config_path(config: str | None, profile: str | None) -> str | None:
@@ -186,7 +187,13 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     lang_tagged = [docs, lang_rejected | "LangRejectedDocs" >> beam.Map(lambda r: r.document)]
     docs, quality_rejected, quality_errors = docs | "ScoreQuality" >> ScoreQuality(cfg.quality)
     docs, pii_rejected, pii_errors = docs | "RedactPII" >> RedactPII(cfg.pii)
-    docs, decontam_rejected, decontam_errors = docs | "Decontaminate" >> Decontaminate(cfg.decontam)
+    decontaminate = Decontaminate(cfg.decontam)  # builds the index once; warns about missing sets
+    plan.decontam = decontaminate.report
+    docs, decontam_rejected, decontam_errors = docs | "Decontaminate" >> decontaminate
+    decontam_keys = [
+        docs | "KeyDecontamKept" >> beam.FlatMap(count_keys),
+        decontam_rejected | "KeyDecontamRejected" >> beam.FlatMap(count_keys),
+    ]
     docs, boilerplate_rejected = docs | "RemoveBoilerplate" >> RemoveBoilerplate(cfg.boilerplate)
     dedup_rejected = []
     if cfg.dedup.get("exact", True) or cfg.dedup.get("near", True) is not False:
@@ -228,6 +235,7 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         rejected | "KeyRejected" >> beam.Map(_count_key_rejected),
         errors | "KeyErrors" >> beam.Map(_count_key_error),
         docs | "KeyKept" >> beam.Map(_count_key_kept),
+        *decontam_keys,
         derived | "KeyDerived" >> beam.FlatMap(lambda sn: [("derived", sn[0])] * sn[1]),
         lang_tagged
         | "LangTagged" >> beam.Flatten()
@@ -311,7 +319,9 @@ def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
 def build_manifest(plan: RunPlan, runner: str, started: float) -> dict[str, Any]:
     """manifest.json: config, schema version, every shard with rows/bytes/sha256, the funnel and the mixture."""
     work = FileSystems.join(plan.run_dir, WORK_DIR)
-    counts = [(tuple(k), n) for k, n in read_json(FileSystems.join(work, "counts.json"))]
+    all_counts = [(tuple(k), n) for k, n in read_json(FileSystems.join(work, "counts.json"))]
+    counts = [(k, n) for k, n in all_counts if k[0] != "decontam"]
+    decontam = finish_section(dict(plan.decontam), per_set_counts(all_counts))
     shards = read_json(FileSystems.join(work, "shards.json"))
     mixture = read_json(FileSystems.join(work, "mixture.json"))
     cfg = plan.config
@@ -334,6 +344,7 @@ def build_manifest(plan: RunPlan, runner: str, started: float) -> dict[str, Any]
         "error_files": sorted(_relative(plan.run_dir, m) for m in _glob(plan.run_dir, "errors/*.jsonl")),
         "funnel": funnel_from_counts(counts),
         "mixture": mixture,
+        "decontam": decontam,
     }
 
 

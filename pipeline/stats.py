@@ -864,13 +864,20 @@ def compute_stats(
         "funnel_tokens": None,
         "languages_identified": None,
         "mixture": None,
+        "decontam": None,
         "distributions": distributions(summaries, quantiles),
         "top": top_tables(top, distinct),
         "samples": samples_table(sample_lists),
     }
     if manifest:
         funnel = manifest["funnel"]
-        kept = {r["name"]: r for d in comp["domains"] for r in d["sources"]}
+        # kept tokens per source over both domains (a source the domain classifier split has two rows)
+        kept: dict[str, dict[str, int]] = {}
+        for d in comp["domains"]:
+            for r in d["sources"]:
+                kept.setdefault(r["name"], {"tokens": 0, "docs": 0})
+                kept[r["name"]]["tokens"] += r["tokens"]
+                kept[r["name"]]["docs"] += r["docs"]
         languages_seen: Counter[str] = Counter()
         for entry in funnel["sources"].values():
             languages_seen.update(entry.get("languages", {}))
@@ -878,6 +885,7 @@ def compute_stats(
         stats["funnel_tokens"] = funnel_tokens(funnel, rejected, kept)
         stats["languages_identified"] = dict(sorted(languages_seen.items(), key=lambda kv: (-kv[1], kv[0])))
         stats["mixture"] = manifest.get("mixture") or None
+        stats["decontam"] = manifest.get("decontam") or None
     stats["training_data"] = training_data(run_dir)
     stats["reproducibility"] = reproducibility(manifest, round(time.time() - started, 2), shards)
     return stats
@@ -1132,6 +1140,9 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
         lines += [""]
     lines += image("top", "Top values")
 
+    lines += ["## Decontamination", ""]
+    lines += decontam_lines(stats.get("decontam"))
+
     lines += ["## Mixture", ""]
     mixture = stats.get("mixture")
     if not mixture:
@@ -1176,6 +1187,22 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
     lines += [f"- {k}: {v}" for k, v in repro_items(stats)]
     lines += [""]
     return "\n".join(lines) + "\n"
+
+
+def decontam_lines(decontam: dict[str, Any] | None) -> list[str]:
+    """Markdown lines of the decontamination section: per evaluation set, documents dropped and flagged."""
+    if not decontam:
+        return ["Not available: no decontamination record in the manifest.", ""]
+    index = decontam.get("index") or {}
+    lines = [f"- {line}" for line in decontam.get("lines", [])] or ["- No evaluation set was checked."]
+    lines += [
+        "",
+        f"Mode `{decontam.get('mode')}`, {index.get('ngram')}-grams (items under {index.get('min_words')} words: "
+        f"whole-document match); index of {index.get('n_grams', 0):,} hashed n-grams, "
+        f"{index.get('bytes', 0):,} bytes.",
+        "",
+    ]
+    return lines
 
 
 def _quote(text: str) -> str:

@@ -18,9 +18,19 @@ Three pure cores, no Beam in them (the reader only bumps Beam counters, which ar
 - ``extract_filing(raw, options)`` turns one such record into a ``Document``: one lxml parse and one tree
   walk (not trafilatura, which has no notion of filing tables and took 3-10x longer on the shared 10-Ks)
   that removes the hidden inline-XBRL header, ``display:none`` content, scripts, page numbers, running
-  headers/footers, tables of contents and, by default, numeric tables; plain-text filings get the same
-  treatment line by line.
-- ``split_items(text, form_type)`` finds the 10-K / 10-Q item sections in the extracted text.
+  headers/footers and tables of contents. The text has the project's one shape: paragraphs separated by a
+  blank line, headings and list items on lines of their own ("(a) The following", markers spaced), tables as
+  Markdown by default (``sources.tables``: a statement's "$" and ")" cells merged with their numbers, spacer
+  columns gone, the caption and units line right above the table; ``tables: linearize | drop`` and the
+  earlier ``drop_numeric``; a dropped table takes its caption, units line and footnotes along); layout tables
+  become paragraphs. Plain-text (1990s) filings get the same treatment line by line, plus sentences re-joined
+  across page breaks, line-end and soft-hyphen hyphenation repaired, dot-leader tables of contents removed.
+- ``split_items(text, form_type)`` finds the 10-K / 10-Q item sections in the extracted text, with the
+  document's own item titles, and the labelled sections after them (signatures, exhibit index, auditor's
+  report, financial statements, schedules) so that no item swallows them.
+- ``non_filing_kind(name, head)``: EDGAR files that are not filings (full/daily ``.idx`` indexes,
+  filing-index pages, ``index.json``, submissions JSON, ``company_tickers.json``) are recognised by content
+  and routed to errors/ (kind ``not_a_filing``) with a one-line reason naming the command that uses them.
 
 Thresholds are the named constants below; they were tuned on the real filings in ``shared/data/edgar``
 (1995-2025, plain text, HTML and inline XBRL), not taken from a paper.
@@ -47,6 +57,16 @@ from apache_beam.metrics import Metrics
 
 from pipeline.errors import ConfigError, RecordFailure
 from pipeline.schema import Document, RawRecord, RecordError, doc_id
+from sources.tables import (
+    Cell,
+    align,
+    html_rows,
+    is_layout,
+    is_numeric_cell,
+    layout_paragraphs,
+    linearize,
+    markdown_table,
+)
 
 __all__ = [
     "EXHIBIT_POLICIES",
@@ -60,6 +80,7 @@ __all__ = [
     "drop_page_furniture",
     "extract_filing",
     "html_blocks",
+    "non_filing_kind",
     "parse_header",
     "plain_blocks",
     "read_records",
@@ -70,7 +91,7 @@ COUNTER_NAMESPACE = "edgar"
 ARCHIVES_URL = "https://www.sec.gov/Archives/edgar/data/{cik}/{accession}/{filename}"
 
 EXHIBIT_POLICIES = ("press", "all", "none")
-TABLE_POLICIES = ("drop_numeric", "linearize", "drop")
+TABLE_POLICIES = ("markdown", "linearize", "drop", "drop_numeric")
 
 # Document TYPEs and file extensions that never hold prose: skipped (and counted) whatever the policy.
 NON_TEXT_TYPES = frozenset({"XML", "GRAPHIC", "ZIP", "PDF", "EXCEL", "JSON", "XBRL", "ZIP-FILE"})
@@ -113,13 +134,16 @@ class EdgarOptions:
 
     - ``exhibits``: ``press`` (default: keep the main document and EX-99.x press releases), ``all`` (every
       text exhibit too) or ``none`` (main document only). Binary, XBRL and data documents are always skipped.
-    - ``tables``: ``drop_numeric`` (default: drop tables of mostly numbers, keep text tables as " | " rows),
-      ``linearize`` (keep every table as rows) or ``drop`` (drop all tables).
+    - ``tables``: ``markdown`` (default: every data table as a Markdown table, its caption and units line
+      right above it), ``linearize`` (one line per row, cells joined by " | "), ``drop`` (no tables; their
+      captions, units lines and "See accompanying notes" lines go too) or ``drop_numeric`` (the earlier
+      default: numeric tables dropped with their captions, text tables linearized). Tables of contents are
+      always dropped; layout tables (one column of text, a bulleted list, prose in cells) become paragraphs.
     - ``split_items``: store 10-K/10-Q item offsets in ``metadata["items"]``.
     """
 
     exhibits: str = "press"
-    tables: str = "drop_numeric"
+    tables: str = "markdown"
     split_items: bool = True
 
     def __post_init__(self) -> None:
@@ -367,12 +391,114 @@ def read_records(
         if first is None:
             yield RecordError("filings", "read", "empty_file", "file is empty", id=name, path=path)
             return
+        head, lines = _peek_head(lines, NON_FILING_SCAN_BYTES)
+        what = non_filing_kind(name, head)
+        if what:
+            _counter("not_a_filing").inc()
+            yield RecordError("filings", "read", "not_a_filing", what, id=name, path=path)
+            return
         if first.lstrip(b"\xef\xbb\xbf \t\r\n").upper().startswith(_SGML_START_MARKERS):
             yield from _read_submission(path, name, lines, opts)
         else:
             yield from _read_standalone(path, name, b"".join(lines))
     except (OSError, EOFError, zlib.error) as exc:
         raise RecordFailure("unreadable_file", f"{path}: cannot read ({type(exc).__name__}: {exc})") from exc
+
+
+NON_FILING_SCAN_BYTES = (
+    8192  # bytes at the start of a file looked at to recognise EDGAR files that are not filings
+)
+_RUN_HINT = "`run` takes the filings that `fetch edgar` downloads (--input 'edgar=CACHE_DIR/edgar/*.txt')"
+_IDX_HEADER_RE = re.compile(
+    r"^\s*(?:(Form Type)\s+Company Name\s+CIK|(Company Name)\s+Form Type\s+CIK|(CIK\|Company Name\|Form Type)"
+    r"|(CIK\|Company Name\|Form Type\|Date Filed\|Accession))",
+    re.MULTILINE,
+)
+_IDX_PREAMBLE_RE = re.compile(r"^Description:\s+(.*)$\s+^Last Data Received:", re.MULTILINE)
+
+
+def _peek_head(lines: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
+    """The first ``size`` bytes or so (whole lines) and an iterator that still yields every line."""
+    seen: list[bytes] = []
+    total = 0
+    for line in lines:
+        seen.append(line)
+        total += len(line)
+        if total >= size:
+            break
+    return b"".join(seen), itertools.chain(seen, lines)
+
+
+def non_filing_kind(name: str, head: bytes) -> str:
+    """A one-line explanation when the file is an EDGAR file that is not a filing, else "".
+
+    Recognised by content (the file name only refines the wording): full-index and daily-index ``.idx``
+    files (form, company, master), filing-index pages (``-index.html``, ``-index-headers.html``), a filing
+    directory's ``index.json``, submissions JSON (``CIK##########.json`` and its ``-submissions-NNN`` pages)
+    and ``company_tickers.json``. The message says what the file is and which command uses it.
+    """
+    text = _decode(head[:NON_FILING_SCAN_BYTES])
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped[:1] in ("{", "["):
+        if (
+            re.search(r'"cik_str"\s*:', stripped)
+            and '"ticker"' in stripped
+            or re.search(r'"fields"\s*:\s*\[\s*"cik"\s*,\s*"name"\s*,\s*"ticker"', stripped)
+        ):
+            return (
+                "SEC company_tickers.json (the ticker-to-CIK map), not a filing: `fetch edgar --tickers ...` "
+                f"reads it to find a company's filings; {_RUN_HINT}"
+            )
+        if re.search(r'"filings"\s*:\s*\{\s*"recent"', stripped) or (
+            re.search(r'"cik"\s*:', stripped) and re.search(r'"entityType"\s*:', stripped)
+        ):
+            return (
+                "an EDGAR submissions JSON (data.sec.gov/submissions, a company's list of filings), not a filing: "
+                f"`fetch edgar --tickers/--ciks` reads it to find the filings; {_RUN_HINT}"
+            )
+        if re.match(r'\{\s*"accessionNumber"\s*:\s*\[', stripped):
+            return (
+                "a page of an EDGAR submissions JSON (CIK##########-submissions-NNN.json, older filings of a "
+                f"company), not a filing: `fetch edgar --tickers/--ciks` reads it; {_RUN_HINT}"
+            )
+        if re.search(r'"directory"\s*:\s*\{', stripped) and re.search(r'"item"\s*:\s*\[', stripped):
+            return (
+                "an EDGAR filing directory listing (index.json), not a filing: it names the documents of a "
+                f"filing; `fetch edgar` downloads them; {_RUN_HINT}"
+            )
+        return ""
+    preamble = _IDX_PREAMBLE_RE.search(text[:2000])
+    header = _IDX_HEADER_RE.search(text)
+    if preamble or (header and header.start() < 4000):
+        description = preamble.group(1).lower() if preamble else ""
+        flavour = (
+            "daily-index" if "daily" in description or re.search(r"\.\d{8}\.idx", name) else "full-index"
+        )
+        kind = "master"
+        if header:
+            kind = "form" if header.group(1) else "company" if header.group(2) else "master"
+        elif "form type" in description:
+            kind = "form"
+        elif "company" in description:
+            kind = "company"
+        return (
+            f"an EDGAR {flavour} file ({kind} index, a list of filings, not a filing): give it to `fetch edgar`, "
+            f"not to `run`; {_RUN_HINT}"
+        )
+    lower = text[:NON_FILING_SCAN_BYTES].lower()
+    title = re.search(r"<title>\s*([^<]*?)\s*</title>", lower)
+    title_text = title.group(1) if title else ""
+    if "edgar filing documents for" in title_text or "filing detail" in title_text and "edgar" in lower:
+        return (
+            "an EDGAR filing-index page (-index.html: the list of a filing's documents), not a filing: "
+            f"`fetch edgar` reads these to find the documents; {_RUN_HINT}"
+        )
+    if ("sec edgar submission" in title_text or "-index-headers" in name.lower()) and "<sec-header>" in lower:
+        return (
+            "an EDGAR filing-index headers page (-index-headers.html: a filing's SGML header only, no "
+            f"documents), not a filing; {_RUN_HINT}"
+        )
+    return ""
 
 
 def _iter_lines(path: str, stream: BinaryIO) -> Iterator[bytes]:
@@ -877,7 +1003,7 @@ _HIDDEN_RE = re.compile(r"display\s*:\s*none", re.IGNORECASE)
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 
-def html_blocks(markup: str, tables: str = "drop_numeric") -> tuple[list[Block], str]:
+def html_blocks(markup: str, tables: str = "markdown") -> tuple[list[Block], str]:
     """Blocks of visible text of an HTML / inline-XBRL document, and its ``<title>``.
 
     Hidden content (``ix:header``, ``display:none``, scripts, styles) is dropped; leaf tables go through
@@ -933,20 +1059,23 @@ class _HtmlWalker:
                 self.blocks.extend(plain_blocks(el.text_content(), self.tables))
                 events.skip_subtree()
                 continue
+            if tag in _INLINE_SPACED_TAGS:
+                style = el.get("style")
+                if style and ("padding-left" in style or "margin-left" in style):
+                    # An inline element indented by padding or margin is visually apart from the text before
+                    # it: "<span>(a)</span><span style='padding-left:7pt'>Documents</span>" reads "(a) Documents".
+                    self.buffer.append(" ")
             if el.text:
                 self.buffer.append(el.text)
 
     def table(self, table: Any) -> bool:
-        """Handle a leaf table; False when it is a layout table that the walk should enter instead."""
-        rows = [row for row in (_row_cells(tr) for tr in table.iter("tr")) if row]
+        """Handle a leaf table; False when it is a one-column layout table that the walk should enter instead."""
+        rows = [row for row in html_rows(table) if row]
         if not rows:
             return True
-        if len(rows) == 1:
-            self.blocks.append(Block(_normalize_ws(" ".join(_glue_markers(rows[0])))))
-            return True
-        if max(len(row) for row in rows) == 1:
+        if max(len(row) for row in rows) == 1 and len(rows) > 1:
             return False
-        self.blocks.extend(_table_blocks(rows, self.tables))
+        self.blocks.extend(_table_blocks(rows, self.tables, self.blocks))
         return True
 
 
@@ -969,6 +1098,7 @@ def _prepare_tree(root: Any) -> None:
             el.tail = _XML_INCOMPATIBLE.sub(" ", tail)
 
 
+_INLINE_SPACED_TAGS = frozenset({"span", "font", "a", "b", "i", "u", "strong", "em", "sup"})
 _XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -1053,13 +1183,99 @@ def classify_table(rows: list[list[str]]) -> str:
     return "numeric" if numeric / len(cells) >= NUMERIC_TABLE_MIN_SHARE else "text"
 
 
-def _table_blocks(rows: list[list[str]], policy: str) -> list[Block]:
-    """The blocks a multi-row table contributes under a table policy (tables of contents always go)."""
-    kind = classify_table(rows)
-    if kind in ("toc", "empty") or policy == "drop" or (kind == "numeric" and policy == "drop_numeric"):
+def _table_blocks(
+    rows: list[list[Cell]], policy: str, before: list[Block], header_rows: int | None = None
+) -> list[Block]:
+    """The blocks a table contributes under a table policy (see ``EdgarOptions.tables``).
+
+    Tables of contents always go. Layout tables become paragraphs. A dropped data table takes with it the
+    caption and units lines right above it (removed from ``before``, the blocks already emitted), so that no
+    "Consolidated Balance Sheets / (in millions)" caption is left without its table.
+    """
+    kind = classify_table([[cell.text for cell in row] for row in rows])
+    if kind == "empty":
         return []
-    lines = [" | ".join(_glue_markers(row)) for row in rows]
-    return [Block("\n".join(line for line in lines if line), "table")]
+    if kind == "toc":
+        if before and before[-1].kind == "text" and _TOC_TITLE_RE.match(before[-1].text):
+            before.pop()
+        return []
+    grid = _drop_page_columns(align(rows, header_rows))
+    if is_layout(grid):
+        return [Block(text) for text in layout_paragraphs(grid)]
+    if policy == "drop" or (kind == "numeric" and policy == "drop_numeric"):
+        _pop_captions(before)
+        return [Block("", "dropped_table")]
+    if policy == "markdown":
+        return [Block(markdown_table(grid), "table")]
+    return [Block(linearize(grid), "table")]
+
+
+_UNITS_LINE_RE = re.compile(
+    r"^\(?\s*(?:unaudited|(?:amounts?|dollars?|shares?|\$|figures|numbers)\s+(?:are\s+)?in\b|in\s+(?:u\.?s\.?\s+)?"
+    r"(?:millions|thousands|billions|\$|dollars)|except\b|expressed\s+in)",
+    re.IGNORECASE,
+)
+_CAPTION_RE = re.compile(
+    r"\b(?:consolidated|condensed|combined|statements?\s+of|balance\s+sheets?|schedule\s+of|summary\s+of|"
+    r"selected\s+(?:financial|quarterly)|financial\s+(?:highlights|data|information)|results\s+of\s+operations|"
+    r"reconciliation|(?:income|cash\s+flows?)\b)",
+    re.IGNORECASE,
+)
+CAPTION_MAX_CHARS = 160  # a table caption or units line is one short line
+CAPTION_MAX_LINES = 4  # at most this many blocks above a dropped table are taken as its caption
+
+
+def _pop_captions(blocks: list[Block]) -> None:
+    """Remove the caption, units and date lines right above a dropped table (see ``_table_blocks``).
+
+    Up to ``CAPTION_MAX_LINES`` short blocks are looked at, upwards: a statement title, a units or a date line
+    is a caption; a company-name line ("Acme Corp. and Subsidiary Companies") may sit among them. Blocks are
+    removed up to the topmost caption found; nothing when there is none.
+    """
+    depth = 0
+    for back in range(1, min(CAPTION_MAX_LINES, len(blocks)) + 1):
+        block = blocks[-back]
+        text = block.text
+        if block.kind != "text" or len(text) > CAPTION_MAX_CHARS:
+            break
+        if text.endswith((".", ":", ";")) and not text.startswith("("):
+            break
+        if _UNITS_LINE_RE.match(text) or _CAPTION_RE.search(text) or _DATE_CAPTION_RE.match(text):
+            depth = back
+        elif not _COMPANY_LINE_RE.search(text):
+            break
+    del blocks[len(blocks) - depth :]
+
+
+_COMPANY_LINE_RE = re.compile(
+    r"(?:\b(?:inc|corp|corporation|company|companies|co|ltd|llc|l\.p|plc)\.?|and\s+subsidiar(?:y|ies))\s*$",
+    re.IGNORECASE,
+)
+
+
+_DATE_CAPTION_RE = re.compile(
+    r"^(?:as\s+of\s+|(?:for\s+the\s+)?(?:three|six|nine|twelve)\s+months\s+ended\s+|(?:fiscal\s+)?years?\s+ended\s+)"
+    r"[A-Z][a-z]+\.?\s+\d{1,2},?\s+\d{4}",
+    re.IGNORECASE,
+)
+_PAGE_HEADER_RE = re.compile(
+    r"^(?:sequential(?:ly)?\s+)?(?:numbered\s+)?pages?(?:\s+(?:no\.?|number|numbers))?\.?$", re.IGNORECASE
+)
+
+
+def _drop_page_columns(grid: list[list[str]]) -> list[list[str]]:
+    """``grid`` without a column headed "Page" (or "Sequentially Numbered Page") holding only page references:
+    an exhibit index's page numbers point into the paper filing and mean nothing in the text."""
+    if len(grid) < 2:
+        return grid
+    drop = [
+        j
+        for j, head in enumerate(grid[0])
+        if _PAGE_HEADER_RE.match(head) and all(not row[j] or _PAGE_REF_RE.match(row[j]) for row in grid[1:])
+    ]
+    if not drop:
+        return grid
+    return [[cell for j, cell in enumerate(row) if j not in drop] for row in grid]
 
 
 # --- plain text
@@ -1072,70 +1288,351 @@ _PAGE_NUMBER_RE = re.compile(
     re.IGNORECASE,
 )
 _PLAIN_GAP_RE = re.compile(r"\S(\s{3,}|\t)(?=\S)")
+_SEGMENT_RE = re.compile(r"\S+(?: \S+)*")  # a plain-text table cell: words separated by single spaces
+_DOT_LEADER_RE = re.compile(r"(?:\s?\.){4,}\s?")  # "Net sales ........ $ 1,000"
+_EXHIBIT_ENTRY_RE = re.compile(r"^\d{1,3}(?:\.\d{1,2})?[a-z]?\*?\s{2,}[A-Z(\d]")  # "10.1  Note Agreement ..."
+_LEADING_RULE_RE = re.compile(r"^\s*[-=_]{5,}(?=\s{2,}\S)")  # a signature line's rule before the title column
+_TERMINAL_RE = re.compile(r"[.!?:;][\"'”’)]*$")
+_LIST_MARKER_RE = re.compile(
+    r"^(?:\(?[a-zA-Z0-9]{1,3}\)|\d{1,2}\.|[•●◦▪■*\-–—]|\d{1,3}\.\d{1,2}(?=\s{2}))\s+\S"
+)
+_PLAIN_HEADING_RE = re.compile(r"^(?:part\s+[ivx]+\b|items?\s+\d{1,2}[a-c]?\b)", re.IGNORECASE)
+_CONTINUATION_WORDS = frozenset("a an and as at by for from in into of on or the to with that which".split())
+PLAIN_HEADING_MAX_CHARS = 100  # an "ITEM 1. BUSINESS" / all-caps heading line is at most this long
+PLAIN_FULL_LINE_CHARS = 55  # a wrapped line at least this long was cut by the page, not by the writer
+RUNNING_PLAIN_WINDOW = 3  # lines next to a page break where running headers/footers are looked for
+RUNNING_PLAIN_MIN_REPEATS = 3  # ... and how often such a line must repeat
 
 
-def plain_blocks(text: str, tables: str = "drop_numeric") -> list[Block]:
-    """Blocks of a plain-text filing: paragraphs unwrapped, ``<PAGE>`` markers, page numbers, rules and
-    tables of contents removed, column tables (``<TABLE>`` or space-aligned) put through ``classify_table``."""
-    lines = [line.expandtabs(8).rstrip() for line in text.splitlines()]
+def plain_blocks(text: str, tables: str = "markdown") -> list[Block]:
+    """Blocks of a plain-text filing (1990s submissions, ``<pre>`` documents).
+
+    - Paragraphs are unwrapped; a line-end hyphen joins the next word ("platform-" + "independent" gives
+      "platform-independent"), a soft hyphen (U+00AD) at a line end is removed ("plat\\xadform" gives
+      "platform").
+    - Page breaks (``<PAGE>`` lines, form feeds), page numbers and running headers/footers (short lines
+      repeated next to page breaks) are removed; a sentence cut by a page break is joined again.
+    - Item and PART headings, short all-caps headings and list items ("(a) ...", "1. ...") start their own
+      lines; tables of contents (item or dot-leader lines with page numbers) are removed.
+    - Column tables (``<TABLE>`` or space-aligned lines) are aligned by character position (``sources.tables``)
+      and go through the ``tables`` policy like HTML tables.
+    """
+    lines = _plain_lines(text)
     lines = _drop_toc_runs(lines)
+    running = _plain_running_keys(lines)
     blocks: list[Block] = []
     paragraph: list[str] = []
     table: list[str] = []
     in_sgml_table = False
+    blank = page_break = False
+    heading_open = False  # the paragraph is an item heading that may wrap onto the next line
+    indents: list[int] = []  # indentation of the paragraph's lines
+    raw_paragraph: list[str] = []  # the paragraph's lines as written (column positions kept)
+    width = _text_width(lines)
 
     def end_paragraph() -> None:
         if paragraph:
-            blocks.append(Block(_normalize_ws(_INLINE_SGML_TAG_RE.sub("", " ".join(paragraph)))))
+            text = _normalize_ws(_join_plain_lines(paragraph))
+            if text:
+                blocks.append(Block(text))
             paragraph.clear()
+            raw_paragraph.clear()
+            indents.clear()
 
     def end_table() -> None:
         if table:
-            rows = [re.split(r"\s{2,}", _INLINE_SGML_TAG_RE.sub("", row).strip()) for row in table]
-            rows = [[cell for cell in row if cell] for row in rows]
+            rows, header_rows = _plain_table_rows(table)
             if len(rows) == 1:
-                blocks.append(Block(_normalize_ws(" ".join(rows[0]))))
-            else:
-                blocks.extend(_table_blocks(rows, tables))
+                blocks.append(Block(_normalize_ws(" ".join(cell.text for cell in rows[0]))))
+            elif rows:
+                blocks.extend(_table_blocks(rows, tables, blocks, header_rows))
             table.clear()
+
+    def start_table(line: str) -> None:
+        """Open a table with ``line``, taking along the column-heading lines right above it."""
+        if paragraph and not blank and all(_looks_like_heading_row(raw) for raw in raw_paragraph):
+            table.extend(raw_paragraph)
+            paragraph.clear()
+            raw_paragraph.clear()
+            indents.clear()
+        end_paragraph()
+        table.append(line)
 
     for line in lines:
         marker = line.strip().upper()
         if marker.startswith("<TABLE"):
             end_paragraph()
+            end_table()
             in_sgml_table = True
             continue
         if marker.startswith("</TABLE"):
             end_table()
             in_sgml_table = False
             continue
+        if line == "\f" or marker.startswith("<PAGE"):
+            page_break = True
+            continue
+        line = _LEADING_RULE_RE.sub(lambda m: " " * len(m.group()), line)
         stripped = _INLINE_SGML_TAG_RE.sub("", line).strip()
-        if marker.startswith("<PAGE"):
-            end_paragraph()  # a page break ends a paragraph; "<PAGE> 12" is furniture
-            continue
-        furniture = _RULE_LINE_RE.match(stripped) or (not in_sgml_table and _PAGE_NUMBER_RE.match(stripped))
-        if not stripped or furniture:
-            if not in_sgml_table:
-                end_paragraph()
-                end_table()
-            continue
-        if in_sgml_table or len(_PLAIN_GAP_RE.findall(line.strip())) >= PLAIN_TABLE_MIN_GAPS:
-            end_paragraph()
+        if in_sgml_table:
             table.append(line)
-        else:
+            continue
+        if stripped and _RULE_LINE_RE.match(stripped) and _HEADER_RULE_RE.search(stripped):
+            if table:  # "-------   -----------" under column headings: stays in the table, as its header line
+                table.append(line)
+                continue
+            if paragraph and not blank and all(_looks_like_heading_row(raw) for raw in raw_paragraph):
+                start_table(line)
+                continue
+        if not stripped or _RULE_LINE_RE.match(stripped):
+            blank = True
             end_table()
-            paragraph.append(stripped)
+            continue
+        if _PAGE_NUMBER_RE.match(stripped) or _plain_key(stripped) in running:
+            page_break = True
+            end_table()
+            continue
+        if len(_PLAIN_GAP_RE.findall(line.strip())) >= PLAIN_TABLE_MIN_GAPS:
+            if table:
+                table.append(line)
+            else:
+                start_table(line)
+            blank = page_break = False
+            continue
+        if table and not blank and _continues_table_cell(line, table[-1]):
+            table.append(line)  # a wrapped cell: "99.2  Letter to shareholders dated May 1," / "1998"
+            continue
+        end_table()
+        if paragraph:
+            if heading_open:
+                # "ITEM 5.  MARKET FOR REGISTRANT'S COMMON EQUITY AND RELATED STOCKHOLDER" / "MATTERS"
+                if blank or page_break or not _is_caps_continuation(stripped, paragraph[-1]):
+                    end_paragraph()
+            elif page_break and _continues_across_break(paragraph, stripped):
+                pass
+            elif blank or page_break or _starts_own_line(stripped, paragraph[-1]):
+                end_paragraph()
+            elif _ends_list_entry(line, paragraph[-1], indents, width):
+                end_paragraph()
+        heading_open = (heading_open and bool(paragraph)) or _is_item_heading_line(stripped)
+        paragraph.append(stripped)
+        raw_paragraph.append(line)
+        indents.append(len(line) - len(line.lstrip()))
+        blank = page_break = False
     end_paragraph()
     end_table()
     return blocks
 
 
+def _plain_lines(text: str) -> list[str]:
+    """Lines with tabs expanded and trailing space removed; a form feed becomes a line of its own ("\\f")."""
+    lines: list[str] = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if "\f" in raw:
+            for k, part in enumerate(raw.split("\f")):
+                if k:
+                    lines.append("\f")
+                if part.strip():
+                    lines.append(part.expandtabs(8).rstrip())
+        else:
+            lines.append(raw.expandtabs(8).rstrip())
+    return lines
+
+
+def _plain_key(line: str) -> str:
+    """The key under which a line counts as a running header/footer (digits ignored; "" for item headings)."""
+    if len(line) > RUNNING_LINE_MAX_CHARS or _STOCK_ANSWER_RE.match(line) or _PLAIN_HEADING_RE.match(line):
+        return ""
+    return _WS_RE.sub(" ", re.sub(r"\d+", "#", line.casefold())).strip()
+
+
+def _plain_running_keys(lines: list[str]) -> set[str]:
+    """Keys of short lines that recur next to page breaks (running headers and footers)."""
+    breaks = [i for i, line in enumerate(lines) if line == "\f" or line.lstrip().upper().startswith("<PAGE")]
+    if len(breaks) < RUNNING_PLAIN_MIN_REPEATS:
+        return set()
+    counts: Counter[str] = Counter()
+    for i in breaks:
+        near: set[str] = set()
+        for step in (1, -1):
+            j, seen = i + step, 0
+            while 0 <= j < len(lines) and seen < RUNNING_PLAIN_WINDOW:
+                stripped = _INLINE_SGML_TAG_RE.sub("", lines[j]).strip()
+                if stripped and not _RULE_LINE_RE.match(stripped):
+                    seen += 1
+                    key = _plain_key(stripped)
+                    if key:
+                        near.add(key)
+                j += step
+        counts.update(near)
+    return {key for key, count in counts.items() if count >= RUNNING_PLAIN_MIN_REPEATS}
+
+
+def _is_plain_heading(line: str) -> bool:
+    """An item/PART heading or a short all-caps heading line (kept on a line of its own)."""
+    if len(line) > PLAIN_HEADING_MAX_CHARS or line.endswith((",", ";")):
+        return False
+    if _is_item_heading_line(line):
+        return True
+    letters = [c for c in line if c.isalpha()]
+    return len(letters) >= 4 and all(c.isupper() for c in letters) and not _TERMINAL_RE.search(line[-1:])
+
+
+def _is_item_heading_line(line: str) -> bool:
+    """An "ITEM 2. PROPERTIES" / "PART II" line, not a sentence starting "Item 7 of this report ..."."""
+    if len(line) > PLAIN_HEADING_MAX_CHARS or not _PLAIN_HEADING_RE.match(line):
+        return False
+    heading = _HEADING_RE.match(line)
+    return not (heading and _CROSS_REFERENCE_RE.match(heading.group(3).strip()))
+
+
+PLAIN_SHORT_LINE_SHARE = 0.6  # a line shorter than this share of the text width was ended by its writer
+
+
+def _text_width(lines: list[str]) -> int:
+    """The right margin of a plain text: the 90th percentile of its non-blank line lengths (at least 60)."""
+    lengths = sorted(len(line) for line in lines if line.strip())
+    return max(60, lengths[int(len(lengths) * 0.9)]) if lengths else 80
+
+
+def _ends_list_entry(line: str, previous: str, indents: list[int], width: int) -> bool:
+    """Whether ``line`` starts a new entry of an unmarked list (no blank line between entries).
+
+    Entries share the first line's indentation: a line back at that indentation after a deeper (hanging)
+    continuation line starts an entry, and so does one after a short entry line (shorter than
+    ``PLAIN_SHORT_LINE_SHARE`` of the text width), unless that line ends mid-sentence (",", a hyphen).
+    """
+    indent = len(line) - len(line.lstrip())
+    if not indents or indent != indents[0] or line.lstrip()[:1].islower():
+        return False
+    if indents[-1] > indent:
+        return True
+    short = indents[-1] + len(previous) < PLAIN_SHORT_LINE_SHARE * width
+    return indents[-1] == indent and short and not previous.endswith((",", "-", "\u00ad"))
+
+
+def _is_caps_continuation(line: str, previous: str) -> bool:
+    """An upper-case heading's wrapped second line (both upper case, the first not ended by punctuation)."""
+    letters = [c for c in line if c.isalpha()]
+    return (
+        bool(letters)
+        and all(c.isupper() for c in letters)
+        and previous.upper() == previous
+        and len(line) <= PLAIN_HEADING_MAX_CHARS
+        and not _TERMINAL_RE.search(previous)
+        and not _is_item_heading_line(line)
+    )
+
+
+def _starts_own_line(line: str, previous: str) -> bool:
+    """Whether ``line`` starts a new block although no blank line precedes it (a heading or list item)."""
+    if _is_item_heading_line(line) or _EXHIBIT_ENTRY_RE.match(line):
+        return True
+    return bool(_LIST_MARKER_RE.match(line)) and bool(_TERMINAL_RE.search(previous))
+
+
+def _continues_across_break(paragraph: list[str], line: str) -> bool:
+    """Whether ``line``, after a page break, continues the sentence that ``paragraph`` ended with."""
+    last = paragraph[-1]
+    if _TERMINAL_RE.search(last) or _LIST_MARKER_RE.match(line) or _is_plain_heading(line):
+        return False
+    if len(paragraph) == 1 and _is_plain_heading(paragraph[0]):
+        return False
+    if line[:1].islower() or line[:1].isdigit() or last.endswith((",", "-", "\u00ad")):
+        return True
+    if last.rsplit(" ", 1)[-1].lower() in _CONTINUATION_WORDS:
+        return True
+    return len(paragraph) >= 2 or len(last) >= PLAIN_FULL_LINE_CHARS
+
+
+_LINE_END_HYPHEN_RE = re.compile(r"[A-Za-z]-$")
+
+
+def _join_plain_lines(lines: list[str]) -> str:
+    """One paragraph from its wrapped lines, repairing line-end hyphenation (see ``plain_blocks``)."""
+    out = lines[0]
+    for line in lines[1:]:
+        if out.endswith("\u00ad"):
+            out = out[:-1] + line
+        elif _LINE_END_HYPHEN_RE.search(out) and line[:1].islower():
+            out += line
+        else:
+            out += " " + line
+    return _INLINE_SGML_TAG_RE.sub("", out)
+
+
+def _plain_table_rows(lines: list[str]) -> tuple[list[list[Cell]], int | None]:
+    """Cells of plain-text table lines, positioned by character column (SGML ``<S>``/``<C>`` tags become spaces,
+    dot leaders are gaps, rule segments such as "-------" are not cells), and the number of header rows when
+    a rule line under the first rows says so (None: let ``align`` decide)."""
+    rows: list[list[Cell]] = []
+    header_rows: int | None = None
+    numbers_seen = False
+    sgml_header = False
+    for line in lines:
+        if not sgml_header and _SGML_COLUMNS_RE.match(line) and rows and len(rows) <= SGML_HEADER_MAX_ROWS:
+            header_rows, sgml_header = len(rows), True  # "<S>  <C>  <C>": the caption's headings end here
+            continue
+        line = _INLINE_SGML_TAG_RE.sub(lambda m: " " * len(m.group()), line)
+        line = _DOT_LEADER_RE.sub(lambda m: " " * len(m.group()), line)
+        segments = list(_SEGMENT_RE.finditer(line))
+        cells = [Cell(m.start(), m.end(), m.group()) for m in segments if not _is_rule_segment(m.group())]
+        if (
+            segments
+            and not cells
+            and rows
+            and not (numbers_seen or sgml_header)
+            and len(rows) <= PLAIN_HEADER_MAX_ROWS
+        ):
+            header_rows = len(rows)  # the (last) rule under the column headings, before any number
+        if cells:
+            rows.append(cells)
+            numbers_seen = numbers_seen or any(
+                is_numeric_cell(c.text) and not _YEAR_RE.match(c.text) for c in cells
+            )
+    return rows, header_rows
+
+
+def _is_rule_segment(text: str) -> bool:
+    """ "-------" or "=====" under a column (a "--" cell is a dash meaning nil, not a rule)."""
+    return len(text) >= 3 and bool(_RULE_LINE_RE.match(text))
+
+
+_YEAR_RE = re.compile(r"^(?:19|20)\d\d$")
+PLAIN_HEADER_MAX_ROWS = 5
+SGML_HEADER_MAX_ROWS = 10  # a <CAPTION> block's heading lines before the "<S> <C>" column line
+_SGML_COLUMNS_RE = re.compile(
+    r"^\s*<S>(?:\s*<C>)*\s*$", re.IGNORECASE
+)  # column headings above a rule line are at most this many lines
+_HEADER_RULE_RE = re.compile(r"[-=_]{3,}")
+
+
+def _looks_like_heading_row(line: str) -> bool:
+    """A column-heading line above a plain-text table: far indented, or holding a wide gap."""
+    indent = len(line) - len(line.lstrip())
+    return indent >= 20 or bool(_PLAIN_GAP_RE.search(line.strip()))
+
+
+def _continues_table_cell(line: str, previous: str) -> bool:
+    """A deeply indented line starting where a cell of the table line above starts (a wrapped cell)."""
+    indent = len(line) - len(line.lstrip())
+    if indent < 8:
+        return False
+    starts = {
+        m.start()
+        for m in _SEGMENT_RE.finditer(_INLINE_SGML_TAG_RE.sub(lambda m: " " * len(m.group()), previous))
+    }
+    return indent in starts and indent != min(starts, default=-1)
+
+
 _TOC_LINE_RE = re.compile(
-    r"^(?:items?\s+\d{1,2}[a-c]?\b|part\s+(?:i{1,3}|iv)\b).{0,160}?(?:\.{2,}|\s)\s*(?:\d{1,3}|[A-Z]-\d{1,3})$",
+    r"^(?:items?\s+\d{1,2}[a-c]?\b|part\s+(?:i{1,3}|iv)\b).{0,160}?(?:\.{2,}|\s)\s*(?:\d{1,3}|[A-Z]-\d{1,3})$"
+    r"|^\S.{0,160}?(?:\s?\.){4,}\s*(?:\d{1,3}|[A-Z]-\d{1,3})$",
     re.IGNORECASE,
 )
 _PART_LINE_RE = re.compile(r"^part\s+(?:i{1,3}|iv|[1-4])\b.{0,80}$", re.IGNORECASE)
 _TOC_TITLE_RE = re.compile(r"^(?:table\s+of\s+contents|contents|index)\.?$", re.IGNORECASE)
+TOC_CONTINUATION_MAX_CHARS = 100  # a wrapped entry's first line, between two entries of a contents run
 
 
 def _drop_toc_runs(lines: list[str]) -> list[str]:
@@ -1144,33 +1641,40 @@ def _drop_toc_runs(lines: list[str]) -> list[str]:
 
 
 def _toc_mask(lines: list[str]) -> list[bool]:
-    """False for lines in runs of table-of-contents entries ("Item 7. Management's ... 23") and their title.
+    """False for lines in runs of table-of-contents entries ("Item 7. Management's ... 23", "Signatures .... 40")
+    and their title.
 
-    A run is at least ``TOC_MIN_ENTRIES`` entry lines, with only blank, "PART II" or "Page" lines between.
+    A run is at least ``TOC_MIN_ENTRIES`` entry lines, with only blank, "PART II", "Page" lines or a wrapped
+    entry's first line (short, followed by an entry) between.
     """
     keep = [True] * len(lines)
+    stripped_lines = [line.strip() for line in lines]
+    entry = [bool(_TOC_LINE_RE.match(line)) for line in stripped_lines]
     i = 0
     while i < len(lines):
-        if not _TOC_LINE_RE.match(lines[i].strip()):
+        if not entry[i]:
             i += 1
             continue
         j, entries, last_entry = i, 0, i
         while j < len(lines):
-            line = lines[j].strip()
-            if _TOC_LINE_RE.match(line):
+            line = stripped_lines[j]
+            if entry[j]:
                 entries, last_entry = entries + 1, j
             elif line and not _PART_LINE_RE.match(line) and line.lower() != "page":
-                break
+                nxt = next((k for k in range(j + 1, min(j + 3, len(lines))) if stripped_lines[k]), None)
+                if not (len(line) <= TOC_CONTINUATION_MAX_CHARS and nxt is not None and entry[nxt]):
+                    break
             j += 1
         if entries >= TOC_MIN_ENTRIES:
             start = i
             while start > 0 and (
-                not lines[start - 1].strip()
-                or _PART_LINE_RE.match(lines[start - 1].strip())
-                or lines[start - 1].strip().lower() == "page"
+                not stripped_lines[start - 1]
+                or _PART_LINE_RE.match(stripped_lines[start - 1])
+                or stripped_lines[start - 1].lower() == "page"
+                or _RULE_LINE_RE.match(stripped_lines[start - 1])
             ):
                 start -= 1
-            if start > 0 and _TOC_TITLE_RE.match(lines[start - 1].strip()):
+            if start > 0 and _TOC_TITLE_RE.match(stripped_lines[start - 1]):
                 start -= 1
             for k in range(start, last_entry + 1):
                 keep[k] = False
@@ -1227,9 +1731,34 @@ _QNAME_RE = re.compile(
 _ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
 
 
+_GLUED_MARKER_RE = re.compile(r"^(\(?[a-zA-Z0-9]{1,3}\)|\d{1,2}\.|[•●◦▪■])(?=[A-Z\"“])", re.MULTILINE)
+_TABLE_FOOTER_RE = re.compile(
+    r"^(?:see\s+(?:the\s+)?accompanying\s+notes|the\s+accompanying\s+notes\s+are\s+an\s+integral)\b"
+    r"|^(?:\[[a-z0-9]{1,2}\]|\(\d{1,2}\)|\*{1,3})\s",  # a table's footnotes: "[a] Net of taxes", "(1) ..."
+    re.IGNORECASE,
+)
+
+
+def _drop_table_footers(blocks: list[Block]) -> list[Block]:
+    """Without the "See accompanying Notes ..." line under a dropped table (and without drop markers)."""
+    kept: list[Block] = []
+    after_dropped = False
+    for block in blocks:
+        if block.kind == "dropped_table":
+            after_dropped = True
+            continue
+        if after_dropped and block.kind == "text" and _TABLE_FOOTER_RE.match(block.text):
+            continue  # still right under the dropped table: its notes go too
+        kept.append(block)
+        after_dropped = False
+    return kept
+
+
 def _finish_text(blocks: list[Block]) -> str:
-    """Join blocks with blank lines; decode stray entities; remove leftover tags and XBRL QNames."""
-    text = "\n\n".join(block.text for block in blocks if block.text)
+    """Join blocks with blank lines; space list markers from their text ("(a)The" -> "(a) The"); decode
+    stray entities; remove leftover tags and XBRL QNames."""
+    # Markdown table lines start with "|", so the marker fix never touches them.
+    text = _GLUED_MARKER_RE.sub(r"\1 ", "\n\n".join(b.text for b in _drop_table_footers(blocks) if b.text))
     if "&" in text and _ENTITY_RE.search(text):
         text = html.unescape(text)
     if "<" in text:
@@ -1423,7 +1952,7 @@ _10Q_ITEMS = tuple(
 )
 
 _HEADING_RE = re.compile(
-    r"^(?:part\s+(?:i{1,2}|[12])\b\W{0,3}\s*)?(item\s*(\d{1,2}[a-c]?))\b\s*(?:[.:\-–—|]\s*)*(.*)$",
+    r"^(?:part\s+(?:i{1,2}|[12])\b\W{0,3}\s*)?(item\s*(\d{1,2}[a-c]?))\b(?:\s*\(T\))?\s*(?:[.:\-–—|]\s*)*(.*)$",
     re.IGNORECASE | re.MULTILINE,
 )
 _PART_RE = re.compile(r"^part\s+(i{1,2}|[12])\b", re.IGNORECASE | re.MULTILINE)
@@ -1438,31 +1967,188 @@ class _Candidate(NamedTuple):
 
 
 def split_items(text: str, form_type: str) -> list[dict[str, Any]]:
-    """Item sections of a 10-K or 10-Q text: ``[{"item", "title", "start", "end"}, ...]`` (char offsets).
+    """Sections of a 10-K or 10-Q text: ``[{"item", "title", "start", "end"}, ...]`` (char offsets).
 
-    10-K keys are "1", "1A" ... "16"; 10-Q keys "part1_item1" ... "part2_item6"; ``title`` is the
-    standard item title. Candidate headings are lines starting with "Item N" (optionally after "PART I")
-    whose title, if any, names the item (cross-references such as "Item 7 of this report" do not); the
-    chosen headings are the chain in item order that maximises the covered text (each section counting up
-    to ``ITEM_SECTION_SATURATION_CHARS``), which skips tables of contents and, on ties, prefers later
-    occurrences. ``start`` points at the "Item" word; a section ends where the next found item starts.
-    Returns [] for other forms.
+    Item keys: 10-K "1", "1A" ... "16"; 10-Q "part1_item1" ... "part2_item6". ``title`` is the item's title as
+    the document writes it on its heading line ("Submission of Matters to a Vote of Security Holders" in a 1997
+    10-K), the standard title only when the heading has none. Candidate headings are lines starting with
+    "Item N" (optionally after "PART I") whose title, if any, names the item (cross-references such as "Item 7
+    of this report" do not); the chosen headings are the chain in item order that maximises the covered text
+    (each section counting up to ``ITEM_SECTION_SATURATION_CHARS``), which skips tables of contents and, on
+    ties, prefers later occurrences.
+
+    An item ends where the next item begins, or earlier at a heading line that starts a labelled section of
+    its own (``SECTION_TITLES``): "SIGNATURES" (``signatures``), an exhibit index (``exhibit_index``), an index
+    to the financial statements (``financial_statements``), an auditor's report (``auditor_report``) or a
+    financial statement schedule (``schedules``); inside the financial-statements item (10-K Item 8, 10-Q Part
+    I Item 1) the last three belong to the item. A labelled section runs to the next item or labelled
+    section. A "PART II" heading right before an item's heading starts that item (it never trails the
+    previous one). ``start`` points at the section's first heading line. Returns [] for other forms.
     """
     form = form_type.upper()
     if form.startswith("10-K"):
-        specs, lenient = _10K_ITEMS, "KSB" in form  # 10-KSB numbers its items differently
+        specs, lenient, statements_key = _10K_ITEMS, "KSB" in form, "8"  # 10-KSB numbers items differently
     elif form.startswith("10-Q"):
-        specs, lenient = _10Q_ITEMS, False
+        specs, lenient, statements_key = _10Q_ITEMS, False, "part1_item1"
     else:
         return []
     candidates = _item_candidates(text, specs, lenient)
     chain = _best_chain(candidates, len(text))
-    result = []
-    for index, candidate in enumerate(chain):
-        end = chain[index + 1].position if index + 1 < len(chain) else len(text)
-        spec = specs[candidate.slot]
-        result.append({"item": spec.key, "title": spec.title, "start": candidate.position, "end": end})
-    return result
+    if not chain:
+        return []
+    parts = [m.start() for m in _PART_HEADING_RE.finditer(text)]
+    starts = []
+    previous_end = 0
+    for candidate in chain:
+        start = candidate.position
+        heading = next((p for p in reversed(parts) if previous_end <= p < start), None)
+        if (
+            heading is not None
+            and len(text[text.find("\n", heading) : start].strip()) <= PART_TO_ITEM_MAX_CHARS
+        ):
+            start = heading
+        starts.append(start)
+        previous_end = text.find("\n", candidate.position) % (len(text) + 1)
+    items = [
+        {"item": specs[c.slot].key, "title": _item_title(text, c.position) or specs[c.slot].title, "start": s}
+        for c, s in zip(chain, starts, strict=True)
+    ]
+    boundaries = [(item["start"], 0, item) for item in items] + _section_markers(text, items, statements_key)
+    boundaries.sort(key=lambda b: (b[0], b[1]))
+    sections: list[dict[str, Any]] = []
+    for position, _, section in boundaries:
+        if (
+            section.get("item") in SECTION_TITLES
+            and sections
+            and sections[-1]["item"].startswith(section["item"])
+        ):
+            continue  # "SIGNATURES" repeated for a second registrant: one section
+        sections.append(dict(section, start=position))
+    seen: Counter[str] = Counter()
+    for index, section in enumerate(sections):
+        section["end"] = sections[index + 1]["start"] if index + 1 < len(sections) else len(text)
+        seen[section["item"]] += 1
+        if seen[section["item"]] > 1:  # keys stay unique (document ids are built from them)
+            section["item"] = f"{section['item']}_{seen[section['item']]}"
+    return [{key: s[key] for key in ("item", "title", "start", "end")} for s in sections]
+
+
+PART_TO_ITEM_MAX_CHARS = 200  # a PART heading this close before an item heading starts that item
+SECTION_TITLES = {
+    "signatures": "Signatures",
+    "exhibit_index": "Exhibit Index",
+    "financial_statements": "Index to Financial Statements",
+    "auditor_report": "Report of Independent Registered Public Accounting Firm",
+    "schedules": "Financial Statement Schedules",
+}
+_STATEMENT_SECTIONS = ("financial_statements", "auditor_report", "schedules")
+_SECTION_PATTERNS = (  # heading lines of the labelled sections (whole lines, case-insensitive)
+    ("signatures", r"signatures?(?:\s+page)?\.?$"),
+    ("exhibit_index", r"(?:exhibits?\s+index|index\s+(?:to|of)\s+exhibits|list\s+of\s+exhibits)\.?$"),
+    (
+        "financial_statements",
+        r"index\s+to\s+(?:the\s+)?(?:consolidated\s+|combined\s+)?financial\s+statements\b[^\n]{0,80}$",
+    ),
+    (
+        "auditor_report",
+        r"(?:reports?\s+of\s+independent\s+(?:registered\s+public\s+accounting\s+firms?|(?:certified\s+public\s+)?"
+        r"(?:auditors?|accountants?))|independent\s+auditors?['’]?s?['’]?\s+report)\b[^\n]{0,100}$",
+    ),
+    ("schedules", r"schedule\s+(?:i{1,3}|iv|v)\b(?![^\n]*\s(?:[A-Z]-)?\d{1,3}$)[^\n]{0,100}$"),
+)
+# One scan for every kind (named groups). Anchored on the newline before the line, a literal the regex
+# engine searches for quickly (a "^" in MULTILINE mode is tried at every position: 15x slower here).
+_SECTIONS_RE = re.compile(
+    r"\n(?=[A-Za-z])(?:" + "|".join(f"(?P<{key}>{pattern})" for key, pattern in _SECTION_PATTERNS) + ")",
+    re.IGNORECASE | re.MULTILINE,
+)
+_PART_HEADING_RE = re.compile(r"^part\s+(?:i{1,3}|iv|[1-4])\b[^\n]{0,100}$", re.IGNORECASE | re.MULTILINE)
+
+
+def _section_markers(
+    text: str, items: list[dict[str, Any]], statements_key: str
+) -> list[tuple[int, int, dict[str, Any]]]:
+    """Heading lines of labelled sections after the first item (see ``split_items``), as sortable boundaries."""
+    first = items[0]["start"]
+    bounds = [(item["start"], item["item"]) for item in items]
+    markers = []
+    for match in _SECTIONS_RE.finditer(text, max(first - 1, 0)):
+        key = match.lastgroup or ""
+        position = match.start() + 1
+        owner = next((item for start, item in reversed(bounds) if start <= position), "")
+        if key in _STATEMENT_SECTIONS and owner == statements_key:
+            continue
+        confirm = _SECTION_CONFIRM_RES.get(key)
+        if confirm and not confirm.search(text, match.end(), match.end() + SECTION_CONFIRM_CHARS):
+            continue  # a line naming the section in a list ("Reports of Independent ...", "Signatures")
+        title = _normalize_ws(match.group(key)).rstrip(".") or SECTION_TITLES[key]
+        markers.append((position, 1, {"item": key, "title": title}))
+        if key == "auditor_report":
+            statements = _statements_start(text, match.end())
+            if statements is not None:
+                start, caption = statements
+                markers.append((start, 1, {"item": "financial_statements", "title": caption}))
+    return markers
+
+
+SECTION_CONFIRM_CHARS = 1500  # a section heading is confirmed by what its first paragraphs say
+_SECTION_CONFIRM_RES = {
+    "signatures": re.compile(
+        r"pursuant\s+to\s+the\s+requirements|duly\s+authorized|/s/|signed", re.IGNORECASE
+    ),
+    "auditor_report": re.compile(r"\b(?:have|has)\s+(?:audited|reviewed)\b", re.IGNORECASE),
+    "exhibit_index": re.compile(r"\b\d{1,3}\.\d{1,2}\b|\bexhibit\b", re.IGNORECASE),
+}
+STATEMENTS_SEARCH_CHARS = 20_000  # an auditor's report is followed by the statements within this distance
+
+
+def _statements_start(text: str, report_start: int) -> tuple[int, str] | None:
+    """Where the financial statements after an auditor's report begin: the caption lines right above the first
+    Markdown table (or table line) after the report; None when no table follows soon."""
+    table = text.find("\n\n|", report_start, report_start + STATEMENTS_SEARCH_CHARS)
+    if table < 0:
+        return None
+    start = table + 2
+    caption = ""
+    for _ in range(CAPTION_MAX_LINES):
+        previous = text.rfind("\n\n", report_start, start - 2)
+        if previous < 0:
+            break
+        paragraph = text[previous + 2 : start - 2]
+        if len(paragraph) > CAPTION_MAX_CHARS or "\n" in paragraph:
+            break
+        units = _UNITS_LINE_RE.match(paragraph) or _DATE_CAPTION_RE.match(paragraph)
+        if not (units or (_CAPTION_RE.search(paragraph) and not _TERMINAL_RE.search(paragraph))):
+            break
+        start = previous + 2
+        if not units:
+            caption = paragraph  # walking upwards: the topmost title line names the statements
+    if not caption and start != table + 2:
+        caption = SECTION_TITLES["financial_statements"]
+    return (start, caption) if caption else None
+
+
+ITEM_TITLE_MAX_CHARS = 160
+_TITLE_SENTENCE_RE = re.compile(r"^(.{3,160}?[a-z)])\.\s+[A-Z]")
+_TITLE_PAGE_RE = re.compile(r"(?:\s*\.{2,}\s*|\s+)(?:\d{1,3}|[A-Z]-\d{1,3})$")  # "Business ..... 3"
+
+
+def _item_title(text: str, position: int) -> str:
+    """The title on the heading line at ``position`` ("Item 4. Submission of Matters ..."), "" if none."""
+    end = text.find("\n", position)
+    line = text[position : end if end >= 0 else len(text)]
+    match = _HEADING_RE.match(line)
+    rest = match.group(3).strip() if match else ""
+    if not rest:
+        following = (
+            text[end + 1 : end + 2 + ITEM_TITLE_MAX_CHARS].strip().split("\n", 1)[0] if end >= 0 else ""
+        )
+        if following and len(following) <= PLAIN_HEADING_MAX_CHARS and not _TERMINAL_RE.search(following):
+            rest = following
+    if len(rest) > ITEM_TITLE_MAX_CHARS:  # the heading runs into the item's first sentence
+        sentence = _TITLE_SENTENCE_RE.match(rest)
+        rest = sentence.group(1) if sentence else ""
+    return _TITLE_PAGE_RE.sub("", rest).strip(" .:-–—") if rest else ""
 
 
 def _item_candidates(text: str, specs: tuple[_ItemSpec, ...], lenient: bool) -> list[_Candidate]:

@@ -5,7 +5,9 @@
 ``sources.edgar.split_items``). ``split_item_documents`` turns one such filing into one ``Document`` per
 item, so that a corpus can weight, deduplicate or filter Item 1A (risk factors) apart from Item 8 (financial
 statements). The text before the first item (cover page, table of contents) becomes an item ``cover`` so
-that nothing disappears silently; later stages judge it like any other document.
+that nothing disappears silently; later stages judge it like any other document. The labelled sections that
+``split_items`` finds after the items (``signatures``, ``exhibit_index``, ``auditor_report``,
+``financial_statements``, ``schedules``) become documents of their own too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 from typing import Any
 
 from pipeline.schema import Document
+from sources.edgar import SECTION_TITLES
 
 __all__ = ["SPLIT_OPTION", "item_label", "split_if_requested", "split_item_documents"]
 
@@ -23,11 +26,23 @@ COVER_ITEM = "cover"
 
 
 def item_label(item: str) -> str:
-    """A readable item name: ``1A`` -> ``Item 1A``, ``part2_item1a`` -> ``Part II Item 1A``."""
+    """A readable item name: ``1A`` -> ``Item 1A``, ``part2_item1a`` -> ``Part II Item 1A``, ``signatures`` ->
+    ``Signatures`` (the labelled sections of ``sources.edgar.SECTION_TITLES``; a repeat ``signatures_2``
+    -> ``Signatures 2``)."""
     if item.startswith("part") and "_item" in item:
         part, number = item[4:].split("_item", 1)
         return f"Part {'I' * int(part)} Item {number.upper()}"
-    return "Cover page" if item == COVER_ITEM else f"Item {item}"
+    if item == COVER_ITEM:
+        return "Cover page"
+    base, _, repeat = item.rpartition("_") if item.rpartition("_")[2].isdigit() else (item, "", "")
+    if base in SECTION_TITLES:
+        return SECTION_TITLES[base] + (f" {repeat}" if repeat else "")
+    return f"Item {item}"
+
+
+def _is_numbered(item: str) -> bool:
+    """An "Item N" section (its label does not already say what it is), not the cover or a labelled section."""
+    return item != COVER_ITEM and item.rstrip("_0123456789") not in SECTION_TITLES
 
 
 def _items(doc: Document) -> list[dict[str, Any]]:
@@ -68,7 +83,7 @@ def split_item_documents(doc: Document) -> list[Document]:
                 id=f"{doc.id}:{item}",
                 text=text,
                 title=" ".join(
-                    p for p in (doc.title, item_label(item), title if item != COVER_ITEM else "") if p
+                    p for p in (doc.title, item_label(item), title if _is_numbered(item) else "") if p
                 ),
                 n_chars=len(text),
                 n_tokens=0,

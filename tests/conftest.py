@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,24 @@ def shared_data() -> Path:
             f"real data not found at {SHARED_DATA} (set FINPILE_SHARED_DATA or put shared/ beside the checkout)"
         )
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_fetch_cache(tmp_path_factory) -> Iterator[Path]:
+    """An empty fetch cache for the session (set before session fixtures such as ``sample_run`` start)."""
+    cache = tmp_path_factory.mktemp("session-fetch-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FINPILE_CACHE_DIR", str(cache))
+        yield cache
+
+
+@pytest.fixture(autouse=True)
+def isolated_fetch_cache(tmp_path_factory, monkeypatch) -> Path:
+    """Every test sees an empty fetch cache of its own (never the user's ~/.cache/finpile): runs decontaminate
+    against the cached evaluation sets by default, so a user's downloads must not change test results."""
+    cache = tmp_path_factory.mktemp("fetch-cache")
+    monkeypatch.setenv("FINPILE_CACHE_DIR", str(cache))
+    return cache
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: int = 900) -> subprocess.CompletedProcess:

@@ -43,13 +43,15 @@ def test_thirteen_gram_is_found_through_tokenisation_differences():
     assert dec.check("Basware targets a long-term net sales growth in the range of twenty percent") == {}
 
 
-def test_short_examples_match_whole_and_tiny_ones_are_skipped():
+def test_short_examples_match_whole_and_tiny_ones_only_whole_documents():
     sets = [EvalSet.from_texts("pb", [SHORT, TINY])]
     dec = Decontaminator(sets)
-    assert sets[0].skipped_short == 1 and len(words(TINY)) == MIN_WORDS - 1
+    assert sets[0].whole_doc_only == 1 and len(words(TINY)) == MIN_WORDS - 1
     assert dec.check(f"He said: {SHORT.lower()}, despite growth.") == {"pb": 1}
     assert dec.check("The company has no plans to move production to Poland") == {}
     assert dec.check(f"Quarterly: {TINY}.") == {}
+    # ... but a document that is the tiny item, re-cased and re-punctuated, is caught whole.
+    assert dec.check("OPERATING PROFIT ROSE TO EUR 13 MN!") == {"pb": 1}
 
 
 def test_hits_are_counted_per_eval_set():

@@ -33,6 +33,7 @@ from filters.quality import (
 )
 from pipeline.errors import ConfigError
 from pipeline.schema import Document
+from sources.tables import split_table_lines
 
 GOOD = """Shares of regional banks rose on Tuesday after the central bank signalled that it would keep interest rates unchanged for the rest of the year.
 Analysts said the decision removed a source of uncertainty that had weighed on lenders since the spring, when deposit outflows forced several of them to raise capital.
@@ -713,3 +714,84 @@ def test_boilerplate_lines_counted_once_each():
     )
     s = compute_signals(text, SourcePolicy())[0]
     assert s["boilerplate_ratio"] == pytest.approx(6 / 8)
+
+
+# --- Markdown tables (issue 15): the rules judge the prose, tables stay in the text
+
+STATEMENT_ROWS = [
+    ("Products", "$66,613", "$61,564", "$233,287", "$224,908"),
+    ("Services", "27,423", "24,213", "80,408", "71,197"),
+    ("Total net sales", "94,036", "85,777", "313,695", "296,105"),
+    ("Cost of sales", "(50,318)", "(46,099)", "(166,835)", "(159,301)"),
+    ("Gross margin", "43,718", "39,678", "146,860", "136,804"),
+    ("Operating income", "28,202", "25,352", "100,623", "93,625"),
+    ("Net income", "$23,434", "$21,448", "$84,544", "$79,000"),
+    ("Basic", "$1.57", "$1.40", "$5.64", "$5.13"),
+    ("Diluted", "$1.57", "$1.40", "$5.62", "$5.11"),
+]
+
+
+def _statement(title: str) -> str:
+    rows = [f"| {' | '.join(row)} |" for row in STATEMENT_ROWS]
+    header = "| | Q3 2025 | Q3 2024 | 9M 2025 | 9M 2024 |\n| --- | ---: | ---: | ---: | ---: |"
+    return f"{title}\n\n(In millions, except per-share amounts)\n\n{header}\n" + "\n".join(rows)
+
+
+TABLE_HEAVY = "\n\n".join(
+    [GOOD.replace("\n", "\n\n"), _statement("Statements of Operations"), _statement("Segment Results")]
+)
+
+
+def test_table_heavy_release_is_judged_on_its_prose_and_keeps_its_tables():
+    scorer = QualityScorer(QualityConfig())
+    doc = Document(id="r", text=TABLE_HEAVY, source="press")
+    scorer.score(doc)
+    s = doc.quality_signals
+    assert 0.5 < s["table_char_share"] < 0.8
+    prose_signals = compute_signals(split_table_lines(TABLE_HEAVY)[0], QualityConfig().policy_for("press"))[0]
+    for name in (
+        "frac_alpha_words",
+        "stop_words",
+        "fw_line_punct_ratio",
+        "fw_char_dup_ratio",
+        "dup_5gram_frac",
+    ):
+        assert s[name] == prose_signals[name], name
+    assert scorer.decide(doc) == (True, "")
+    assert "| Net income | $23,434 | $21,448 | $84,544 | $79,000 |" in doc.text  # C4 left the tables in place
+    assert doc.text.index("Statements of Operations") < doc.text.index("| Products |")
+
+
+def test_the_same_tables_judged_as_prose_would_drop_the_release():
+    """What the prose view prevents: the rows read as lines of text fail Gopher's letter rule and FineWeb's
+    duplicated-line rule (the separator and per-share rows repeat between statements)."""
+    disguised = "\n".join(("~" + line) if line.startswith("|") else line for line in TABLE_HEAVY.split("\n"))
+    policy = QualityConfig().policy_for("press")
+    failing = [name for name, ok in evaluate_rules(compute_signals(disguised, policy)[0], policy) if not ok]
+    assert "gopher:frac_alpha_words" in failing and "fineweb:char_dup_ratio" in failing
+
+
+def test_signals_of_a_text_without_tables_are_unchanged_by_the_table_view():
+    signals = compute_signals(GOOD, SourcePolicy())[0]
+    assert signals["table_char_share"] == 0.0
+    assert (
+        compute_signals(GOOD + "\n| a | b |", SourcePolicy())[0]["frac_alpha_words"]
+        == signals["frac_alpha_words"]
+    )
+
+
+def test_max_table_char_share_is_an_optional_basic_rule():
+    config = QualityConfig.from_dict({"sources": {"press": {"basic": {"max_table_char_share": 0.5}}}})
+    scorer = QualityScorer(config)
+    assert scorer.decide(Document(id="r", text=TABLE_HEAVY, source="press")) == (
+        False,
+        "basic:table_char_share",
+    )
+    assert QualityScorer().decide(Document(id="r", text=TABLE_HEAVY, source="press")) == (True, "")
+
+
+def test_datatrove_engine_also_judges_the_prose():
+    scorer = QualityScorer(QualityConfig(engine="datatrove"))
+    doc = Document(id="r", text=TABLE_HEAVY, source="press")
+    assert scorer.decide(doc) == (True, "")
+    assert "| Net income | $23,434 |" in doc.text

@@ -124,7 +124,7 @@ def test_bad_flags_are_config_errors(extra, match, tmp_path):
 def test_main_prints_one_error_line(capsys):
     assert main(["nosuchsource"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "error: fetch: unknown source 'nosuchsource'; choose one of: edgar, feeds, pubmed, pmc"
+    assert err == "error: fetch: unknown source 'nosuchsource'; choose one of: edgar, feeds, evalsets, pubmed, pmc"
     assert main(["edgar", "--user_agent", "no email here", "--tickers", "AAPL"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --user_agent 'no email here' has no e-mail address") and "\n" not in err
@@ -174,3 +174,100 @@ def test_killed_fetch_resumes_without_refetching_cached_filings(tmp_path):
         assert (cache / "edgar" / f"{acc}.txt").read_bytes() == mini.routes[
             mini.submission_path(acc, cik[acc])
         ]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# fetch evalsets, against the local server replaying each set's published file (tests/sources/test_evalsets.py)
+
+
+def evalset_routes() -> dict[str, bytes]:
+    from urllib.parse import urlsplit
+
+    from sources.evalsets import REGISTRY
+    from tests.sources.test_evalsets import FIXTURES
+
+    routes = {}
+    for name, src in REGISTRY.items():
+        parts = urlsplit(src.url)
+        routes[f"/{parts.netloc}{parts.path}"] = FIXTURES[name]
+    return routes
+
+
+def evalsets_argv(server: ReplayServer, cache: Path, *names: str) -> list[str]:
+    return [
+        "evalsets",
+        *names,
+        "--cache_dir",
+        str(cache),
+        "--mirror",
+        server.base_url,
+        "--max_rps",
+        "50",
+        "--max_retries",
+        "2",
+        "--timeout",
+        "5",
+    ]
+
+
+def test_fetch_evalsets_retries_a_truncated_download_and_writes_the_manifest(tmp_path, capsys):
+    import hashlib
+    import json
+
+    from sources.evalsets import FINANCE_SETS, REGISTRY, load_cached
+
+    routes = evalset_routes()
+    pb_path = next(p for p in routes if p.endswith("FinancialPhraseBank-v1.0.zip"))
+    with ReplayServer(routes) as server:
+        server.script(pb_path, Action(truncate=True))  # the first download of PhraseBank is cut short
+        assert cmd_fetch(evalsets_argv(server, tmp_path)) == 0
+        assert len(server.requests_to(pb_path)) == 2  # truncated, then retried whole
+        assert sum(server.counts().values()) == len(FINANCE_SETS) + 1
+        out = capsys.readouterr()
+        assert f"evalsets: {len(FINANCE_SETS)}/{len(FINANCE_SETS)} in the cache" in out.out
+        assert "phrasebank: fetched (4 rows)" in out.err
+
+        manifest = json.loads((tmp_path / "evalsets" / "manifest.json").read_text())
+        entries = {e["name"]: e for e in manifest["sets"]}
+        assert sorted(entries) == sorted(FINANCE_SETS)  # the finance profile by default
+        pb = entries["phrasebank"]
+        assert pb["source_url"] == REGISTRY["phrasebank"].url and pb["licence"] == "CC BY-NC-SA 3.0"
+        assert (pb["rows"], pb["split"]) == (4, REGISTRY["phrasebank"].split)
+        stored = (tmp_path / "evalsets" / "phrasebank.zip").read_bytes()
+        assert (
+            pb["sha256"] == hashlib.sha256(stored).hexdigest() == hashlib.sha256(routes[pb_path]).hexdigest()
+        )
+        items, _ = load_cached(str(tmp_path), "phrasebank")
+        assert len(items) == 4
+
+        # A second fetch finds every set in the cache (checksums match) and asks the server nothing.
+        before = sum(server.counts().values())
+        assert cmd_fetch(evalsets_argv(server, tmp_path)) == 0
+        assert sum(server.counts().values()) == before
+        assert "phrasebank: cached" in capsys.readouterr().err
+
+
+def test_fetch_evalsets_medical_profile_and_failures(tmp_path, capsys):
+    from sources.evalsets import MEDICAL_SETS
+
+    routes = evalset_routes()
+    medmcqa = next(p for p in routes if "medmcqa" in p)
+    routes[medmcqa] = b"<html>not parquet</html>"  # a wrong file: a format error, not stored
+    finqa = next(p for p in routes if p.endswith("/FinQA/main/dataset/test.json"))
+    del routes[finqa]  # a 404: failed for good, not retried
+    with ReplayServer(routes) as server:
+        assert cmd_fetch(evalsets_argv(server, tmp_path / "m") + ["--profile", "medical"]) == 1
+        err = capsys.readouterr()
+        assert "pubmedqa: fetched" in err.err and "medqa: fetched" in err.err
+        assert "medmcqa: failed -- bad_format" in err.err
+        assert f"evalsets: {len(MEDICAL_SETS) - 1}/{len(MEDICAL_SETS)} in the cache" in err.out
+        assert not (tmp_path / "m" / "evalsets" / "medmcqa.parquet").exists()
+        assert cmd_fetch(evalsets_argv(server, tmp_path / "f", "finqa")) == 1
+        assert len(server.requests_to(finqa)) == 1
+        assert "finqa: failed -- http_404" in capsys.readouterr().err
+
+
+def test_fetch_evalsets_bad_input_is_one_line(tmp_path):
+    with pytest.raises(ConfigError, match="unknown evaluation set"):
+        cmd_fetch(["evalsets", "mmlu", "--cache_dir", str(tmp_path)])
+    assert main(["evalsets", "--profile", "legal"]) == 2

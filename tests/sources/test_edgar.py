@@ -238,8 +238,9 @@ def _html(body: str) -> str:
 
 def test_options_defaults_and_identity():
     opts = EdgarOptions.from_mapping({})
-    assert (opts.exhibits, opts.tables, opts.split_items) == ("press", "drop_numeric", True)
-    assert opts.identity() == "edgar(exhibits=press,tables=drop_numeric,split_items=True)"
+    assert (opts.exhibits, opts.tables, opts.split_items) == ("press", "markdown", True)
+    assert opts.identity() == "edgar(exhibits=press,tables=markdown,split_items=True)"
+    assert EdgarOptions.from_mapping({"tables": "drop_numeric"}).tables == "drop_numeric"  # the old default
     assert EdgarOptions.from_mapping({"split_items": "false"}).split_items is False
 
 
@@ -655,6 +656,13 @@ TABLES_HTML = _html(f"<p>Results follow.</p>{NUMERIC_TABLE}<p>Officers:</p>{TEXT
     ("policy", "expected"),
     [
         (
+            "markdown",
+            "Results follow.\n\n| | 2024 | 2023 |\n| --- | ---: | ---: |\n| Net sales | $391,035 | $383,285 |\n"
+            "| Cost of sales | (210,352) | (214,137) |\n| Margin | 46.2% | 44.1% |\n\nOfficers:\n\n"
+            "| Name | Position |\n| --- | --- |\n| Jane Roe | Chief Executive Officer |\n"
+            "| John Doe | Chief Financial Officer |\n\nEnd.",
+        ),
+        (
             "drop_numeric",
             "Results follow.\n\nOfficers:\n\nName | Position\nJane Roe | Chief Executive Officer\n"
             "John Doe | Chief Financial Officer\n\nEnd.",
@@ -720,7 +728,8 @@ def test_toc_running_footer_and_page_numbers_are_dropped():
     assert not re.search(r"^\d+$", doc.text, re.MULTILINE)  # no page-number lines
     assert doc.text.count("Item 1A. Risk Factors") == 1  # the TOC entry is gone
     assert "None." in doc.text  # short answers are not mistaken for running lines
-    assert doc.text.startswith("FORM 10-K\n\nACME CORP\n\nTABLE OF CONTENTS\n\nItem 1. Business\n\n")
+    # the "TABLE OF CONTENTS" title goes with its table
+    assert doc.text.startswith("FORM 10-K\n\nACME CORP\n\nItem 1. Business\n\n")
 
 
 def test_running_lines_need_enough_repeats():
@@ -735,7 +744,7 @@ def test_items_are_stored_as_compact_json():
         ("1", "Business"),
         ("1A", "Risk Factors"),
         ("1B", "Unresolved Staff Comments"),
-        ("7", "Management's Discussion and Analysis of Financial Condition and Results of Operations"),
+        ("7", "Management's Discussion and Analysis"),  # the document's title, not the standard one
     ]
     assert doc.text[items[1]["start"] : items[1]["end"]].startswith("Item 1A. Risk Factors\n\nRoad runners")
     assert '", "' not in doc.metadata["items"] and '": ' not in doc.metadata["items"]  # compact separators
@@ -798,6 +807,7 @@ def test_plain_text_filing():
     assert doc.text == (
         "SECURITIES AND EXCHANGE COMMISSION FORM 10-K\n\nPART I\n\nITEM 1. BUSINESS\n\n"
         "The Company makes anvils. It sells them to coyotes across the desert.\n\n"
+        "| | 1998 | 1997 |\n| --- | ---: | ---: |\n| Net sales | $1,234 | $1,100 |\n| Net income | 120 | 98 |\n\n"
         "ITEM 1A. RISK FACTORS\n\n"
         "Road runners are fast. See Item 7 for more. Item 7 of this report discusses results.\n\n"
         "ITEM 2. PROPERTIES\n\nWe own a warehouse.\n\n"
@@ -805,7 +815,7 @@ def test_plain_text_filing():
     )
     items = json.loads(doc.metadata["items"])
     assert [(i["item"], doc.text[i["start"] : i["start"] + 9]) for i in items] == [
-        ("1", "ITEM 1. B"),
+        ("1", "PART I\n\nI"),
         ("1A", "ITEM 1A. "),
         ("2", "ITEM 2. P"),
         ("7", "ITEM 7. M"),
@@ -814,7 +824,7 @@ def test_plain_text_filing():
 
 def test_plain_text_table_policy_linearize_keeps_rows():
     text = extract_filing(_raw(PLAIN_10K), {"tables": "linearize"}).text
-    assert "1998 | 1997\nNet sales...................... | $ 1,234 | $ 1,100\n" in text
+    assert "1998 | 1997\nNet sales | $1,234 | $1,100\nNet income | 120 | 98\n" in text
 
 
 def test_bytes_are_decoded_as_cp1252_when_not_utf8():
@@ -824,7 +834,8 @@ def test_bytes_are_decoded_as_cp1252_when_not_utf8():
 
 def test_nothing_left_gives_an_empty_document():
     doc = extract_filing(
-        _raw(_html("<table><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr></table>"))
+        _raw(_html("<table><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr></table>")),
+        {"tables": "drop"},
     )
     assert (doc.text, doc.n_chars) == ("", 0)
 
@@ -864,7 +875,7 @@ def test_split_items_skips_toc_and_cross_references():
     assert [i["item"] for i in items] == ["1", "1A", "7"]
     starts = [i["start"] for i in items]
     assert starts == [
-        text.index("Item 1. Business\n\nAnvils"),
+        text.index("PART I\n\nItem 1. Business\n\nAnvils"),  # the PART heading opens the item after it
         text.index("Item 1A. Risk Factors\n\nRisky"),
         text.index("Item 7. Management's Discussion and"),
     ]
@@ -886,7 +897,8 @@ def test_split_items_10q_parts():
         "part2_item1a",
         "part2_item6",
     ]
-    assert text[items[2]["start"] :].startswith("Item 1. Legal Proceedings")
+    assert text[items[2]["start"] :].startswith("PART II — OTHER INFORMATION\n\nItem 1. Legal Proceedings")
+    assert text[: items[2]["start"]].endswith("Discussion. \n\n")  # "PART II" does not trail Item 2
     assert items[3]["title"] == "Risk Factors"
 
 
@@ -1051,14 +1063,32 @@ Q_ITEMS = (
     + ["part2_item1", "part2_item1a"]
     + [f"part2_item{n}" for n in range(2, 7)]
 )
+# After the last item: the labelled sections (signatures, exhibit index, auditor's report, the financial
+# statements after it, schedules), in document order, as the filings have them.
 EXPECTED_ITEMS = {
-    "10-K/0000950153-99-001234.html": (K_ITEMS_1999, {"1"}),
-    "10-K/0001193125-10-073212.html": (K_ITEMS_2010, {"1", "1A", "7"}),
-    "10-K/0001376474-16-000635.html": (K_ITEMS_2010, {"1", "7"}),
-    "10-K/aapl-10-k-2024-11-01.html": (K_ITEMS_2024, {"1", "1A", "7"}),
-    "10-K/wfc-10-k-2025-02-25.html": (K_ITEMS_2024, {"1"}),
-    "10-Q/aapl-10-q-2025-08-01.html": (Q_ITEMS, {"part1_item1", "part1_item2"}),
-    "10-Q/unp-10-q-2025-07-24.html": (Q_ITEMS, {"part1_item1", "part1_item2"}),
+    "10-K/0000950153-99-001234.html": (
+        K_ITEMS_1999 + ["signatures", "schedules", "exhibit_index"],
+        {"1", "signatures", "exhibit_index"},
+    ),
+    "10-K/0001193125-10-073212.html": (
+        K_ITEMS_2010 + ["signatures", "exhibit_index", "auditor_report", "financial_statements", "schedules"],
+        {"1", "1A", "7", "signatures", "auditor_report", "financial_statements"},
+    ),
+    "10-K/0001376474-16-000635.html": (
+        K_ITEMS_2010 + ["signatures", "auditor_report", "financial_statements"],
+        {"1", "7", "signatures", "auditor_report", "financial_statements"},
+    ),
+    "10-K/aapl-10-k-2024-11-01.html": (K_ITEMS_2024 + ["signatures"], {"1", "1A", "7", "signatures"}),
+    "10-K/wfc-10-k-2025-02-25.html": (K_ITEMS_2024 + ["signatures"], {"1", "signatures"}),
+    "10-Q/aapl-10-q-2025-08-01.html": (Q_ITEMS + ["signatures"], {"part1_item1", "part1_item2"}),
+    "10-Q/unp-10-q-2025-07-24.html": (Q_ITEMS + ["signatures"], {"part1_item1", "part1_item2"}),
+}
+SECTION_HEADINGS = {
+    "signatures": re.compile(r"SIGNATURES?\n"),
+    "exhibit_index": re.compile(r"EXHIBIT INDEX|Exhibit Index"),
+    "auditor_report": re.compile(r"REPORTS? OF INDEPENDENT REGISTERED|Report of Independent Registered"),
+    "financial_statements": re.compile(r"(?:Consolidated )?Balance Sheets\n"),
+    "schedules": re.compile(r"SCHEDULE I|Schedule I"),
 }
 HEADING_NUMBER_RE = re.compile(r"item\s*(\d{1,2}[a-c]?)", re.IGNORECASE)
 
@@ -1071,6 +1101,12 @@ def test_real_periodic_report_items(real_documents, name):
     assert [i["item"] for i in items] == expected_keys
     for item, following in zip(items, items[1:] + [None], strict=True):
         section = doc.text[item["start"] : item["end"]]
+        assert not re.search(r"^SIGNATURES?$", section[1:], re.MULTILINE) or item["item"] == "signatures"
+        assert not re.search(r"\n\nPART [IV]+\b[^\n]{0,80}\s*$", section)  # no PART heading trails an item
+        if item["item"] in SECTION_HEADINGS:
+            assert SECTION_HEADINGS[item["item"]].match(section), section[:60]
+            continue
+        section = re.sub(r"^PART [IV]+\b.*\n\n", "", section)  # a PART heading opens the item after it
         number = HEADING_NUMBER_RE.match(section)
         assert number and number.group(1).upper() == item["item"].rsplit("item", 1)[-1].upper(), section[:60]
         assert item["end"] == (following["start"] if following else len(doc.text))

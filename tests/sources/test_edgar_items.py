@@ -75,3 +75,30 @@ def test_real_10k_items_become_documents(shared_data):
     assert len({p.id for p in parts}) == len(parts)
     # the parts partition the filing text: only the blank lines between sections are lost
     assert sum(p.n_chars for p in parts) >= len(doc.text) - 4 * len(parts)
+
+
+def test_labelled_sections_after_the_items_become_documents():
+    text = (
+        TEXT
+        + "\nSIGNATURES\n\nPursuant to the requirements of the Securities Exchange Act, the registrant has duly "
+        "caused this report to be signed.\n\n/s/ Wile E. Coyote\n\n"
+        "REPORT OF INDEPENDENT REGISTERED PUBLIC ACCOUNTING FIRM\n\nWe have audited the balance sheets of Acme.\n"
+    )
+    parts = split_item_documents(make_doc(text))
+    assert [p.metadata["item"] for p in parts] == ["cover", "1", "1A", "7", "signatures", "auditor_report"]
+    seven, signatures, report = parts[3:]
+    assert seven.text.endswith("higher anvil volumes.")  # Item 7 stops before SIGNATURES
+    assert signatures.text.startswith("SIGNATURES\n\nPursuant") and signatures.text.endswith("Coyote")
+    assert signatures.title == "ACME CORP 10-K Signatures"
+    assert report.title == "ACME CORP 10-K Report of Independent Registered Public Accounting Firm"
+    assert item_label("signatures_2") == "Signatures 2"
+
+
+def test_real_10k_last_item_stops_before_signatures(shared_data):
+    path = shared_data / "edgar/10-K/aapl-10-k-2024-11-01.html"
+    with open(path, "rb") as stream:
+        raw = next(r for r in read_records(str(path), stream, {}) if isinstance(r, RawRecord))
+    parts = {p.metadata["item"]: p for p in split_item_documents(extract_filing(raw))}
+    assert "SIGNATURES" not in parts["16"].text and "SIGNATURES" not in parts["15"].text
+    assert parts["signatures"].text.startswith("SIGNATURES\n\nPursuant to the requirements of Section 13")
+    assert "/s/ Timothy D. Cook" in parts["signatures"].text
