@@ -1,41 +1,97 @@
-"""Domain relevance: a fastText supervised classifier, financial vs general, scores a page's financial relevance.
+"""Domain relevance: a fastText supervised classifier, financial vs general, scores a text's financial relevance.
 
 FinPile's "Web" category (BloombergGPT, Wu et al. 2023, Table 1: 42.01% of all training tokens) is the financially
-relevant part of the general web. We pick it out the same way CCNet / FineWeb-Edu pick out their subsets: a small
-linear classifier over bag-of-words (fastText, Joulin et al. 2017) trained on text whose label we already know
-from its source (filings, press, news, finance subreddits are financial; Wikipedia and general web are general).
+relevant part of the general web. We pick it out the way CCNet / FineWeb-Edu pick out their subsets: a small
+linear classifier over bag-of-words (fastText, Joulin et al. 2017) trained on labelled text (AG News Business vs
+World/Sports/Sci-Tech, Financial PhraseBank) and on text whose label its source gives (filings, financial tweets
+and finance subreddits are financial; Wikipedia and general news are general). See ``pipeline/train_domain.py``.
 
-The text the model sees (training and prediction alike, see ``normalise``): lower-cased, every run of characters
-other than letters, digits, ``$`` and ``%`` becomes one space (so "prices," and "prices" are one word and newlines,
-which fastText rejects, disappear), every digit run becomes ``0`` (amounts and dates are signal as a class, not as
-values), then the first ``MAX_WORDS`` words. A few hundred words give a stable average of word vectors and keep
-the cost flat on 1-MB filings.
+The text the model sees (training and prediction alike, see ``normalise``) depends on the words only, never on
+their surface form, because some corpora arrive lower-cased or with punctuation stripped:
 
+- Unicode NFKC, then case-folded;
+- apostrophes and hyphens inside a word are removed ("company's" and "companys", "after-hours" and "afterhours"
+  are one word each, as a punctuation stripper leaves them);
+- every number, with its decimal and thousands separators, becomes ``0``, and a run of numbers one ``0``
+  (amounts and dates are signal as a class, not as values; "12.5" and a stripped "12 5" agree);
+- every other run of characters that are not letters or digits (punctuation, ``$``, ``%``, newlines, which
+  fastText rejects) becomes one space;
+- English function words (``STOP_WORDS``) are dropped;
+- the first ``MAX_WORDS`` words are kept: enough for a stable average over a long article, with a flat cost on
+  1-MB filings.
+
+So "Revenue ROSE 12.5%" and "revenue rose 12 5" are the same line and get the same score.
 ``score(text)`` is the model's probability of ``__label__financial`` in [0, 1]; empty text scores 0.0.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from filters.fasttext_model import LazyFastTextModel
 
-MAX_WORDS = 400
+MAX_WORDS = 1000
 LABEL_FINANCIAL = "__label__financial"
 LABEL_GENERAL = "__label__general"
 LABELS = {"financial": LABEL_FINANCIAL, "general": LABEL_GENERAL}
 
-_NON_WORD = re.compile(r"[^0-9a-z$%]+")
-_DIGITS = re.compile(r"[0-9]+")
+# English function words (articles, pronouns, auxiliaries, prepositions, conjunctions), dropped: their rate tells
+# the style and length of a text (a tweet, a headline, an encyclopedia article), not its subject, and the training
+# sources differ in style along with their labels. Content words only, so a long general article is not judged
+# financial or general by how often it says "the".
+STOP_WORDS = frozenset(
+    """
+    a an the and or but nor so yet if then than that this these those there here
+    i me my mine we us our ours you your yours he him his she her hers it its they them their theirs
+    who whom whose which what when where why how
+    is are was were be been being am do does did done doing have has had having
+    will would shall should can could may might must
+    of to in on at by for with from into onto upon about above below over under between through during
+    before after against among around without within along across toward towards off out up down via
+    as not no also just very too only own same such both each few more most other some any all
+    im ive id youre youve weve theyre theyve hes shes isnt arent wasnt werent dont doesnt didnt
+    wont wouldnt cant couldnt shouldnt hasnt havent hadnt lets thats theres whats
+    s t d ll m re ve
+    """.split()
+)
+
+# Apostrophes and hyphens inside a word are removed, as a punctuation stripper removes them.
+_JOINERS = re.compile(r"(?<=\w)['\u2019\u02bc`\-\u2010\u2011](?=\w)")
+_NUMBERS = re.compile(r"\d+(?:[.,]\d+)*")
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def _words(head: str, max_words: int, cut: bool) -> list[str]:
+    head = unicodedata.normalize("NFKC", head).casefold()
+    head = _NUMBERS.sub(" 0 ", _JOINERS.sub("", head))
+    raw = _NON_WORD.sub(" ", head).split()
+    if cut and raw:
+        raw.pop()  # the text was cut here: its last token may be half a word
+    words: list[str] = []
+    for word in raw:
+        if word in STOP_WORDS:
+            continue
+        # A run of numbers is one number: "12.5" and a stripped "12 5" give the same line.
+        if word != "0" or not words or words[-1] != "0":
+            words.append(word)
+            if len(words) == max_words:
+                break
+    return words
 
 
 def normalise(text: str, max_words: int = MAX_WORDS) -> str:
-    """The single line fastText sees: lower-cased words (digit runs as ``0``), the first ``max_words`` of them."""
-    # Cut before the regexes (cheap on 1-MB texts): ~12 characters per word is ample slack.
-    head = text[: max_words * 12].lower()
-    words = _DIGITS.sub("0", _NON_WORD.sub(" ", head)).split()
-    return " ".join(words[:max_words])
+    """The single line fastText sees: case-folded words, numbers as ``0``, no punctuation or stop words; the first
+    ``max_words`` of them."""
+    # Work on a head of the text (cheap on 1-MB texts), longer until it holds max_words words or is all the text.
+    limit = max_words * 12 + 64
+    while True:
+        cut = limit < len(text)
+        words = _words(text[:limit], max_words, cut)
+        if len(words) >= max_words or not cut:
+            return " ".join(words)
+        limit *= 2
 
 
 class DomainClassifier(LazyFastTextModel):

@@ -21,7 +21,7 @@ commands:
   inspect   extract one local file and print its documents as JSON lines
   fetch     download raw data into a cache: `fetch edgar ...`, `fetch feeds ...`, `fetch evalsets ...`
   export    turn data into training files: `export sft` (instruction JSONL from the labelled sets)
-  train-domain-classifier  train the financial-vs-general fastText classifier from a built run
+  train-domain-classifier  train the financial-vs-general fastText classifier (runs, AG News, PhraseBank)
   tokenize  a run's shards to training token files (Megatron .bin/.idx or numpy), mixed and shuffled
 
 `python -m pipeline COMMAND --help` describes each command.

@@ -190,7 +190,7 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", origin: str = "<dict>
         shards=_section(raw, "shards", {"max_rows": 50_000}, origin),
         source_domains=source_domains,
         boilerplate=_section(raw, "boilerplate", {}, origin),
-        domain=_section(raw, "domain", {"threshold": 0.5, "sources": ["web"]}, origin),
+        domain=_section(raw, "domain", {"threshold": 0.5, "sources": ["web", "c4"]}, origin),
         decontam=_section(raw, "decontam", _decontam_defaults(profile["name"]), origin),
         profile=profile,
         origin=origin,

@@ -1,16 +1,26 @@
-"""ClassifyDomain: general-web pages the domain classifier finds financial join the financial domain.
+"""ClassifyDomain: documents whose source does not vouch for their domain are scored and placed by a classifier.
 
 FinPile's "Web" category is financially relevant pages picked out of the general web (BloombergGPT, Wu et al.
-2023, section 2.1). For each document whose source is in ``domain.sources`` (default ``[web]``) the stage
-stores the classifier's probability of "financial" as ``metadata["domain_score"]`` (a string with 4 decimals:
-the Document schema keeps metadata as string pairs, so no schema bump is needed), then sets ``domain`` to
-``financial`` when the score is at least ``domain.threshold`` (default 0.5) and to ``general`` otherwise. The
-``source`` stays ``web``, so shards and the mixture tell financial web from general web by (domain, source).
-Documents of other sources pass unchanged. Nothing is dropped (tag, then decide: the mixer does the rest).
+2023, section 2.1). Scored are the documents whose source is in ``domain.sources`` (default ``[web, c4]``:
+general web pages and C4-like inputs) and any document a reader marked ``metadata["domain_hint"] = "unknown"``
+(a Reddit post from a subreddit outside the finance allow-list: a post in r/MMA is not financial because it is
+on Reddit). The stage stores the classifier's probability of "financial" as ``metadata["domain_score"]`` (a
+string with 4 decimals: the Document schema keeps metadata as string pairs, so no schema bump is needed) and the
+domain the document had as ``metadata["domain_before"]``, then sets ``domain`` to ``financial`` when the score
+is at least ``domain.threshold`` (default 0.5) and to ``general`` otherwise. A text with fewer than
+``domain.min_words`` (default 20) words after normalisation (stop words dropped) is too short to judge: a
+bag-of-words model is confidently wrong on three words ("Dm me for more" scores 1.0), so such a document is
+``general`` whatever its score, with ``metadata["domain_too_short"] = "true"`` (being on the web or on Reddit does
+not make a text financial).
 
-``domain.model_path`` defaults to the small model shipped in ``pipeline/models/domain-sample.ftz`` (trained on
-the embedded sample corpus; see its model card ``domain-sample.md``); train your own with
-``python -m pipeline train-domain-classifier RUN_DIR``.
+A document of ``domain.sources`` that turns out financial joins FinPile's financial *Web* category: its source
+becomes ``web`` (the source it came from stays in ``metadata["source_before_domain"]`` when it was another, e.g.
+``c4``), so the mixer's financial web target applies to it. A scored social post keeps its source. Nothing is
+dropped (tag, then decide: the mixer does the rest).
+
+``domain.model_path`` defaults to the model shipped in ``pipeline/models/domain-finpile.ftz`` (trained on AG News,
+Financial PhraseBank, EDGAR filings, financial tweets, Wikipedia and general news; see its model card
+``domain-finpile.md``); train your own with ``python -m pipeline train-domain-classifier``.
 """
 
 from __future__ import annotations
@@ -23,19 +33,22 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from filters.domain import DomainClassifier
+from filters.domain import DomainClassifier, normalise
 from pipeline.errors import ConfigError
 from pipeline.schema import Document, Rejected
 from pipeline.stage import NAMESPACE, DocumentStage, apply_stage, counter
 
 STAGE = "domain"
-DEFAULT_MODEL = "domain-sample.ftz"
+DEFAULT_MODEL = "domain-finpile.ftz"
 DEFAULT_THRESHOLD = 0.5
-DEFAULT_SOURCES = ("web",)
+DEFAULT_MIN_WORDS = 20
+DEFAULT_SOURCES = ("web", "c4")
+FINANCIAL_WEB_SOURCE = "web"  # FinPile's financial Web category
+UNKNOWN_HINT = "unknown"
 
 
 def default_model_path() -> str:
-    """The domain model shipped in the installed package (``pipeline/models/domain-sample.ftz``)."""
+    """The domain model shipped in the installed package (``pipeline/models/domain-finpile.ftz``)."""
     return str(resources.files("pipeline") / "models" / DEFAULT_MODEL)
 
 
@@ -45,6 +58,7 @@ class DomainConfig:
 
     model_path: str
     threshold: float = DEFAULT_THRESHOLD
+    min_words: int = DEFAULT_MIN_WORDS
     sources: tuple[str, ...] = DEFAULT_SOURCES
     label: str = "financial"  # the profile's domain: the model's positive label is __label__<label>
 
@@ -63,15 +77,48 @@ class DomainConfig:
                 f"domain.model_path: model file not found: {model_path} "
                 "(train one with `python -m pipeline train-domain-classifier RUN_DIR`)"
             )
+        min_words = settings.get("min_words", DEFAULT_MIN_WORDS)
+        if not isinstance(min_words, int) or isinstance(min_words, bool) or min_words < 0:
+            raise ConfigError(f"domain.min_words must be a whole number >= 0, got {min_words!r}")
         label = str(settings.get("label") or "financial")
-        return cls(model_path=model_path, threshold=float(threshold), sources=tuple(sources), label=label)
+        return cls(
+            model_path=model_path,
+            threshold=float(threshold),
+            sources=tuple(sources),
+            min_words=min_words,
+            label=label,
+        )
 
 
-def classify(doc: Document, score: float, threshold: float, label: str = "financial") -> Document:
-    """Record ``domain_score`` and set the domain from it (the pure decision): the profile's domain ``label``
-    at or above the threshold, ``general`` below."""
+def n_words(text: str, limit: int) -> int:
+    """Words the classifier sees in ``text``, counted up to ``limit``."""
+    return len(normalise(text, max(limit, 1)).split())
+
+
+def needs_score(doc: Document, sources: frozenset[str]) -> bool:
+    """Whether the classifier decides this document's domain (its source does not)."""
+    return doc.source in sources or doc.metadata.get("domain_hint") == UNKNOWN_HINT
+
+
+def classify(
+    doc: Document,
+    score: float,
+    threshold: float,
+    sources: frozenset[str] = frozenset(),
+    too_short: bool = False,
+    label: str = "financial",
+) -> Document:
+    """Record ``domain_score`` and ``domain_before``, set the domain from the score (the pure decision): the
+    profile's domain ``label`` (``financial``, ``medical``) at or above the threshold, ``general`` below; a
+    document of ``sources`` that joins the profile's domain takes the source ``web`` (FinPile's financial Web)."""
     doc.metadata["domain_score"] = f"{score:.4f}"
-    doc.domain = label if score >= threshold else "general"
+    doc.metadata["domain_before"] = doc.domain
+    doc.domain = label if score >= threshold and not too_short else "general"
+    if too_short:
+        doc.metadata["domain_too_short"] = "true"
+    if doc.domain == label and doc.source in sources and doc.source != FINANCIAL_WEB_SOURCE:
+        doc.metadata["source_before_domain"] = doc.source
+        doc.source = FINANCIAL_WEB_SOURCE
     return doc
 
 
@@ -89,18 +136,25 @@ class _ClassifyDomainFn(DocumentStage):
         self._scores = Metrics.distribution(NAMESPACE, f"{STAGE}:score_permille")
 
     def handle(self, doc: Document) -> Document | Rejected:
-        if doc.source not in self._sources:
+        if not needs_score(doc, self._sources):
             return doc
         assert self._classifier is not None
         score = self._classifier.score(doc.text)
-        doc = classify(doc, score, self._config.threshold, self._config.label)
+        too_short = n_words(doc.text, self._config.min_words) < self._config.min_words
+        before = doc.domain
+        doc = classify(doc, score, self._config.threshold, self._sources, too_short, self._config.label)
+        if too_short:
+            counter(f"{STAGE}:too_short").inc()
         counter(f"{STAGE}:{doc.domain}").inc()
+        if doc.domain != before:
+            counter(f"{STAGE}:moved_to_{doc.domain}").inc()
         self._scores.update(int(round(score * 1000)))
         return doc
 
 
 class ClassifyDomain(beam.PTransform):
-    """Score web pages' financial relevance and set their domain (main, rejected (always empty), errors)."""
+    """Score the financial relevance of documents whose source does not decide their domain, and set it
+    (main, rejected (always empty), errors)."""
 
     def __init__(self, settings: dict[str, Any] | None = None):
         super().__init__()

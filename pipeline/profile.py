@@ -94,6 +94,17 @@ def profile_config_path(name: str) -> str:
     return path
 
 
+def load_profile(name: str) -> dict[str, Any]:
+    """The resolved profile of a shipped profile name (its config's ``profile:`` section alone, so that a
+    profile whose model is still to be trained can name what to train)."""
+    import yaml
+
+    path = profile_config_path(name)
+    with open(path, encoding="utf-8") as f:
+        raw = yaml.safe_load(f) or {}
+    return resolve_profile(raw.get("profile") if isinstance(raw, dict) else None, path)
+
+
 def resolve_profile(raw: Any, origin: str = "<config>") -> dict[str, Any]:
     """The full profile of a config's ``profile:`` section (None: finance), validated; ``ConfigError`` else.
 

@@ -283,6 +283,7 @@ def new_summary() -> dict[str, Any]:
         "hist_lang_score": [0] * (len(UNIT_EDGES) - 1),
         "hist_domain_score": [0] * (len(UNIT_EDGES) - 1),
         "domain_score_docs": 0,
+        "domain_moved": {},  # "to_financial" / "to_general": documents ClassifyDomain moved
         "signals": {name: [0] * (len(edges) - 1) for name, edges in MAIN_SIGNALS.items()},
         "signal_docs": dict.fromkeys(MAIN_SIGNALS, 0),
         "languages": {},
@@ -317,6 +318,10 @@ def add_document(acc: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
             acc["domain_score_docs"] += 1
         except ValueError:
             pass  # a malformed score is not a statistic
+        else:
+            before = row["metadata"].get("domain_before")
+            if before and before != row["domain"]:
+                _inc(acc["domain_moved"], f"to_{row['domain']}")
     for name, edges in MAIN_SIGNALS.items():
         value = row["quality_signals"].get(name)
         if value is not None:
@@ -623,6 +628,45 @@ def composition(
     }
 
 
+DOMAIN_THRESHOLDS = (
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.7,
+)  # the report says how many scored documents each would call financial
+
+
+def at_or_above(counts: list[int]) -> dict[str, int]:
+    """Documents whose domain score is at least each of ``DOMAIN_THRESHOLDS`` (from the UNIT_EDGES histogram,
+    whose 0.02 bins start exactly at those thresholds)."""
+    out = {}
+    for t in DOMAIN_THRESHOLDS:
+        first = next(i for i, edge in enumerate(UNIT_EDGES) if edge >= t - 1e-9)
+        out[f"{t:.1f}"] = sum(counts[first:])
+    return out
+
+
+def domain_rows(stats: dict[str, Any]) -> list[list[str]]:
+    """Per source with scored documents: scored, moved each way, and how many each threshold calls financial."""
+    rows = []
+    for source, dist in stats["distributions"].items():
+        d = dist["domain_score"]
+        if not d["docs"]:
+            continue
+        name = "**all**" if source == ALL else source
+        rows.append(
+            [name, f"{d['docs']:,}", f"{d['moved']['to_financial']:,}", f"{d['moved']['to_general']:,}"]
+            + [f"{d['at_or_above'][f'{t:.1f}']:,}" for t in DOMAIN_THRESHOLDS]
+        )
+    return rows
+
+
+DOMAIN_HEADER = ["Source", "Scored", "Moved to financial", "Moved to general"] + [
+    f">= {t:.1f}" for t in DOMAIN_THRESHOLDS
+]
+
+
 def _histogram(edges: list[float], counts: list[int]) -> dict[str, Any]:
     return {"edges": edges, "counts": counts}
 
@@ -662,6 +706,8 @@ def distributions(summaries: dict[str, dict[str, Any]], quantiles: dict[tuple[st
             "domain_score": {
                 "docs": s["domain_score_docs"],
                 "histogram": _histogram(UNIT_EDGES, s["hist_domain_score"]),
+                "moved": {k: s["domain_moved"].get(k, 0) for k in ("to_financial", "to_general")},
+                "at_or_above": at_or_above(s["hist_domain_score"]),
             },
             "signals": {
                 name: {"docs": s["signal_docs"][name], "histogram": _histogram(edges, s["signals"][name])}
@@ -1122,6 +1168,17 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
         ("dates", "Dates"),
     ):
         lines += image(name, alt)
+    lines += ["### Domain scores", ""]
+    if domain_rows(stats):
+        lines += [
+            "Documents the domain classifier scored (their source does not decide their domain), how many it moved",
+            "from the domain their source gave them, and how many each threshold would call financial.",
+            "",
+        ]
+        lines += _md_table(DOMAIN_HEADER, domain_rows(stats))
+        lines += [""]
+    else:
+        lines += ['No document carries metadata["domain_score"] in this corpus.', ""]
     lines += ["### Dates", "", dates_sentence(stats), ""]
     lines += ["### Dedup cluster sizes (kept documents)", ""]
     dist_all = stats["distributions"][ALL]

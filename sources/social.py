@@ -2,7 +2,9 @@
 
 - ``read_reddit`` reads Pushshift / Arctic-Shift dumps (``RS_*``/``RC_*``: zstd NDJSON, or plain/gzip NDJSON),
   line by line, keeping the finance subreddits of ``DEFAULT_SUBREDDITS`` (``options["subreddits"]``; ``"*"``
-  keeps all). Deleted/removed posts and low-score posts are still documents: they are yielded with
+  keeps all). A post from a subreddit outside the finance list (``options["finance_subreddits"]``, default
+  ``DEFAULT_SUBREDDITS``) gets ``metadata["domain_hint"] = "unknown"``: being on Reddit does not make it
+  financial, so ClassifyDomain scores it. Deleted/removed posts and low-score posts are still documents: they are yielded with
   ``metadata["drop_reason"]`` so the pipeline routes them to ``rejected/`` with that reason.
 - ``read_tweets`` reads Twitter API v1.1 JSON lines (StockNet layout) or CSV files with a text column.
   Retweets and cashtag-only spam are yielded with a ``drop_reason`` the same way.
@@ -128,6 +130,15 @@ def subreddit_allow_list(options: Mapping[str, Any]) -> frozenset[str] | None:
     return frozenset(n.lower().removeprefix("r/") for n in names if n)
 
 
+def finance_subreddits(options: Mapping[str, Any]) -> frozenset[str]:
+    """Lower-cased subreddits whose posts are financial by source (``options["finance_subreddits"]``)."""
+    value = options.get("finance_subreddits")
+    if value is None:
+        return DEFAULT_SUBREDDITS
+    names = value.split(",") if isinstance(value, str) else [str(s) for s in value]
+    return frozenset(n.strip().lower().removeprefix("r/") for n in names if n.strip())
+
+
 def _reddit_text(obj: Mapping[str, Any], is_submission: bool) -> tuple[str, bool]:
     """The post text (title + blank line + selftext, or the comment body) and whether it was deleted."""
     body = str((obj.get("selftext") if is_submission else obj.get("body")) or "")
@@ -165,10 +176,15 @@ def _low_score(obj: Mapping[str, Any], min_score: float | None) -> bool:
 
 
 def reddit_record(
-    obj: Any, allow: frozenset[str] | None, min_score: float | None, where: str, path: str = ""
+    obj: Any,
+    allow: frozenset[str] | None,
+    min_score: float | None,
+    where: str,
+    path: str = "",
+    finance: frozenset[str] = DEFAULT_SUBREDDITS,
 ) -> RawRecord | RecordError | None:
     """The RawRecord for one dump object; None if its subreddit is not allowed (counted); RecordError if
-    the object is not a submission or comment."""
+    the object is not a submission or comment. A post outside ``finance`` gets ``domain_hint`` ``unknown``."""
     if not isinstance(obj, Mapping) or not ("body" in obj or "title" in obj):
         return RecordError(
             source=SOURCE,
@@ -199,6 +215,9 @@ def reddit_record(
     for key in ("link_id", "parent_id"):
         if obj.get(key):
             metadata[key] = str(obj[key])
+    if subreddit.lower() not in finance:
+        metadata["domain_hint"] = "unknown"
+        counter(REDDIT_NAMESPACE, "domain_hint:unknown").inc()
     if deleted:
         metadata["drop_reason"] = "social:deleted"
     elif _low_score(obj, min_score):
@@ -217,11 +236,13 @@ def reddit_record(
 def read_reddit(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iterator[RawRecord | RecordError]:
     """Submissions and comments of a Reddit dump (``.zst``, ``.gz``, ``.bz2`` or plain NDJSON).
 
-    options: ``subreddits`` (allow-list, default ``DEFAULT_SUBREDDITS``, ``"*"`` for all), ``min_score``
+    options: ``subreddits`` (allow-list, default ``DEFAULT_SUBREDDITS``, ``"*"`` for all),
+    ``finance_subreddits`` (posts elsewhere are scored by ClassifyDomain; default ``DEFAULT_SUBREDDITS``), ``min_score``
     (default None; lower scores get ``drop_reason`` ``social:low_score``), ``max_doc_bytes`` (default
     ``DEFAULT_MAX_DOC_BYTES``; a longer line is a ``too_large`` error).
     """
     allow = subreddit_allow_list(options)
+    finance = finance_subreddits(options)
     min_score = options.get("min_score")
     limit = max_doc_bytes(options)
     for item in iter_lines(path, stream, SOURCE):
@@ -244,7 +265,7 @@ def read_reddit(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iter
                 path=path,
             )
             continue
-        record = reddit_record(obj, allow, min_score, f"line:{lineno}", path)
+        record = reddit_record(obj, allow, min_score, f"line:{lineno}", path, finance)
         if record is not None:
             yield record
 

@@ -67,7 +67,12 @@ def test_profile_section_errors():
         parse_config({**base, "profile": {"name": "x", "domains": ["a"]}})
     with pytest.raises(ConfigError, match="name no domain of this profile"):
         resolve_profile(
-            {"name": "x", "domain": "legal", "domain_sources": [], "reference": {"shares": {"financial/web": 1}}}
+            {
+                "name": "x",
+                "domain": "legal",
+                "domain_sources": [],
+                "reference": {"shares": {"financial/web": 1}},
+            }
         )
     # a finance domain in a medical config is refused, naming the profile
     with pytest.raises(ConfigError, match=r"domain must be one of \('medical', 'general'\) \(profile m\)"):
@@ -148,7 +153,7 @@ def test_medical_default_run_end_to_end(medical_run):
     assert manifest["mixture"]["domains"]["medical"]["target_share"] == 0.5
     report = (run_dir / "stats" / "report.md").read_text()
     assert "| The Pile % |" in report and "FinPile %" not in report
-    assert "biomedical parts of The Pile" in report
+    assert "Composition (the shape of The Pile's Table 1)" in report
     stats = json.loads((run_dir / "stats" / "stats.json").read_text())
     assert stats["profile"] == "medical" and stats["reference"]["shares"]["medical/pubmed"] == 3.07
     assert "medical" in stdout

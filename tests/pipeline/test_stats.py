@@ -494,6 +494,52 @@ def test_compare_two_runs(tiny, tmp_path, capsys):
     assert "## Compared with other" in (tiny[0] / "stats/report.md").read_text()
 
 
+def test_domain_scores_per_source_and_what_each_threshold_moves():
+    """Per scored source: how many the classifier moved each way, and how many each threshold calls financial."""
+    from dataclasses import asdict
+
+    from pipeline.stats import (
+        ALL,
+        DOMAIN_HEADER,
+        add_document,
+        distributions,
+        domain_rows,
+        merge_summaries,
+        new_summary,
+        normalise_row,
+    )
+
+    def scored(i: int, source: str, score: str, before: str, domain: str) -> Document:
+        return Document(
+            id=f"{source}{i}", text="t", source=source, domain=domain, n_chars=1, n_tokens=1,
+            metadata={"domain_score": score, "domain_before": before},
+        )  # fmt: skip
+
+    docs = [
+        scored(1, "web", "0.9500", "general", "financial"),  # moved to financial
+        scored(2, "web", "0.4500", "general", "general"),  # stays general
+        scored(3, "web", "0.3000", "general", "general"),
+        scored(4, "social", "0.1000", "financial", "general"),  # an r/MMA post moved to general
+        Document(id="n", text="t", source="news", domain="financial", n_chars=1, n_tokens=1),  # not scored
+    ]
+    summaries: dict = {}
+    for d in docs:
+        row = normalise_row(asdict(d))
+        add_document(summaries.setdefault(d.source, new_summary()), row)
+    dist = distributions(summaries, {})
+    web = dist["web"]["domain_score"]
+    assert web["moved"] == {"to_financial": 1, "to_general": 0}
+    assert web["at_or_above"] == {"0.3": 3, "0.4": 2, "0.5": 1, "0.6": 1, "0.7": 1}
+    assert dist["social"]["domain_score"]["moved"] == {"to_financial": 0, "to_general": 1}
+    assert dist[ALL]["domain_score"]["at_or_above"]["0.3"] == 3
+    stats = {"distributions": dist}
+    rows = domain_rows(stats)
+    assert [r[0] for r in rows] == ["social", "web", "**all**"]  # news has no scored document
+    assert rows[1] == ["web", "3", "1", "0", "3", "2", "1", "1", "1"]
+    assert len(DOMAIN_HEADER) == len(rows[0])
+    assert merge_summaries(summaries.values())["domain_moved"] == {"to_financial": 1, "to_general": 1}
+
+
 def test_report_renders_in_headless_chromium(tiny, tmp_path):
     """What a person sees: the HTML report rendered by a real browser is a tall, non-blank page."""
     import importlib.util

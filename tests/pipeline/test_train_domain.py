@@ -1,8 +1,11 @@
-"""train-domain-classifier: labels from source, a deterministic stratified split, a model + card from a run."""
+"""train-domain-classifier: labels from source and labelled files, a deterministic split, a model + card from a run;
+the same data and seed give the same bytes; without --out nothing is written into the package."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+from importlib import resources
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -14,9 +17,12 @@ from pipeline.schema import Document, documents_to_table
 from pipeline.train_domain import (
     CHUNK_WORDS,
     LabelledDoc,
+    ag_news_text,
     chunks,
     cmd_train_domain,
     label_of,
+    read_ag_news,
+    read_phrasebank,
     split,
     training_lines,
 )
@@ -58,45 +64,127 @@ def test_labels_come_from_the_source():
     assert label_of("web", "general") == "general"
     assert label_of("web", "financial") is None
     assert label_of("unknown", "general") is None
+    # a post from a subreddit outside the finance list: its source does not say
+    assert label_of("social", "financial", {"domain_hint": "unknown"}) is None
 
 
-def test_split_is_deterministic_stratified_and_disjoint():
-    docs = [LabelledDoc(f"f{i}", "t", "news", "financial") for i in range(10)]
+def test_split_is_deterministic_and_does_not_depend_on_the_other_documents():
+    docs = [LabelledDoc(f"f{i}", "t", "news", "financial") for i in range(200)]
     docs += [LabelledDoc(f"g{i}", "t", "wikipedia", "general") for i in range(3)]
     train, held = split(docs, 0.2, seed=1)
     assert [d.id for d in held] == [d.id for d in split(docs, 0.2, seed=1)[1]]
-    assert sorted(d.label for d in held) == ["financial", "financial", "general"]  # 2 of 10, 1 of 3 (minimum)
+    assert 20 <= sum(d.label == "financial" for d in held) <= 60  # ~20% of 200
+    assert sum(d.label == "general" for d in held) >= 1 and sum(d.label == "general" for d in train) >= 1
     assert {d.id for d in train} | {d.id for d in held} == {d.id for d in docs}
     assert not {d.id for d in train} & {d.id for d in held}
     assert [d.id for d in split(docs, 0.2, seed=2)[1]] != [d.id for d in held]
+    # the financial documents held out are the same when trained alone: a benchmark can rebuild the split
+    fin_held = {d.id for d in held if d.label == "financial"}
+    assert {d.id for d in split(docs[:200], 0.2, seed=1)[1]} == fin_held
 
 
-def test_chunks_and_balanced_lines():
-    assert [len(c.split()) for c in chunks("word " * 250)] == [CHUNK_WORDS, CHUNK_WORDS, 50]
+def test_chunks_and_balanced_shuffled_lines():
+    assert [len(c.split()) for c in chunks("word " * 90)] == [CHUNK_WORDS, CHUNK_WORDS, 90 - 2 * CHUNK_WORDS]
     docs = [
-        LabelledDoc("f", "money " * 300, "news", "financial"),
+        LabelledDoc("f", "money " * (3 * CHUNK_WORDS), "news", "financial"),
         LabelledDoc("g", "river", "web", "general"),
     ]
     lines = training_lines(docs)
     assert len(lines) == 6  # 3 financial chunks; the 1 general chunk repeated to 3
     assert sum(line.startswith("__label__general ") for line in lines) == 3
+    shuffled = training_lines(docs, seed=1)
+    assert sorted(shuffled) == sorted(lines) and shuffled == training_lines(docs, seed=1)
+
+
+def test_ag_news_rows_are_decoded_and_labelled(tmp_path):
+    # The layout of AG News: class, title, description; "#36;" for "$", "\\" for a line break.
+    csv_file = tmp_path / "ag.csv"
+    csv_file.write_text(
+        '"3","Oil Tops #36;50","Crude rose to #36;50 a barrel.\\Traders said supply was tight."\n'
+        '"2","Cup Final","The home side won 2-1 at the stadium."\n',
+        encoding="utf-8",
+    )
+    docs = read_ag_news(str(csv_file))
+    assert [(d.id, d.label, d.source) for d in docs] == [
+        ("ag_news:1", "financial", "ag_news"),
+        ("ag_news:2", "general", "ag_news"),
+    ]
+    assert docs[0].text == "Oil Tops $50. Crude rose to $50 a barrel. Traders said supply was tight."
+    assert ag_news_text("A", "it#39;s") == "A. it's"
+    bad = tmp_path / "bad.csv"
+    bad.write_text('"9","x","y"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="not an AG News row"):
+        read_ag_news(str(bad))
+
+
+def test_phrasebank_sentences_are_financial(tmp_path):
+    csv_file = tmp_path / "fpb.csv"
+    csv_file.write_text('label,news\nneutral,"Operating profit rose to 22.1 mln eur ."\n', encoding="utf-8")
+    docs = read_phrasebank(str(csv_file))
+    assert [(d.label, d.text) for d in docs] == [("financial", "Operating profit rose to 22.1 mln eur .")]
+
+
+def test_the_real_labelled_files_read_whole(shared_data):
+    ag = read_ag_news(str(shared_data / "domain" / "ag_news_test.csv"))
+    assert len(ag) == 7600 and sum(d.label == "financial" for d in ag) == 1900
+    assert not any("#36;" in d.text or "\\" in d.text for d in ag)
+    fpb = read_phrasebank(str(shared_data / "labeled" / "financial_phrasebank_50agree_subset.csv"))
+    assert len(fpb) > 3000 and {d.label for d in fpb} == {"financial"}
 
 
 def test_train_from_a_run_writes_model_card_and_figures(tmp_path, capsys):
     run = tmp_path / "run"
     write_run(run, sample_docs())
     out = tmp_path / "models" / "domain.ftz"
-    assert cmd_train_domain([str(run), "--out", str(out), "--holdout", "0.2", "--seed", "1"]) == 0
+    assert (
+        cmd_train_domain([str(run), "--out", str(out), "--holdout", "0.2", "--seed", "1", "--dim", "16"]) == 0
+    )
     printed = capsys.readouterr().out
-    assert "held-out (4 docs, financial = positive): precision 1.000  recall 1.000  F1 1.000" in printed
+    assert "precision 1.000  recall 1.000  F1 1.000" in printed
+    assert f"model written to {out}" in printed
     assert out.is_file() and os.path.getsize(out) < 1_000_000
     card = (tmp_path / "models" / "domain.md").read_text()
-    for heading in ("## Data", "## Parameters", "## Held-out figures", str(run)):
+    for heading in ("## Data", "## Parameters", "## Held-out figures", "Threshold sweep", str(run)):
         assert heading in card
-    assert "| **total** | | 16 | 4 |" in card  # 20 labelled documents, 2 of 10 per label held out
+    assert "| **total** | | " in card
     assert "Not used (no label): financial/web=1" in card
     clf = DomainClassifier(str(out))
     assert clf.score(FINANCIAL[2]) > 0.5 > clf.score(GENERAL[2])
+
+
+def _sha1(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+def test_two_runs_give_identical_model_bytes_and_figures(tmp_path, capsys):
+    """fastText with one thread and a seeded init: the same data and seed give the same model. Before, training
+    used 10 threads (racy updates) and an uninitialised matrix: F1 0.76, 1.00, 0.92 on identical runs."""
+    run = tmp_path / "run"
+    write_run(run, sample_docs())
+    outputs = []
+    for name in ("a", "b"):
+        out = tmp_path / name / "domain.ftz"
+        cmd_train_domain([str(run), "--out", str(out), "--seed", "3", "--dim", "16", "--epoch", "20"])
+        outputs.append((out, capsys.readouterr().out.splitlines()[:2]))
+    (a, printed_a), (b, printed_b) = outputs
+    assert _sha1(a) == _sha1(b)
+    assert printed_a == printed_b
+    card_b = (b.parent / "domain.md").read_text().replace(str(b), str(a))  # the command line names --out
+    assert (a.parent / "domain.md").read_text() == card_b
+
+
+def test_without_out_the_model_goes_to_the_working_folder_not_the_package(tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    write_run(run, sample_docs())
+    package_models = Path(str(resources.files("pipeline") / "models"))
+    before = {p.name: _sha1(p) for p in package_models.iterdir()}
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert cmd_train_domain([str(run), "--dim", "16"]) == 0
+    assert (work / "models" / "domain.ftz").is_file()
+    assert f"model written to {work / 'models' / 'domain.ftz'}" in capsys.readouterr().out
+    assert {p.name: _sha1(p) for p in package_models.iterdir()} == before
 
 
 def test_bad_input_is_one_clear_error(tmp_path):
@@ -106,3 +194,9 @@ def test_bad_input_is_one_clear_error(tmp_path):
     write_run(run, [d for d in sample_docs() if d.domain == "financial"])
     with pytest.raises(ConfigError, match="both labels"):
         cmd_train_domain([str(run), "--out", str(tmp_path / "m.ftz")])
+    with pytest.raises(ConfigError, match="no training data"):
+        cmd_train_domain(["--out", str(tmp_path / "m.ftz")])
+    with pytest.raises(ConfigError, match="file not found"):
+        cmd_train_domain(["--ag_news", str(tmp_path / "missing.csv")])
+    with pytest.raises(ConfigError, match="LABEL=FILE"):
+        cmd_train_domain(["--lines", "finance=x.txt"])

@@ -169,6 +169,28 @@ def test_reddit_subreddit_allow_list() -> None:
     ]
 
 
+def test_posts_outside_the_finance_subreddits_are_left_to_the_domain_classifier() -> None:
+    objects = [comment(1, "WallStreetBets"), comment(2, "MMA"), comment(3, "woodworking")]
+    hints = {
+        r.metadata["subreddit"]: r.metadata.get("domain_hint")
+        for r in read_r(ndjson(objects), subreddits="*")
+    }
+    assert hints == {"WallStreetBets": None, "MMA": "unknown", "woodworking": "unknown"}
+    # a custom finance list decides which subreddits are financial by source
+    custom = read_r(ndjson(objects), subreddits="*", finance_subreddits="woodworking")
+    assert [r.metadata.get("domain_hint") for r in custom] == ["unknown", "unknown", None]
+
+
+def test_real_dump_posts_outside_the_finance_list_are_marked(shared_data: Path) -> None:
+    path = shared_data / "social" / "reddit" / "RS_sample.ndjson"
+    records = list(read_reddit(str(path), io.BytesIO(path.read_bytes()), {"subreddits": "*"}))
+    posts = [r for r in records if isinstance(r, RawRecord)]
+    assert posts and all(
+        r.metadata.get("domain_hint") == "unknown" for r in posts if r.metadata["subreddit"] == "nba"
+    )
+    assert any(r.metadata["subreddit"] == "nba" for r in posts)
+
+
 def test_subreddit_allow_list_parsing() -> None:
     assert subreddit_allow_list({}) is DEFAULT_SUBREDDITS
     assert subreddit_allow_list({"subreddits": "*"}) is None
