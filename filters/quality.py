@@ -59,9 +59,14 @@ Drop reasons (``<group>:<rule>``): ``basic:empty``, ``basic:min_words``, ``basic
 ``fineweb:list_ratio``.
 
 C4's line rules are cleaning rules: with ``c4.keep_cleaned_text`` (default true) a document kept by
-``decide`` leaves with the C4-cleaned text (removed lines gone, lines stripped, ``[1]``/``[edit]``
-citations removed), and the FineWeb rules see that cleaned text, as in FineWeb's pipeline. ``score`` never
-changes the text, so a label-only run leaves documents untouched.
+``decide`` leaves with its text cleaned by C4's *content* line rules (lines with a javascript notice, a
+cookie/terms phrase or an over-long word gone, ``[1]``/``[edit]`` citations removed), but in the text shape
+of ``sources.textshape`` (``c4_shaped_text``): C4's "fewer than 3 words" rule is a signal, not a cleaning
+step (it would delete every heading and short list item: "Overview", "Early history", "Forward-Looking
+Statements"), blank lines between paragraphs stay, and Markdown table lines are left alone. The signals and
+the FineWeb rules use datatrove's C4-cleaned prose exactly (``c4_cleaned_text``: short lines removed, lines
+joined with single newlines), as in FineWeb's pipeline, so decisions match datatrove. ``score`` never changes
+the text, so a label-only run leaves documents untouched.
 
 Signals (``doc.quality_signals``) are computed by this module in one pass over the text, with the same
 definitions as datatrove: one word tokenisation (spaCy's ``spacy.blank("en")`` tokens, memoised per
@@ -829,6 +834,50 @@ def _c4_clean(text: str, t: C4Thresholds) -> tuple[str, dict[str, float], str | 
     return "\n".join(merged).strip(), signals, fatal, prose
 
 
+def c4_cleaned_text(text: str, t: C4Thresholds | None = None) -> str:
+    """datatrove's C4-cleaned prose (what the FineWeb rules see); not the text a kept document leaves with."""
+    return _c4_clean(text, t or C4Thresholds())[3]
+
+
+def c4_shaped_text(text: str, t: C4Thresholds | None = None) -> str:
+    """The text a document kept under C4 leaves with: C4's content line rules applied (javascript and
+    cookie/terms lines, over-long words, citations, and terminal punctuation if ``filter_no_terminal_punct``),
+    short lines, blank lines between paragraphs and Markdown table lines kept (text shape, module docstring)."""
+    t = t or C4Thresholds()
+    lines = text.split("\n")
+    in_table = table_line_mask(lines) if "|" in text else [False] * len(lines)
+    out: list[str] = []
+    for raw, is_table in zip(lines, in_table, strict=True):
+        line = raw.strip()
+        if not line or is_table:
+            out.append(line)
+            continue
+        words = line.split()
+        if (
+            t.max_word_length != -1
+            and len(line) > t.max_word_length
+            and max(map(len, words)) > t.max_word_length
+        ):
+            continue
+        if t.remove_citations and "[" in line:
+            line = _SPACES.sub(" ", _CITATION.sub("", line)).strip()
+            if not line:
+                continue
+        if t.filter_no_terminal_punct and (not line.endswith(_C4_END_PUNCTUATION) or line.endswith("...")):
+            continue
+        lower = line.lower()
+        if t.filter_javascript and "javascript" in lower:
+            continue
+        if t.filter_policy and any(p in lower for p in _C4_POLICY_SUBSTRINGS):
+            continue
+        out.append(line)
+    return _BLANK_RUN.sub("\n\n", "\n".join(out)).strip("\n")
+
+
+_SPACES = re.compile(r"[ \t]{2,}")
+_BLANK_RUN = re.compile(r"\n{3,}")
+
+
 def _fineweb_signals(text: str, t: FineWebThresholds) -> dict[str, float]:
     lines = [line for line in text.split("\n") if line.strip() != ""]
     if not lines:
@@ -1152,21 +1201,18 @@ def _datatrove_decide(
 class QualityScorer:
     """Tags documents with quality signals and a score, and decides keep/drop per the source's policy.
 
-    ``score`` computes every signal in one pass and keeps the C4-cleaned text of the last scored document,
-    so ``decide`` right after it costs only the rule evaluation. Pickles before and after use (built
-    datatrove blocks and that one-document cache are dropped and rebuilt lazily on the worker).
+    ``score`` computes every signal in one pass, so ``decide`` right after it costs only the rule evaluation
+    (and, for a kept document, ``c4_shaped_text``). Pickles before and after use (built datatrove blocks are
+    dropped and rebuilt lazily on the worker).
     """
 
     def __init__(self, config: QualityConfig | None = None):
         self.config = config or QualityConfig()
         self._blocks: dict[str, list[tuple[str, Any]]] = {}
-        # (text scored, source, text the FineWeb rules saw): the last ``score``, reused by ``decide``.
-        self._last: tuple[str, str, str] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_blocks"] = {}
-        state["_last"] = None
         return state
 
     def setup(self) -> None:
@@ -1186,22 +1232,15 @@ class QualityScorer:
         The text is not changed. Returns the same document.
         """
         policy = self.config.policy_for(doc.source)
-        signals, fineweb_text = compute_signals(doc.text, policy)
-        self._last = (doc.text, doc.source, fineweb_text)
+        signals, _ = compute_signals(doc.text, policy)
         doc.quality_signals = signals
         doc.quality_score = quality_score(rule_checks(signals, policy))
         return doc
 
-    def _cleaned_text(self, doc: Document, policy: SourcePolicy) -> str:
-        last = self._last
-        if last is not None and last[0] is doc.text and last[1] == doc.source:
-            return last[2]  # the same (immutable) string object scored just before: reuse its cleaning
-        return _c4_clean(doc.text, policy.c4)[0]
-
     def decide(self, doc: Document) -> tuple[bool, str]:
         """``(True, "")`` to keep, or ``(False, "<group>:<rule>")`` naming the first failing rule.
 
-        A kept document whose policy applies C4 with ``keep_cleaned_text`` gets the C4-cleaned text
+        A kept document whose policy applies C4 with ``keep_cleaned_text`` gets ``c4_shaped_text``
         (``doc.text`` is replaced; recompute ``n_chars``/``n_tokens`` after this). The document is scored
         first if it has no signals yet; the basic rules always come from the signals.
         """
@@ -1215,13 +1254,13 @@ class QualityScorer:
             if reason:
                 return False, reason
             if "c4" in policy.groups and policy.c4.keep_cleaned_text:
-                doc.text = self._cleaned_text(doc, policy)
+                doc.text = c4_shaped_text(doc.text, policy.c4)
             return True, ""
 
         reason = first_failure([(name, ok) for name, ok in results if name.startswith("basic:")])
         if reason:
             return False, reason
-        keep, reason, text = _datatrove_decide(doc, policy, self._blocks_for(doc.source))
-        if keep:
-            doc.text = text
+        keep, reason, _ = _datatrove_decide(doc, policy, self._blocks_for(doc.source))
+        if keep and "c4" in policy.groups and policy.c4.keep_cleaned_text:
+            doc.text = c4_shaped_text(doc.text, policy.c4)
         return keep, reason

@@ -1,3 +1,3 @@
 """FinPile Builder: a Beam pipeline that builds FinPile-style pretraining corpora."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -124,15 +124,14 @@ def cmd_inspect(argv: list[str]) -> int:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a reader option, e.g. --option text_column=news for a CSV, --option subreddits=* for Reddit",
+        help="an option of the input, applied exactly as `run` applies it (reader and extractor), e.g. "
+        "--option text_column=news for a CSV, --option subreddits=* for Reddit, --option tables=linearize "
+        "for web pages, --option split_items_as_documents=true for a 10-K. Repeatable; unknown keys are an error.",
     )
     args = parser.parse_args(argv)
-    options = {}
-    for item in args.option:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--option {item!r}: expected KEY=VALUE")
-        options[key] = value
+    from pipeline.input_options import parse_option
+
+    options = dict(parse_option(item) for item in args.option)
     from pipeline.inspect import inspect
 
     for line in inspect(args.file, args.kind, args.config, args.max_chars, options):

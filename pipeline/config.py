@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from pipeline.errors import ConfigError
+from pipeline.input_options import validate_options
 from pipeline.profile import DEFAULT_PROFILE, domains_of, resolve_profile, source_domains_of
 from pipeline.schema import SOURCES
 from sources import READERS
@@ -241,6 +242,7 @@ def _parse_input(entry: Any, index: int, base_dir: str, origin: str) -> InputSpe
     options = entry.get("options") or {}
     if not isinstance(options, dict):
         raise ConfigError(f"{origin}: inputs[{index}] ({kind}): 'options' must be a mapping")
+    validate_options(kind, options, f"{origin}: inputs[{index}] ({kind})")
     return InputSpec(
         name=str(entry.get("name") or f"{kind}-{index}"),
         kind=kind,

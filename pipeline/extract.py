@@ -3,7 +3,11 @@
 - ``html``: trafilatura (``sources.html.extract_html``), for news, press and web pages;
 - ``sgml``: the filings-aware extractor (``sources.edgar.extract_filing``) for EDGAR documents;
 - ``wikitext``: mwparserfromhell (``sources.general.extract_wikitext``);
-- ``text``/``json``: the text as the connector gave it (social posts, generic JSONL).
+- ``text``/``json``: the text as the connector gave it (social posts, generic JSONL), in the text shape's
+  character rules (``sources.textshape.normalize_text``: no control characters, no trailing spaces, no runs
+  of blank lines); its line and paragraph breaks are the author's and stay.
+
+Every extractor produces the one text shape of ``sources.textshape`` (README "Text shape").
 
 Per-input reader options (the config's ``inputs[].options``) reach the extractor too, e.g. the EDGAR table
 policy. With the EDGAR option ``split_items_as_documents``, a 10-K/10-Q becomes one document per item; the
@@ -26,6 +30,7 @@ from pipeline import progress
 from pipeline.errors import RecordFailure
 from pipeline.schema import Document, RawRecord, Rejected, doc_id
 from pipeline.stage import ERRORS, REJECTED, counter, error_from_exception
+from sources.textshape import normalize_text
 
 STAGE = "extract"
 DERIVED = "derived"
@@ -56,7 +61,7 @@ def extract_plain(raw: RawRecord) -> Document:
             raise RecordFailure(
                 "charset", f"text record is not UTF-8 ({exc.reason} at byte {exc.start})"
             ) from None
-    text = content.strip()
+    text = normalize_text(content)
     meta = dict(raw.metadata)
     return Document(
         id=doc_id(raw.source, raw.id),

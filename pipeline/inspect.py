@@ -4,6 +4,10 @@ Prints one JSON line per record: the document after extraction, language ID, qua
 plus what the pipeline would decide (``decision``: kept, or the stage and reason it would be rejected for).
 Records the reader could not parse print as ``{"error": ...}`` lines. Corpus-level stages (dedup, mixing) need
 the whole corpus and do not run here.
+
+Options (``--option KEY=VALUE``) are validated and applied exactly as ``run`` applies an input's options: the
+same mapping goes to the reader (``read_file``), the extractor (``extract``) and the item splitting
+(``split_documents``), so what ``inspect`` prints is what ``run`` writes for that input.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from filters.pii import PiiRedactor
 from filters.quality import QualityScorer
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError, RecordFailure
-from pipeline.extract import extract
+from pipeline.extract import extract, split_documents
+from pipeline.input_options import validate_options
 from pipeline.language import LanguageConfig, language_decision, tag_language
 from pipeline.mix import add_token_count
 from pipeline.pii import redact_document
@@ -49,29 +54,35 @@ class Inspector:
         kind = kind or detect_kind(path, head)
         if kind not in READERS:
             raise ConfigError(f"unknown --kind {kind!r}; known: {', '.join(sorted(READERS))}")
+        options = dict(options or {})
+        validate_options(kind, options, f"--option (input kind {kind})")
         input_file = InputFile(
             input_name="inspect",
             kind=kind,
             path=path,
             size=len(head),
-            options=tuple(sorted((options or {}).items())),
+            options=tuple(sorted(options.items())),
         )
         for item in read_file(input_file):
             if isinstance(item, RecordError):
                 yield {"error": item.to_json(), "kind": kind}
                 continue
-            yield self.inspect_record(item) | {"kind": kind}
+            for row in self.inspect_record(item, options):
+                yield row | {"kind": kind}
 
-    def inspect_record(self, raw) -> dict[str, Any]:
+    def inspect_record(self, raw, options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The rows of one record: one per document it becomes (several for a split 10-K), or one error."""
+        options = options or {}
         try:
-            result = extract(raw, self.cfg.source_domains)
+            result = extract(raw, self.cfg.source_domains, options)
+            if isinstance(result, Rejected):
+                return [self._row(result.document, f"{result.stage}/{result.reason}")]
+            parts = split_documents(result, options)
         except RecordFailure as exc:
-            return {"error": {"stage": "extract", "kind": exc.kind, "message": str(exc), "id": raw.id}}
-        decision = "kept"
-        if isinstance(result, Rejected):
-            doc, decision = result.document, f"{result.stage}/{result.reason}"
-        else:
-            doc = result
+            return [{"error": {"stage": "extract", "kind": exc.kind, "message": str(exc), "id": raw.id}}]
+        return [self._row(doc, "kept") for doc in parts]
+
+    def _row(self, doc, decision: str) -> dict[str, Any]:
         if doc.text:
             tag_language(doc, self.lid.identify(doc.text, doc.metadata.get("declared_lang", "")))
             doc = self.scorer.score(doc)

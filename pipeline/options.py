@@ -32,8 +32,20 @@ class FinPileOptions(PipelineOptions):
             action="append",
             default=None,
             metavar="KIND=PATH",
-            help="Read PATH (file, glob or gs:// URL) with connector KIND (edgar, warc, rss, reddit, tweets, "
-            "wikipedia, jsonl). Repeatable; replaces the config's inputs.",
+            help="Read PATH (file, glob or gs:// URL) with connector KIND (edgar, warc, rss, news_cache, html, "
+            "reddit, tweets, stocktwits, wikipedia, jsonl, text). Repeatable; replaces the config's inputs. "
+            "PATH is everything after the first '=', taken literally ('?', '&', '=' and spaces are part of it).",
+        )
+        parser.add_argument(
+            "--option",
+            dest="input_option",
+            action="append",
+            default=None,
+            metavar="KEY=VALUE",
+            help="An option of the --input given last before it (reader and extractor options, as under a "
+            "config input's 'options:'), e.g. --input warc=crawl/*.warc.gz --option tables=drop "
+            "--input edgar=cache/*.txt --option split_items_as_documents=true. Repeatable. Unknown keys "
+            "are an error; `inspect --option` takes the same keys.",
         )
         parser.add_argument(
             "--only",

@@ -31,6 +31,7 @@ from pipeline.dedup import Deduplicate, minhash_config
 from pipeline.domain import ClassifyDomain
 from pipeline.errors import ConfigError
 from pipeline.extract import Extract
+from pipeline.input_options import group_cli_inputs, validate_options
 from pipeline.language import IdentifyLanguage
 from pipeline.mix import AssignDomainAndMix
 from pipeline.options import FinPileOptions
@@ -66,17 +67,26 @@ def config_path(config: str | None, profile: str | None) -> str | None:
     return config
 
 
-def effective_config(opts: FinPileOptions) -> Config:
-    """The config file with the command-line overrides applied."""
+def effective_config(opts: FinPileOptions, argv: list[str] | None = None) -> Config:
+    """The config file with the command-line overrides applied.
+
+    ``argv`` (the run's arguments) tells which ``--option KEY=VALUE`` follows which ``--input`` (see
+    ``pipeline.input_options``); without it, the ``--input`` flags get no options.
+    """
     cfg = load_config(config_path(opts.config, opts.profile))
     if opts.profile and opts.config and cfg.profile["name"] != opts.profile:
         raise ConfigError(
             f"--profile {opts.profile} but --config {opts.config} follows profile {cfg.profile['name']}: "
             "pass one of them (a config names its profile under profile.name)"
         )
+    if getattr(opts, "input_option", None) and not opts.inputs:
+        raise ConfigError(
+            "--option applies to the --input before it; to set a config input's options, edit its 'options:'"
+        )
     if opts.inputs:
+        grouped = group_cli_inputs(argv) if argv is not None else [(i, {}) for i in opts.inputs]
         specs = []
-        for n, item in enumerate(opts.inputs):
+        for n, (item, options) in enumerate(grouped):
             kind, sep, path = item.partition("=")
             if not sep or not path:
                 raise ConfigError(f"--input {item!r}: expected KIND=PATH, e.g. --input warc=data/*.warc.gz")
@@ -84,7 +94,8 @@ def effective_config(opts: FinPileOptions) -> Config:
                 raise ConfigError(
                     f"--input {item!r}: unknown source kind {kind!r}; known: {', '.join(sorted(READERS))}"
                 )
-            specs.append(InputSpec(name=f"{kind}-{n}", kind=kind, paths=(path,)))
+            validate_options(kind, options, f"--input {item}")
+            specs.append(InputSpec(name=f"{kind}-{n}", kind=kind, paths=(path,), options=options))
         cfg.inputs = specs
     if opts.only:
         wanted = [n.strip() for n in opts.only.split(",") if n.strip()]
@@ -356,8 +367,8 @@ def _relative(run_dir: str, path: str) -> str:
     return path[len(run_dir) :].lstrip("/")
 
 
-def make_plan(opts: FinPileOptions) -> RunPlan:
-    cfg = effective_config(opts)
+def make_plan(opts: FinPileOptions, argv: list[str] | None = None) -> RunPlan:
+    cfg = effective_config(opts, argv)
     run_dir = FileSystems.join(cfg.output_root, cfg.run_name)
     files = list_input_files(cfg.inputs)
     return RunPlan(config=cfg, run_dir=run_dir, files=files, write_stats=not opts.no_stats)
@@ -445,7 +456,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any] | None:
     """Run the pipeline; returns the manifest (None when the runner only translated the job)."""
     options = PipelineOptions(argv)
     opts = options.view_as(FinPileOptions)
-    plan = make_plan(opts)
+    plan = make_plan(opts, list(argv) if argv is not None else sys.argv[1:])
     translation = _translation_only(options)
     if not translation:
         prepare_run_dir(plan.run_dir, opts.overwrite, plan.config.config_hash)

@@ -45,6 +45,7 @@ from mwparserfromhell.wikicode import Wikicode
 from filters.language import normalize_language_tag
 from pipeline.errors import RecordFailure
 from pipeline.schema import Document, RawRecord, RecordError, doc_id
+from sources.textshape import join_blocks, normalize_text
 
 # --------------------------------------------------------------------------------------------------
 # Decompression shared by the line-oriented readers
@@ -416,6 +417,9 @@ HEADING_LINE_RE = re.compile(r"^(={1,6})(.+?)(={1,6})\s*$")
 BEHAVIOR_SWITCH_RE = re.compile(r"__[A-Z]+__")
 EMPTY_PARENS_RE = re.compile(r"\(\s*[,;\s]*\)")  # "(; )" left where a template was
 LEFTOVER_QUOTES_RE = re.compile(r"'{2,}")
+LIST_MARK = "\x02"  # a wiki list item's marker, "- " once per item in _tidy
+LIST_MARKS_RE = re.compile("\x02+[ \t]*")
+HARD_BREAK = "\x01"  # marks a line break that is not a soft wrap (``<br>``, ``;``/``:`` lines) until _tidy
 # A link mwparserfromhell left as text (e.g. inside "[[[...]]]"): keep its label.
 LEFTOVER_LINK_RE = re.compile(r"\[\[(?:[^\[\]|]*\|)?([^\[\]|]*)\]\]")
 
@@ -455,7 +459,11 @@ def _render_node(node: Any) -> str:
     if isinstance(node, Tag):
         tag = str(node.tag).strip().lower()
         if tag == "br":
-            return "\n"
+            return "\n" + HARD_BREAK
+        if tag == "li" and node.wiki_markup:  # "*" / "#" list items: "- " on a line of their own
+            return LIST_MARK  # (wiki list markup always starts a line; "**" nests: one mark per level)
+        if tag in ("dt", "dd") and node.wiki_markup:  # ";" / ":" definition lines stay lines
+            return HARD_BREAK
         if tag in DROP_TAGS or node.contents is None:
             return ""
         return _render(node.contents)
@@ -489,15 +497,33 @@ def drop_sections(wikitext: str) -> str:
     return "".join(kept)
 
 
+def _join_soft_breaks(block: str) -> str:
+    """One paragraph's lines as MediaWiki renders them: a single newline inside running text is a space;
+    list items and ``<br>`` / definition lines (marked ``HARD_BREAK``) stay on lines of their own."""
+    lines: list[str] = []
+    for line in block.split("\n"):
+        hard = line.startswith((HARD_BREAK, "- "))
+        line = line.replace(HARD_BREAK, "").strip()
+        if not line:
+            continue
+        if lines and not hard and not lines[-1].startswith("- "):
+            lines[-1] = f"{lines[-1]} {line}"
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def _tidy(text: str) -> str:
-    """Whitespace and leftover-markup clean-up: one paragraph per block, blank line between blocks."""
-    text = BEHAVIOR_SWITCH_RE.sub("", text)
+    """Whitespace and leftover-markup clean-up in the text shape (``sources.textshape``): one paragraph,
+    heading or list per block, a blank line between blocks, soft line breaks inside a paragraph joined."""
+    text = LIST_MARKS_RE.sub("- ", BEHAVIOR_SWITCH_RE.sub("", text))
     text = LEFTOVER_LINK_RE.sub(r"\1", text)
     text = EMPTY_PARENS_RE.sub("", text)
     lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.split("\n")]
     text = "\n".join(lines)
     text = re.sub(r" ([,.;:])", r"\1", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    blocks = [_join_soft_breaks(block) for block in re.split(r"\n\s*\n", text)]
+    return normalize_text(join_blocks(blocks))
 
 
 def wikitext_to_text(wikitext: str) -> str:

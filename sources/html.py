@@ -8,10 +8,18 @@ it (allowing ``MAX_REPLACEMENT_RATIO`` bad bytes, e.g. a cut-off last character)
 WHATWG way (``iso-8859-1`` means windows-1252). Bytes nothing can decode raise ``RecordFailure("charset")``.
 
 Extraction: trafilatura with ``deduplicate=False`` (its cache makes output depend on document order;
-boilerplate repeated across pages is removed by the corpus-level dedup stage instead), comments and
-tables off by default. When trafilatura finds no main text the Document has empty text and the pipeline
-rejects it: no fallback invents text from the page. HTML fragments (feed summaries, no ``<html>``/``<body>``)
-are wrapped in ``<article>`` first, because trafilatura discards a bare fragment however long it is.
+boilerplate repeated across pages is removed by the corpus-level dedup stage instead), comments off, tables
+on. When trafilatura finds no main text the Document has empty text and the pipeline rejects it: no fallback
+invents text from the page. HTML fragments (feed summaries, no ``<html>``/``<body>``) are wrapped in
+``<article>`` first, because trafilatura discards a bare fragment however long it is.
+
+Text: rendered by ``render_body`` from trafilatura's XML tree (not its plain-text output, which joins
+paragraphs with single newlines), in the text shape of ``sources.textshape``: one block per paragraph,
+heading, list and table, blank lines between blocks, headings and list items on their own lines. Tables
+follow the ``tables`` option: ``markdown`` (default; a caption becomes a line right above the table),
+``linearize`` (one line per row) or ``drop`` (trafilatura then runs with ``include_tables=False``). A table
+used for layout (one column or one row, or a cell holding a heading, list or table) is unwrapped: its cells'
+text becomes ordinary paragraphs. The legacy option ``include_tables: false`` means ``tables: drop``.
 
 Declared language: ``<html lang>`` (or ``xml:lang``), else ``<meta http-equiv="content-language">``, else
 ``og:locale``, read from the first ``LANG_SCAN_CHARS`` characters, becomes ``metadata["declared_lang"]``
@@ -31,17 +39,27 @@ import trafilatura
 from lxml import etree
 
 from filters.language import normalize_language_tag
-from pipeline.errors import RecordFailure
+from pipeline.errors import ConfigError, RecordFailure
 from pipeline.schema import Document, RawRecord, doc_id
+from sources.textshape import (
+    DEFAULT_TABLE_MODE,
+    TABLE_MODES,
+    join_blocks,
+    linearize_table,
+    markdown_table,
+    normalize_line,
+    normalize_text,
+)
 
 FINANCIAL_SOURCES = frozenset({"news", "press"})
 EXTRACTOR = "trafilatura"
 DEFAULT_EXTRACT_OPTIONS = {
     "include_comments": False,
-    "include_tables": False,
+    "tables": DEFAULT_TABLE_MODE,
     "favor_precision": False,
     "favor_recall": False,
 }
+EXTRACT_OPTION_KEYS = ("include_comments", "include_tables", "tables", "favor_precision", "favor_recall")
 
 META_SCAN_BYTES = 8192  # the HTML spec prescans 1024 bytes; real pages put <meta charset> later
 MAX_REPLACEMENT_RATIO = 0.001  # bad bytes tolerated under a declared or UTF-8 charset
@@ -150,9 +168,178 @@ def _as_document_html(text: str) -> tuple[str, bool]:
     return f"<html><body><article>{text}</article></body></html>", True
 
 
-def _tidy(text: str) -> str:
-    """trafilatura's text without trailing spaces on lines or blank lines at the ends."""
-    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
+
+
+def resolve_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The extraction settings for an input's options: defaults, ``include_tables`` folded into ``tables``,
+    flags parsed from strings (``"false"``). Raises ``ConfigError`` for a bad ``tables`` value or for
+    ``include_tables: false`` with a ``tables`` mode that keeps tables."""
+    given = dict(options or {})
+    settings = dict(DEFAULT_EXTRACT_OPTIONS)
+    for key in ("include_comments", "favor_precision", "favor_recall"):
+        if key in given:
+            settings[key] = _flag(given[key])
+    tables = str(given.get("tables", "")).strip().lower()
+    if tables and tables not in TABLE_MODES:
+        raise ConfigError(f"tables={given['tables']!r} is not one of {', '.join(TABLE_MODES)}")
+    if "include_tables" in given:
+        include = _flag(given["include_tables"])
+        if tables and (tables != "drop") == (not include):
+            raise ConfigError(
+                f"include_tables={given['include_tables']!r} contradicts tables={tables!r}; give only 'tables'"
+            )
+        tables = tables or ("markdown" if include else "drop")
+    settings["tables"] = tables or DEFAULT_TABLE_MODE
+    return settings
+
+
+# -- rendering trafilatura's XML tree in the text shape ---------------------------------------------------
+
+_CONTAINERS = frozenset({"body", "div", "doc", "main", "article", "section", "text", "done"})
+_SKIP = frozenset({"graphic", "fw", "note"})
+_BLOCK_IN_INLINE = frozenset({"p", "head", "quote", "list", "item", "table", "row", "cell", "code"})
+
+
+def _inline(elem: etree._Element) -> str:
+    """The text of an element and its children, ``<lb/>`` as a newline, block children set off by a space."""
+    parts = [elem.text or ""]
+    for child in elem:
+        if not isinstance(child.tag, str) or child.tag in _SKIP or child.tag == "del":
+            pass
+        elif child.tag == "lb":
+            parts.append("\n")
+        else:
+            text = _inline(child)
+            if child.tag in _BLOCK_IN_INLINE and parts and not parts[-1][-1:].isspace():
+                parts.append(" ")
+            parts.append(text)
+            if child.tag in _BLOCK_IN_INLINE:
+                parts.append(" ")
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _paragraph(elem: etree._Element) -> str:
+    return normalize_text(_inline(elem))
+
+
+def _one_line(elem: etree._Element) -> str:
+    return normalize_line(_inline(elem).replace("\n", " "))
+
+
+def _list_lines(lst: etree._Element) -> list[str]:
+    ordered = (lst.get("rend") or "").lower() in ("ol", "decimal", "numbered")
+    lines: list[str] = []
+    number = 0
+    for item in lst:
+        if item.tag != "item":
+            if item.tag == "list":
+                lines += _list_lines(item)
+            continue
+        number += 1
+        nested = [c for c in item if c.tag == "list"]
+        text = _one_line_without(item, nested)
+        if text:
+            lines.append(f"{number}. {text}" if ordered else f"- {text}")
+        for sub in nested:
+            lines += _list_lines(sub)
+    return lines
+
+
+def _one_line_without(elem: etree._Element, excluded: list[etree._Element]) -> str:
+    if not excluded:
+        return _one_line(elem)
+    parts = [elem.text or ""]
+    for child in elem:
+        if child not in excluded:
+            parts.append(" " + _inline(child) + " " if child.tag in _BLOCK_IN_INLINE else _inline(child))
+        parts.append(child.tail or "")
+    return normalize_line("".join(parts).replace("\n", " "))
+
+
+def _is_layout_table(rows: list[list[etree._Element]]) -> bool:
+    """A table used for page layout: fewer than two rows or columns with text, or structure (a heading,
+    list or table) inside a cell."""
+    filled = [[c for c in row if _one_line(c)] for row in rows]
+    filled = [row for row in filled if row]
+    if len(filled) < 2 or max(len(row) for row in filled) < 2:
+        return True
+    return any(
+        c.find(".//head") is not None or c.find(".//list") is not None or c.find(".//table") is not None
+        for row in rows
+        for c in row
+    )
+
+
+def _table_blocks(table: etree._Element, mode: str) -> list[str]:
+    rows = [[c for c in row if c.tag == "cell"] for row in table if row.tag == "row"]
+    rows = [row for row in rows if row]
+    caption = ""
+    # trafilatura turns <caption> into a first row of one header cell padded with empty cells
+    if len(rows) > 1 and len(rows[0]) > 1 and rows[0][0].get("role") == "head":
+        if _one_line(rows[0][0]) and not any(_one_line(c) for c in rows[0][1:]):
+            caption, rows = _one_line(rows[0][0]), rows[1:]
+    if _is_layout_table(rows):  # unwrapped: its cells are ordinary blocks (nested tables follow ``mode``)
+        blocks = [caption] if caption else []
+        for row in rows:
+            for cell in row:
+                blocks += _blocks(cell, mode)
+        return blocks
+    if mode == "drop":
+        return []
+    cells = [[_one_line(c) for c in row] for row in rows]
+    if mode == "linearize":
+        header = any(c.get("role") == "head" for c in rows[0]) or not cells[0][0]
+        body = linearize_table(cells, header=header)
+    else:
+        body = markdown_table(cells)
+    return [caption + "\n" + body if caption and body else caption or body]
+
+
+def _blocks(elem: etree._Element, mode: str) -> list[str]:
+    """The blocks of a container: block children (paragraphs, headings, lists, tables) each one block,
+    runs of loose text and inline children (``hi``, ``ref``, ``lb``) between them one paragraph."""
+    blocks: list[str] = []
+    loose: list[str] = [elem.text or ""]
+
+    def flush() -> None:
+        text = normalize_text("".join(loose))
+        if text:
+            blocks.append(text)
+        loose.clear()
+
+    for child in elem:
+        tag = child.tag if isinstance(child.tag, str) else ""
+        if tag in _CONTAINERS or tag in ("table", "list", "head", "p", "quote", "code"):
+            flush()
+            if tag in _CONTAINERS:
+                blocks += _blocks(child, mode)
+            elif tag == "table":
+                blocks += _table_blocks(child, mode)
+            elif tag == "list":
+                blocks.append("\n".join(_list_lines(child)))
+            elif tag == "head":
+                blocks.append(_one_line(child))
+            else:
+                blocks.append(_paragraph(child))
+        elif tag == "lb":
+            loose.append("\n")
+        elif tag and tag not in _SKIP and tag != "del":
+            loose.append(_inline(child))
+        loose.append(child.tail or "")
+    flush()
+    return [b for b in blocks if b]
+
+
+def render_body(body: etree._Element | None, tables: str = DEFAULT_TABLE_MODE) -> str:
+    """trafilatura's XML body (``bare_extraction(...).body``) as text in the text shape."""
+    if body is None:
+        return ""
+    return normalize_text(join_blocks(_blocks(body, tables)))
 
 
 def _host(url: str) -> str:
@@ -174,7 +361,7 @@ def _extract(html_text: str, url: str, settings: Mapping[str, Any]) -> Any:
             with_metadata=True,
             deduplicate=False,
             include_comments=bool(settings["include_comments"]),
-            include_tables=bool(settings["include_tables"]),
+            include_tables=settings["tables"] != "drop",
             favor_precision=bool(settings["favor_precision"]),
             favor_recall=bool(settings["favor_recall"]),
             # htmldate's extensive search falls back to dateparser over every locale: ~1.9 s on a page without
@@ -240,12 +427,14 @@ def declared_language(html_text: str) -> str:
 def extract_html(raw: RawRecord, options: Mapping[str, Any] | None = None) -> Document:
     """The Document for an ``html`` RawRecord.
 
-    options: ``include_comments``, ``include_tables``, ``favor_precision``, ``favor_recall`` (trafilatura;
-    defaults ``DEFAULT_EXTRACT_OPTIONS``). Document metadata: the record's metadata plus ``extractor``,
-    ``charset``/``charset_source`` (bytes input), ``author``, ``sitename``, ``host``, ``declared_lang``,
-    ``canonical_url`` (when the page declares another page as its canonical one: a syndicated copy).
+    options: ``tables`` (``markdown`` | ``linearize`` | ``drop``), ``include_comments``, ``include_tables``
+    (legacy: false means ``tables: drop``), ``favor_precision``, ``favor_recall`` (trafilatura; defaults
+    ``DEFAULT_EXTRACT_OPTIONS``). Other keys (reader options of the same input) are ignored. Document
+    metadata: the record's metadata plus ``extractor``, ``charset``/``charset_source`` (bytes input),
+    ``author``, ``sitename``, ``host``, ``declared_lang``, ``canonical_url`` (when the page declares another
+    page as its canonical one: a syndicated copy).
     """
-    settings = {**DEFAULT_EXTRACT_OPTIONS, **dict(options or {})}
+    settings = resolve_options({k: v for k, v in (options or {}).items() if k in EXTRACT_OPTION_KEYS})
     metadata = dict(raw.metadata)
     metadata["extractor"] = EXTRACTOR
     if isinstance(raw.content, bytes):
@@ -259,7 +448,7 @@ def extract_html(raw: RawRecord, options: Mapping[str, Any] | None = None) -> Do
     if fragment:
         metadata["html_fragment"] = "true"
     result = _extract(html_text, raw.url, settings) if html_text.strip() else None
-    text = _tidy(result.text or "") if result is not None else ""
+    text = render_body(result.body, settings["tables"]) if result is not None else ""
     for key in ("author", "sitename"):
         value = getattr(result, key, None) if result is not None else None
         if value:

@@ -10,9 +10,13 @@ as exact substrings, so a dropped space or changed quote counts as a miss, exact
 Extractors (all given the same page; ours get the raw bytes and decode them as the pipeline does, the others
 get the text our decoder produced, so decoding is not what is compared):
 
-- ``ours``            ``sources.html.extract_html`` with the pipeline defaults (trafilatura, metadata on)
+- ``ours``            ``sources.html.extract_html`` with the pipeline defaults (trafilatura, metadata on,
+                      tables as Markdown, text in the text shape: blank lines between blocks)
 - ``ours_precision``  the same with ``favor_precision=True``
 - ``ours_recall``     the same with ``favor_recall=True``
+- ``ours_no_tables``  the same with ``tables=drop`` (the pipeline default before tables were kept)
+- ``trafilatura``     ``trafilatura.extract`` with its own defaults (tables on, ``deduplicate=False``)
+- ``trafilatura_precision``  the same with ``favor_precision=True``
 - ``resiliparse``     Resiliparse ``extract_plain_text(main_content=True)`` (if installed)
 - ``justext``         jusText paragraphs not marked boilerplate (union of all stop lists, as trafilatura does)
 - ``full_page``       trafilatura ``html2txt``: all visible text, a recall ceiling and precision floor
@@ -102,6 +106,15 @@ def _ours(options: dict[str, bool]) -> Extractor:
     return extract
 
 
+def _trafilatura(**options: bool) -> Extractor:
+    import trafilatura
+
+    def extract(_raw: bytes, text: str, url: str) -> str:
+        return trafilatura.extract(text, url=url, deduplicate=False, **options) or ""
+
+    return extract
+
+
 def _resiliparse() -> Extractor | None:
     try:
         from resiliparse.extract.html2text import extract_plain_text
@@ -146,6 +159,9 @@ def extractors() -> dict[str, Extractor]:
         "ours": _ours({}),
         "ours_precision": _ours({"favor_precision": True}),
         "ours_recall": _ours({"favor_recall": True}),
+        "ours_no_tables": _ours({"tables": "drop"}),
+        "trafilatura": _trafilatura(),
+        "trafilatura_precision": _trafilatura(favor_precision=True),
         "resiliparse": _resiliparse(),
         "justext": _justext(),
         "full_page": _full_page(),
@@ -209,22 +225,22 @@ def print_tables(results: list[Result], pages: list[Page]) -> None:
     names = [r.name for r in results]
     width = max(len(p.file) for p in pages)
     print("Per page: with-snippets found / total, without-snippets found / total (lower is better)\n")
-    print(f"{'page':<{width}}  " + "  ".join(f"{n:>15}" for n in names))
+    print(f"{'page':<{width}}  " + "  ".join(f"{n:>22}" for n in names))
     for page in pages:
         cells = []
         for result in results:
             s = result.pages[page.file]
-            cells.append(f"{s.tp}/{s.tp + s.fn} {s.fp}/{s.fp + s.tn}".rjust(15))
+            cells.append(f"{s.tp}/{s.tp + s.fn} {s.fp}/{s.fp + s.tn}".rjust(22))
         print(f"{page.file:<{width}}  " + "  ".join(cells))
     print(f"\nTotals over {len(pages)} pages\n")
     print(
-        f"{'extractor':<15} {'tp':>4} {'fn':>4} {'fp':>4} {'tn':>4} "
+        f"{'extractor':<22} {'tp':>4} {'fn':>4} {'fp':>4} {'tn':>4} "
         f"{'precision':>9} {'recall':>7} {'F1':>6} {'accuracy':>8} {'docs/s':>8}"
     )
     for r in results:
         t = r.total
         print(
-            f"{r.name:<15} {t.tp:>4} {t.fn:>4} {t.fp:>4} {t.tn:>4} "
+            f"{r.name:<22} {t.tp:>4} {t.fn:>4} {t.fp:>4} {t.tn:>4} "
             f"{t.precision:>9.3f} {t.recall:>7.3f} {t.f1:>6.3f} {t.accuracy:>8.3f} {r.docs_per_s:>8.1f}"
         )
 

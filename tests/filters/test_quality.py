@@ -273,7 +273,8 @@ def test_c4_cleaning_applies_to_kept_documents_only():
     assert doc.text == noisy  # tagging never changes the text
     assert doc.quality_signals["c4_lines_removed_frac"] == pytest.approx(3 / 10)
     assert scorer.decide(doc) == (True, "")
-    assert doc.text == GOOD + "\nThe bank  said profits rose in the quarter ."
+    # Content lines C4 removes are gone; the short line (a heading, say) stays: a signal, not a cut.
+    assert doc.text == GOOD + "\nShort line\nThe bank said profits rose in the quarter ."
 
     signals_engine = QualityScorer(QualityConfig(engine="signals"))
     doc2 = Document(id="d", text=noisy, source="web")
@@ -795,3 +796,18 @@ def test_datatrove_engine_also_judges_the_prose():
     doc = Document(id="r", text=TABLE_HEAVY, source="press")
     assert scorer.decide(doc) == (True, "")
     assert "| Net income | $23,434 |" in doc.text
+
+
+def test_kept_text_keeps_short_headings_and_paragraph_breaks():
+    """C4's "fewer than 3 words" rule is a signal, not a cut: the headings of a press release or a Wikipedia
+    article stay, and so do the blank lines between paragraphs (they used to be deleted / joined)."""
+    history = (
+        "The bank was founded in 1850 by a group of merchants who wanted a safe place for their deposits, "
+        "and it grew with the trade of the port over the following decades."
+    )
+    table = "| Year | Branches |\n| --- | ---: |\n| 1850 | 1 |\n| 1900 | 12 |"
+    text = f"Management Commentary\n\n{GOOD}\n\nEarly history\n\n{history}\n\n{table}\n\n- Revenue up\n- Margin flat"
+    for engine in ("signals", "datatrove"):
+        doc = Document(id="d", text=text, source="press")
+        assert QualityScorer(QualityConfig(engine=engine)).decide(doc) == (True, ""), engine
+        assert doc.text == text, engine

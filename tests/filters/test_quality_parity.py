@@ -5,7 +5,7 @@ and ``FineWebQualityFilter`` one after another, with our policy's thresholds, in
 ``Document`` (so FineWeb sees C4's cleaned text, as in FineWeb's pipeline); the first failing block's reason
 is mapped to ours. Our basic rules (``basic:*``) have no datatrove counterpart: the reference takes them
 from our signals and runs the blocks only when they pass. On every document the decision, the reason and,
-for kept documents, the C4-cleaned text must be equal; so must the word lists of our memoising tokenizer and
+for kept documents, the C4-cleaned text (``c4_cleaned_text``, what FineWeb sees) must be equal; so must the word lists of our memoising tokenizer and
 datatrove's ``split_into_words``.
 
 Corpus (``benchmarks/quality/corpus.py``): every HTML page in ``web/html`` (trafilatura), every EDGAR
@@ -33,6 +33,8 @@ from filters.quality import (
     QualityConfig,
     QualityScorer,
     SourcePolicy,
+    c4_cleaned_text,
+    c4_shaped_text,
     evaluate_rules,
     first_failure,
     word_tokenizer,
@@ -135,8 +137,11 @@ def _compare(docs: list[Document], config: QualityConfig, as_source: str | None)
         expected = reference_decision(prose, first_failure(basic), blocks_by_source[source])
         keep, reason = scorer.decide(ours)
         assert (keep, reason) == expected[:2], doc.id
-        if keep:
-            assert split_table_lines(ours.text)[0] == expected[2], doc.id  # the C4-cleaned text
+        if keep and "c4" in policy.groups:
+            assert c4_cleaned_text(doc.text, policy.c4) == expected[2], doc.id  # what FineWeb saw
+            assert ours.text == c4_shaped_text(doc.text, policy.c4), doc.id  # what the document keeps
+        elif keep:
+            assert ours.text == doc.text and split_table_lines(doc.text)[0] == expected[2], doc.id
         outcomes[reason or "kept"] += 1
     return outcomes
 

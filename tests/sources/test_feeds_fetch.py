@@ -138,8 +138,11 @@ def test_per_host_rate_is_respected(site: Site, tmp_path: Path) -> None:
     fetch_feeds([site.base + "/feed.xml"], client(max_rps), RawCache(str(tmp_path)), workers=4)
     times = sorted(t for t, _, _ in site.log)
     assert len(times) == 7  # robots.txt, the feed, 5 articles
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert min(gaps) >= 1 / max_rps * 0.8, gaps  # 4 threads, one host: still serialised at max_rps
+    # 4 threads, one host: still serialised at max_rps. The times are taken where the server sees each request,
+    # so one gap can shrink when the machine is loaded (a request delayed in transit arrives close to the next);
+    # the span of the 7 requests cannot shrink below 6 intervals without the limiter letting requests through.
+    span = times[-1] - times[0]
+    assert span >= 6 / max_rps * 0.9, times
 
 
 def test_feed_errors_are_counted(site: Site, tmp_path: Path) -> None:

@@ -282,12 +282,25 @@ Early years
 
 The company made anvils.
 
-First item with link
-Second item"""
+- First item with link
+- Second item"""
 
 
 def test_wikitext_to_text() -> None:
     assert wikitext_to_text(WIKITEXT) == EXPECTED_TEXT
+
+
+def test_wikitext_text_shape_soft_breaks_lists_and_short_headings() -> None:
+    """A single newline inside a paragraph is a space (as MediaWiki renders it); ``<br>``, list items and
+    definition lines stay lines; a two-word heading is a block of its own."""
+    wikitext = (
+        "The town was founded in 1120\nby fishermen.\n\n== Early history ==\nIt grew.<br />It traded.\n"
+        "* first\n** nested\n# one\n;Term\n:Its definition\n"
+    )
+    assert wikitext_to_text(wikitext) == (
+        "The town was founded in 1120 by fishermen.\n\nEarly history\n\nIt grew.\nIt traded.\n"
+        "- first\n- nested\n- one\nTerm\nIts definition"
+    )
 
 
 def test_wikitext_unclosed_italic_does_not_hide_later_sections() -> None:

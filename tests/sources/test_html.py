@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
 
-from pipeline.errors import RecordFailure
+from pipeline.errors import ConfigError, RecordFailure
 from pipeline.schema import RawRecord, doc_id
 from sources.html import declared_language, decode_html, extract_html
 from sources.web import read_warc
@@ -132,7 +133,7 @@ def test_extract_article() -> None:
     assert doc.title == "Acme Corp beats estimates"
     assert doc.date == "2024-01-16"
     assert doc.text.startswith(
-        "Acme Corp beats estimates\nAcme Corp reported quarterly revenue of $5.2 billion"
+        "Acme Corp beats estimates\n\nAcme Corp reported quarterly revenue of $5.2 billion"
     )
     assert "Shares of Acme rose 6 percent" in doc.text
     assert "Sign in" not in doc.text and "Privacy policy" not in doc.text and "Copyright" not in doc.text
@@ -186,17 +187,127 @@ def test_extract_empty_page_gives_empty_text() -> None:
 def test_extract_feed_fragment() -> None:
     fragment = "<p>Acme Corp reported revenue of $5 billion.</p><p>Second paragraph.</p>"
     doc = extract_html(raw(fragment, published="2024-01-02T13:30:00Z", title="Acme beats"))
-    assert doc.text == "Acme Corp reported revenue of $5 billion.\nSecond paragraph."
+    assert doc.text == "Acme Corp reported revenue of $5 billion.\n\nSecond paragraph."
     assert (doc.title, doc.date, doc.metadata["html_fragment"]) == ("Acme beats", "2024-01-02", "true")
 
 
-def test_extract_tables_only_when_asked() -> None:
-    page = ARTICLE.replace(
-        "</article>",
-        "<table><tr><td>Revenue</td><td>5.2 bn</td></tr><tr><td>EPS</td><td>1.45</td></tr></table></article>",
+TABLE = (
+    "<table><caption>Quarterly results</caption>"
+    "<tr><th>Metric</th><th>Q4 2023</th><th></th><th>Q4 2022</th></tr>"
+    "<tr><td>Revenue</td><td>$5.2 bn</td><td></td><td>$4.8 bn</td></tr>"
+    "<tr><td>Net loss</td><td>(12.5)</td><td></td><td>(3.1)</td></tr>"
+    "<tr><td>EPS | diluted</td><td>-0.45</td><td></td><td>1.02</td></tr></table>"
+)
+TABLE_PAGE = ARTICLE.replace(
+    "</article>", TABLE + "<p>The company repeated its outlook for the year.</p></article>"
+)
+
+
+def test_tables_are_markdown_by_default() -> None:
+    """Caption right above the table, header rule, signs and parentheses intact, the empty spacer column
+    removed, a ``|`` inside a cell escaped; the table is a block between blank lines."""
+    text = extract_html(raw(TABLE_PAGE)).text
+    expected = (
+        "Quarterly results\n"
+        "| Metric | Q4 2023 | Q4 2022 |\n"
+        "| --- | --- | --- |\n"
+        "| Revenue | $5.2 bn | $4.8 bn |\n"
+        "| Net loss | (12.5) | (3.1) |\n"
+        "| EPS \\| diluted | -0.45 | 1.02 |"
     )
-    assert "5.2 bn" not in extract_html(raw(page)).text
-    assert "5.2 bn" in extract_html(raw(page), {"include_tables": True}).text
+    assert "\n\n" + expected + "\n\nThe company repeated its outlook" in text
+
+
+def test_tables_option_linearize_and_drop() -> None:
+    linear = extract_html(raw(TABLE_PAGE), {"tables": "linearize"}).text
+    assert (
+        "Quarterly results\nRevenue: Q4 2023: $5.2 bn; Q4 2022: $4.8 bn\nNet loss: Q4 2023: (12.5);" in linear
+    )
+    assert "| --- |" not in linear
+    for options in ({"tables": "drop"}, {"include_tables": "false"}, {"include_tables": False}):
+        dropped = extract_html(raw(TABLE_PAGE), options).text
+        assert "5.2 bn" not in dropped and "Quarterly results" not in dropped, options  # caption goes too
+        assert "The company repeated its outlook" in dropped
+
+
+def test_tables_option_errors() -> None:
+    with pytest.raises(ConfigError, match="not one of markdown, linearize, drop"):
+        extract_html(raw(TABLE_PAGE), {"tables": "html"})
+    with pytest.raises(ConfigError, match="contradicts"):
+        extract_html(raw(TABLE_PAGE), {"tables": "markdown", "include_tables": "false"})
+
+
+def test_layout_table_is_unwrapped() -> None:
+    """A one-column table (page layout) gives its cells' text as paragraphs, not a Markdown table."""
+    layout = (
+        "<table><tr><td><p>First paragraph of the story, set in a layout table as old sites do.</p></td></tr>"
+        "<tr><td><p>Second paragraph of the story, in the next row of that same layout table.</p></td></tr>"
+        "</table>"
+    )
+    text = extract_html(raw(ARTICLE.replace("</article>", layout + "</article>"))).text
+    assert "|" not in text
+    assert (
+        "First paragraph of the story, set in a layout table as old sites do.\n\n"
+        "Second paragraph of the story, in the next row of that same layout table." in text
+    )
+
+
+def test_layout_table_around_data_tables() -> None:
+    """A wrapper table (one column) holding paragraphs and data tables, as trafilatura gives a wiki's
+    collapsible schedule box: unwrapped into its blocks, the data tables inside it stay Markdown tables."""
+    from lxml import etree
+
+    from sources.html import render_body
+
+    def schedule(place: str) -> str:
+        return (
+            "<table><row><cell role='head'> Time </cell><cell role='head'> Location </cell></row>"
+            f"<row><cell>8:10 AM</cell><cell>Leaves home.<p> </p></cell></row>"
+            f"<row><cell>1:00 PM</cell><cell>Goes to the {place}.</cell></row></table>"
+        )
+
+    body = etree.fromstring(
+        "<body><p>Her schedule changes with the season.</p>"
+        "<table><row><cell role='head'>\u00a0Spring</cell></row><row><cell>"
+        f"<p>Monday, Thursday</p>{schedule('museum')}<p>Tuesday</p>{schedule('beach')}"
+        "</cell></row></table></body>"
+    )
+
+    def block(place: str) -> str:
+        return f"| Time | Location |\n| --- | --- |\n| 8:10 AM | Leaves home. |\n| 1:00 PM | Goes to the {place}. |"
+
+    assert render_body(body) == (
+        f"Her schedule changes with the season.\n\nSpring\n\nMonday, Thursday\n\n{block('museum')}\n\n"
+        f"Tuesday\n\n{block('beach')}"
+    )
+
+
+def test_text_shape_headings_lists_and_paragraphs() -> None:
+    """Short headings survive on their own line, list items one per line, blank lines between blocks."""
+    body = (
+        "<article><h1>Acme Corp beats estimates</h1>"
+        "<p>Acme Corp reported quarterly revenue of $5.2 billion on Tuesday, ahead of analyst estimates of "
+        "$5.0 billion, helped by strong demand for its industrial products.</p>"
+        "<h2>Management Commentary</h2>"
+        "<p>The chief executive said demand held up in every region<br>and that orders rose again.</p>"
+        "<ul><li>Revenue up 12%</li><li>Margin 21.4%</li></ul>"
+        "<ol><li>First step</li><li>Second step</li></ol>"
+        "<h3>Overview</h3><p>Shares rose 4 percent in early trading after the results were published.</p>"
+        "</article>"
+    )
+    page = f"<html><head><title>Acme</title></head><body>{body}</body></html>"
+    text = extract_html(raw(page)).text
+    assert text == (
+        "Acme Corp beats estimates\n\n"
+        "Acme Corp reported quarterly revenue of $5.2 billion on Tuesday, ahead of analyst estimates of "
+        "$5.0 billion, helped by strong demand for its industrial products.\n\n"
+        "Management Commentary\n\n"
+        "The chief executive said demand held up in every region\nand that orders rose again.\n\n"
+        "- Revenue up 12%\n- Margin 21.4%\n\n"
+        "1. First step\n2. Second step\n\n"
+        "Overview\n\n"
+        "Shares rose 4 percent in early trading after the results were published."
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -250,6 +361,37 @@ def test_real_warc_records_extract(shared_data: Path) -> None:
     home = next(d for d in docs if d.url == "http://www.iana.org/")
     assert home.title == "Internet Assigned Numbers Authority"
     assert home.metadata["content_charset"] == "utf-8" and home.metadata["host"] == "iana.org"
+
+
+def test_real_finance_page_keeps_its_comparison_table(shared_data: Path) -> None:
+    """thebalance.com's Coinbase page: the "At a Glance" comparison and the fee table are Markdown tables
+    (the pipeline used to drop them, missing the evaluation snippet "1 GBP withdrawal")."""
+    page = shared_data / "web" / "html" / "thebalance.com.coinbase.html"
+    text = extract_html(raw(page.read_bytes(), source="news")).text
+    assert (
+        "\n\nAt a Glance\n\n| | Coinbase | Coinbase Pro |\n| --- | --- | --- |\n"
+        "| Features | Simple interface Buy, sell, and exchange crypto. Price quoted in USD. |" in text
+    )
+    assert "| Number of cryptocurrencies supported | 170+ | 170+ |" in text
+    assert "| SWIFT (GBP) | Free deposit, 1 GBP withdrawal |" in text
+    assert "| Account | Fees |\n| --- | --- |\n| Card Buy | A fee will apply |" in text
+
+
+def test_rendering_keeps_trafilaturas_text_on_every_real_page(shared_data: Path) -> None:
+    """``render_body`` changes only the layout of trafilatura's own plain text (blank lines, list numbers,
+    table pipes and rules), never its words: the two agree once whitespace, ``|``/``-`` and ``1.`` markers
+    are removed."""
+    import trafilatura
+
+    from sources.html import render_body
+
+    def letters(text: str) -> str:
+        return re.sub(r"[\s|\-]+", "", re.sub(r"(?m)^\d+\. ", "", text))
+
+    for page in html_files(shared_data):
+        html_text = page.read_text(encoding="utf-8", errors="replace")
+        result = trafilatura.bare_extraction(html_text, deduplicate=False, include_tables=True)
+        assert letters(render_body(result.body)) == letters(result.text), page.name
 
 
 def test_canonical_url_names_the_original_of_a_syndicated_copy():
