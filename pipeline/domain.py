@@ -152,6 +152,20 @@ class _ClassifyDomainFn(DocumentStage):
         return doc
 
 
+def check_model_label(config: DomainConfig) -> None:
+    """``ConfigError`` (one line, before the run starts) when a local model lacks the profile's label, e.g. the
+    financial model named in a medical config: otherwise every worker would fail in ``setup``."""
+    if "://" in config.model_path:
+        return  # a gs:// model is checked where it is loaded
+    try:
+        DomainClassifier(config.model_path, label=config.label).setup()
+    except ValueError as exc:
+        raise ConfigError(
+            f"domain.model_path: {exc}; point domain.model_path at the profile's model "
+            f"(train one with `python -m pipeline train-domain-classifier --profile ...`)"
+        ) from None
+
+
 class ClassifyDomain(beam.PTransform):
     """Score the financial relevance of documents whose source does not decide their domain, and set it
     (main, rejected (always empty), errors)."""
@@ -159,6 +173,7 @@ class ClassifyDomain(beam.PTransform):
     def __init__(self, settings: dict[str, Any] | None = None):
         super().__init__()
         self.config = DomainConfig.from_settings(settings)
+        check_model_label(self.config)
         self._fn = _ClassifyDomainFn(self.config)
 
     def expand(self, docs):

@@ -31,7 +31,7 @@ from pipeline.errors import ConfigError
 DEFAULT_PROFILE = "finance"
 GENERAL_DOMAIN = "general"
 PROFILE_KEYS = {"name", "domain", "domain_sources", "reference"}
-REFERENCE_KEYS = {"label", "title", "shares", "note"}
+REFERENCE_KEYS = {"label", "title", "shares", "note", "span", "span_name"}
 
 # The finance profile (FinPile): what a config without a ``profile:`` section follows.
 FINANCE: dict[str, Any] = {
@@ -41,6 +41,8 @@ FINANCE: dict[str, Any] = {
     "reference": {
         "label": "FinPile %",
         "title": "FinPile's Table 1",
+        "span": [2007, 2022],  # the years FinPile's documents come from (the report's dates section)
+        "span_name": "FinPile",
         # BloombergGPT (Wu et al., 2023), Table 1: share of training tokens. Rows are "<domain>/<source>", then
         # domain subtotals. General web stands in for The Pile, as in the default mix targets; BloombergGPT
         # publishes no social share, and its "Bloomberg" part (0.70) has no source of ours.
@@ -158,6 +160,14 @@ def resolve_profile(raw: Any, origin: str = "<config>") -> dict[str, Any]:
         "shares": {str(k): float(v) for k, v in shares.items()},
         "note": str(reference.get("note") or ""),
     }
+    span = reference.get("span")
+    if span is not None:
+        if not (isinstance(span, list) and len(span) == 2 and all(isinstance(y, int) for y in span)):
+            raise ConfigError(
+                f"{origin}: profile.reference.span must be [first_year, last_year], got {span!r}"
+            )
+        profile["reference"]["span"] = span
+        profile["reference"]["span_name"] = str(reference.get("span_name") or profile["name"])
     return profile
 
 

@@ -1327,10 +1327,15 @@ def dates_sentence(stats: dict[str, Any]) -> str:
     if not years:
         return f"No document has a date ({d['undated']:,} undated)."
     span = f"{min(years)}–{max(years)}"
-    in_finpile = sum(n for y, n in years.items() if "2007" <= y <= "2022")
     dated = sum(years.values())
+    reference = stats.get("reference") or reference_of(None)
+    inside = ""
+    if reference.get("span"):  # the reference corpus's years (FinPile: 2007-2022), when it publishes them
+        first, last = (str(y) for y in reference["span"])
+        n = sum(n for y, n in years.items() if first <= y <= last)
+        inside = f" ({100 * n / dated:.1f}% inside {reference['span_name']}'s {first}–{last} span)"
     return (
-        f"{dated:,} dated documents from {span} ({100 * in_finpile / dated:.1f}% inside FinPile's 2007–2022 span), "
+        f"{dated:,} dated documents from {span}{inside}, "
         f"{d['undated']:,} undated. By year: " + ", ".join(f"{y} {n:,}" for y, n in years.items()) + "."
     )
 

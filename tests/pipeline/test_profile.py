@@ -149,6 +149,10 @@ def test_medical_default_run_end_to_end(medical_run):
     assert {d for d, _ in domains} == {"medical", "general"}
     assert ("medical", "pubmed") in domains and ("medical", "pmc") in domains
     assert ("general", "wikipedia") in domains
+    web = {r["id"]: dict((e["key"], e["value"]) for e in r["metadata"]) for r in rows if r["source"] == "web"}
+    scores = {m.get("file"): float(m["domain_score"]) for m in web.values() if m.get("file")}
+    # both saved pages were scored by the medical model; the leaflet scores far above the gardening page
+    assert scores["heart-failure-living-well.html"] > 10 * scores["growing-tomatoes.html"]
     assert set(manifest["mixture"]["domains"]) == {"medical", "general"}
     assert manifest["mixture"]["domains"]["medical"]["target_share"] == 0.5
     report = (run_dir / "stats" / "report.md").read_text()
@@ -210,3 +214,13 @@ def test_pubmedqa_context_given_as_input_is_dropped(shared_data, isolated_fetch_
         label="Rejected",
     )
     p.run().wait_until_finish()
+
+
+def test_a_model_without_the_profiles_label_is_refused_before_the_run():
+    """The financial model in a medical config: one ConfigError when the pipeline is built (it used to fail in
+    every worker's setup with a traceback)."""
+    from pipeline.domain import ClassifyDomain, default_model_path
+
+    with pytest.raises(ConfigError, match=r"no __label__medical label.*train-domain-classifier --profile"):
+        ClassifyDomain({"model_path": default_model_path(), "label": "medical"})
+    ClassifyDomain({"model_path": medical().domain["model_path"], "label": "medical"})  # the right one loads
