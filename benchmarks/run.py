@@ -79,7 +79,7 @@ def load_records(corpus: Path) -> tuple[list[Any], list[Any], dict[str, Any]]:
     from sources import get_reader
 
     cfg = load_config(str(corpus / "finpile.yaml"))
-    options = {spec.name: dict(spec.options) for spec in cfg.inputs}
+    options = {spec.name: spec.reader_options() for spec in cfg.inputs}
     records, errors = [], []
     for f in list_input_files(cfg.inputs):
         with open(f.path, "rb") as stream:
@@ -115,7 +115,7 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     import shutil
     from collections import Counter, defaultdict
 
-    from filters.boilerplate import BoilerplateConfig, paragraph_keys
+    from filters.boilerplate import paragraph_keys
     from filters.dedup import band_keys, exact_key, normalize_for_exact, shingles, signature
     from filters.domain import DomainClassifier
     from filters.pii import PiiRedactor
@@ -151,17 +151,17 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     lid.predict("warm up the model")
     scorer = QualityScorer(quality_config(cfg.quality))
     scorer.setup()
-    redactor = PiiRedactor(cfg.pii)
+    redactor = PiiRedactor(cfg.pii.policy())
     decontam_cfg = DecontamConfig.from_settings(cfg.decontam)
     decontaminator = decontam_cfg.build()
-    boilerplate_cfg = BoilerplateConfig.from_settings(cfg.boilerplate)
+    boilerplate_cfg = cfg.boilerplate.config()
     mh = minhash_config(cfg.dedup)
     exact_key("warm up")  # the punctuation table
     domain_cfg = DomainConfig.from_settings(cfg.domain)
     domain_classifier = DomainClassifier(domain_cfg.model_path)
     domain_classifier.setup()
     count_tokens("warm up")
-    priority = list(cfg.dedup.get("priority") or [])
+    priority = list(cfg.dedup.priority)
     record("setup", 0, 0, start, 0)
 
     start = _clock()
@@ -309,7 +309,7 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     # write: Parquet shards (zstd) per (domain, source, bucket), rejected/ as JSONL
     out = tempfile.mkdtemp(prefix="finpile-bench-pure-")
     nbytes, start = text_bytes(docs), _clock()
-    max_rows = int(cfg.shards["max_rows"])
+    max_rows = cfg.shards.max_rows
     sizes = Counter((d.domain, d.source) for d in docs)
     groups: dict[tuple[str, str, int], list[Any]] = defaultdict(list)
     for doc in docs:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Any
 
 from pipeline import __version__
+from pipeline.argtypes import parse_args_or_config_error, positive_int
 from pipeline.errors import ConfigError
 
 USAGE = """usage: python -m pipeline COMMAND [options]
@@ -23,19 +25,22 @@ commands:
   export    turn data into training files: `export sft` (instruction JSONL from the labelled sets)
   train-domain-classifier  train the financial-vs-general fastText classifier (runs, AG News, PhraseBank)
   tokenize  a run's shards to training token files (Megatron .bin/.idx or numpy), mixed and shuffled
+  config-reference  print (or --write) docs/config.md, every config key, generated from the schema
 
 `python -m pipeline COMMAND --help` describes each command.
 """
 
 
 def _run_parser() -> argparse.ArgumentParser:
-    from pipeline.options import FinPileOptions
+    from pipeline.options import FinPileOptions, input_kinds_help
 
     parser = argparse.ArgumentParser(
         prog="python -m pipeline run",
         description="Build a FinPile-style corpus. With no options: the embedded sample corpus on the DirectRunner, "
         "into output/sample/. Beam options (--runner, --direct_running_mode=multi_processing, "
-        "--direct_num_workers=N, --project, --region, --temp_location ...) pass through to Apache Beam.",
+        "--direct_num_workers=N, --project, --region, --temp_location ...) pass through to Apache Beam; "
+        "a flag that is neither ours nor Beam's is refused. "
+        f"Input kinds: {input_kinds_help()}.",
     )
     FinPileOptions._add_argparse_args(parser)
     return parser
@@ -74,19 +79,42 @@ def format_summary(manifest: dict[str, Any], run_dir: str) -> str:
             errors[kind] = errors.get(kind, 0) + n
     if errors:
         lines.append("errors by stage/kind: " + ", ".join(f"{k}={n}" for k, n in sorted(errors.items())))
+    lines += _skipped_and_lost_lines(funnel)
     for note in manifest.get("mixture", {}).get("notes", []):
         lines.append(f"mixture: {note}")
     lines += [f"decontam: {line}" for line in (manifest.get("decontam") or {}).get("lines", [])]
-    lines.append(f"see {run_dir}/stats/report.md, rejected/ and errors/")
+    lines.append(f"see {run_dir}/stats/report.html (the statistics report), rejected/ and errors/")
     return "\n".join(lines)
+
+
+def _skipped_and_lost_lines(funnel: dict[str, Any]) -> list[str]:
+    """Records readers skipped on purpose (by reason) and what errors say they lost beyond their record."""
+    lines = []
+    skipped: dict[str, int] = {}
+    for e in funnel["sources"].values():
+        for reason, n in e.get("skipped", {}).items():
+            skipped[reason] = skipped.get(reason, 0) + n
+    if skipped:
+        lines.append(
+            "skipped on purpose (not documents, counted apart from read): "
+            + ", ".join(f"{r}={n}" for r, n in sorted(skipped.items()))
+        )
+    t = funnel["totals"]
+    if t.get("lost_bytes") or t.get("lost_records"):
+        lines.append(
+            f"lost to errors beyond their own record: {t.get('lost_bytes', 0):,} bytes, "
+            f"{t.get('lost_records', 0):,} records (see errors/)"
+        )
+    return lines
 
 
 def cmd_run(argv: list[str]) -> int:
     if any(a in ("-h", "--help") for a in argv):
         _run_parser().print_help()
         return 0
-    known, _ = _run_parser().parse_known_args(argv)  # validates our own flags with a clear message
-    del known
+    from pipeline.options import check_run_flags
+
+    check_run_flags(argv)  # unknown flags, bad values, runner: refused before anything is built or written
     from apache_beam.io.filesystems import FileSystems
 
     from pipeline.run import run
@@ -118,7 +146,9 @@ def cmd_inspect(argv: list[str]) -> int:
         "--kind", choices=sorted(READERS), help="reader kind (default: detected from name and content)"
     )
     parser.add_argument("--config", default=None, help="config whose thresholds to apply (default: embedded)")
-    parser.add_argument("--max_chars", type=int, default=None, help="cut each text to this many characters")
+    parser.add_argument(
+        "--max_chars", type=positive_int, default=None, help="cut each text to this many characters"
+    )
     parser.add_argument(
         "--option",
         action="append",
@@ -126,16 +156,52 @@ def cmd_inspect(argv: list[str]) -> int:
         metavar="KEY=VALUE",
         help="an option of the input, applied exactly as `run` applies it (reader and extractor), e.g. "
         "--option text_column=news for a CSV, --option subreddits=* for Reddit, --option tables=linearize "
-        "for web pages, --option split_items_as_documents=true for a 10-K. Repeatable; unknown keys are an error.",
+        "for web pages, --option split_items_as_documents=true for a 10-K. VALUE is read as YAML (true, 5, "
+        "[a, b]); docs/config.md lists each kind's options. Repeatable; unknown keys are an error.",
     )
-    args = parser.parse_args(argv)
-    from pipeline.input_options import parse_option
+    args = parse_args_or_config_error(parser, argv)
+    from pipeline.input_options import option_value, parse_option
 
-    options = dict(parse_option(item) for item in args.option)
+    options = {}
+    for item in args.option:
+        key, value = parse_option(item)
+        options[key] = option_value(value)
     from pipeline.inspect import inspect
 
     for line in inspect(args.file, args.kind, args.config, args.max_chars, options):
         print(line)
+    return 0
+
+
+def cmd_config_reference(argv: list[str]) -> int:
+    """Print docs/config.md (generated from the schema), or write it with --write [PATH]."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline config-reference",
+        description="The config reference (every key, type, default and meaning), generated from the schema in "
+        "pipeline/config.py and the reader options in sources/options.py.",
+    )
+    parser.add_argument(
+        "--write",
+        nargs="?",
+        const="docs/config.md",
+        default=None,
+        metavar="PATH",
+        help="write it to PATH (default docs/config.md) instead of printing it",
+    )
+    args = parse_args_or_config_error(parser, argv)
+    from pipeline.config import config_reference
+
+    text = config_reference()
+    if args.write:
+        try:
+            os.makedirs(os.path.dirname(args.write) or ".", exist_ok=True)
+            with open(args.write, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {args.write}: {exc.strerror or exc}") from None
+        print(f"wrote {args.write}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -171,6 +237,7 @@ COMMANDS = {
     "export": cmd_export,
     "train-domain-classifier": cmd_train_domain,
     "tokenize": cmd_tokenize,
+    "config-reference": cmd_config_reference,
 }
 
 
@@ -197,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return command(argv[1:])
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [type(exc).__name__]:  # one line per mistake
+            print(f"error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

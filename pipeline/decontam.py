@@ -37,6 +37,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from filters.decontam import DEFAULT_NGRAM, MIN_WORDS, DecontamIndex, EvalSet
+from pipeline.config import DecontamSettings
 from pipeline.errors import ConfigError
 from pipeline.schema import Document, Rejected
 from pipeline.stage import ERRORS, REJECTED, DocumentStage, counter
@@ -71,10 +72,11 @@ class DecontamConfig:
     min_words: int = MIN_WORDS
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any] | None) -> DecontamConfig:
+    def from_settings(cls, settings: DecontamSettings | dict[str, Any] | None) -> DecontamConfig:
+        """From the typed ``decontam`` section (a plain mapping is validated by the config schema first)."""
         from sources.evalsets import check_names
 
-        settings = settings or {}
+        settings = DecontamSettings.of(settings).model_dump()
         mode = settings.get("mode", "drop")
         if mode not in MODES:
             raise ConfigError(f"decontam.mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -284,7 +286,7 @@ class Decontaminate(beam.PTransform):
     the manifest's ``decontam`` section before counting. With no set available the stage passes through.
     """
 
-    def __init__(self, settings: dict[str, Any] | None = None, warn: bool = True):
+    def __init__(self, settings: DecontamSettings | dict[str, Any] | None = None, warn: bool = True):
         super().__init__()
         self.config = DecontamConfig.from_settings(settings)
         eval_sets, section = self.config.resolve()

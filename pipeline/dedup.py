@@ -31,11 +31,15 @@ Steps, labelled as in the job graph:
    and solved exactly (see ``ConnectedComponents``). Component labels are component minima, i.e. the
    best-ranked document: that is the kept one. ``ClusterSizes`` sums the node weights per component.
 5. ``JoinDecisions`` + ``KeepOrDrop``: documents keyed by id joined with their exact assignment and cluster:
-   the only step that shuffles documents.
+   the only step that shuffles documents. It also makes ids unique in the output (``resolve_id_collisions``):
+   a second copy of a document under the same id (the same file given twice) is rejected as
+   ``unique_ids/duplicate_id``; a different document under an id already taken is an ``id_collision`` error
+   naming both (with ``with_errors=True``; ``UniqueIds`` does the same for runs without dedup).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -45,8 +49,9 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
 from filters.dedup import MinHashConfig, band_keys, exact_key, normalize_for_exact, shingles, signature
-from pipeline.schema import Document, Rejected
-from pipeline.stage import NAMESPACE, REJECTED, counter
+from pipeline.config import DedupSettings
+from pipeline.schema import Document, RecordError, Rejected
+from pipeline.stage import ERRORS, NAMESPACE, REJECTED, counter
 
 Rank = tuple[int, int, float, int, str]
 # A graph node: (rank, id, weight) where weight = documents it stands for (itself + its exact duplicates).
@@ -80,12 +85,86 @@ def _weight(doc: Document) -> int:
 # ---------------------------------------------------------------- exact
 
 
-def pick_exact(members: Iterable[tuple[Rank, str]]) -> Iterator[tuple[str, tuple[str, int]]]:
-    """For one exact-hash group: (member id, (kept id, group size)) for every member."""
+def pick_exact(
+    members: Iterable[tuple[Rank, str]], key: Any = None
+) -> Iterator[tuple[str, tuple[str, int, Any]]]:
+    """For one exact-hash group: (member id, (kept id, group size, the group's key)) for every member."""
     ordered = sorted(members)
     kept_id = ordered[0][1]
     for _, member_id in ordered:
-        yield member_id, (kept_id, len(ordered))
+        yield member_id, (kept_id, len(ordered), key)
+
+
+# ---------------------------------------------------------------- unique ids
+
+ID_STAGE = "unique_ids"
+
+
+def _describe(doc: Document) -> str:
+    where = (
+        doc.url or doc.metadata.get("file") or doc.metadata.get("filename") or doc.metadata.get("warc_file")
+    )
+    return f"{doc.source} {where or doc.title or '(no url)'}"
+
+
+def resolve_id_collisions(docs: list[Document]) -> tuple[Document, list[Rejected], list[RecordError]]:
+    """Documents that share one id -> (the one kept, exact duplicates rejected, errors for different content).
+
+    The same content under one id (the same file given twice) is an exact duplicate: rejected with reason
+    ``duplicate_id``. Different content under one id (an id scheme that failed, e.g. nested EDGAR documents)
+    is an ``id_collision`` error naming both documents. Which one is kept does not depend on arrival order.
+    """
+    ordered = sorted(docs, key=lambda d: (hashlib.sha1(d.text.encode("utf-8", "replace")).hexdigest(), d.url))
+    first, rejected, errors = ordered[0], [], []
+    for other in ordered[1:]:
+        if other.text == first.text:
+            rejected.append(
+                Rejected(stage=ID_STAGE, reason="duplicate_id", document=other, duplicate_of=first.id)
+            )
+        else:
+            errors.append(
+                RecordError(
+                    source=other.source,
+                    stage=ID_STAGE,
+                    kind="id_collision",
+                    message=f"id {other.id} is given to two different documents: {_describe(other)} "
+                    f"({len(other.text)} chars) and {_describe(first)} ({len(first.text)} chars, kept)",
+                    id=other.id,
+                    path=other.url,
+                )
+            )
+    return first, rejected, errors
+
+
+def _unique_docs(grouped_docs: Iterable[Document]) -> Iterator[Any]:
+    """The documents of one id, made unique: the kept one (main), then tagged rejected/errors."""
+    docs = list(grouped_docs)
+    if len(docs) == 1:
+        yield docs[0]
+        return
+    first, rejected, errors = resolve_id_collisions(docs)
+    for item in rejected:
+        counter(f"{ID_STAGE}:dropped:{item.reason}").inc()
+        yield pvalue.TaggedOutput(REJECTED, item)
+    for error in errors:
+        counter(f"{ID_STAGE}:errors:{error.kind}").inc()
+        yield pvalue.TaggedOutput(ERRORS, error)
+    yield first
+
+
+class UniqueIds(beam.PTransform):
+    """Documents -> (kept, rejected, errors) with every id once (for runs without dedup; Deduplicate does the
+    same inside its document join)."""
+
+    def expand(self, docs):
+        out = (
+            docs
+            | "KeyById" >> beam.Map(lambda d: (d.id, d))
+            | "GroupById" >> beam.GroupByKey()
+            | "OnePerId"
+            >> beam.FlatMap(lambda kv: _unique_docs(kv[1])).with_outputs(REJECTED, ERRORS, main="kept")
+        )
+        return out.kept, out[REJECTED], out[ERRORS]
 
 
 # ---------------------------------------------------------------- near: candidate edges
@@ -330,10 +409,26 @@ def _cluster_members(element: tuple[str, dict[str, list[Any]]]) -> Iterator[tupl
 def _resolve(element: tuple[str, dict[str, list[Any]]], exact: bool, near: bool) -> Iterator[Any]:
     """The keep/drop join: one document with its exact assignment and near-dup cluster (when it has one)."""
     _, grouped = element
-    for doc in grouped["doc"]:
+    docs = grouped["doc"]
+    exact_entries = grouped["exact"] if exact else []
+    same_id_dups = 0
+    if len(docs) > 1:  # ids are unique in the output: one document per id goes on
+        primary = None
+        for item in _unique_docs(docs):
+            if isinstance(item, Document):
+                primary = item
+            else:
+                same_id_dups += isinstance(item.value, Rejected)
+                yield item
+        docs = [primary]
+        if len(exact_entries) > 1:  # the exact assignment of the kept content
+            key = exact_key(primary.text)
+            exact_entries = [e for e in exact_entries if e[2] == key] or exact_entries
+    for doc in docs:
         weight = 1
         if exact:
-            kept_id, weight = grouped["exact"][0]
+            kept_id, weight = exact_entries[0][:2]
+            weight -= same_id_dups
             if kept_id != doc.id:
                 counter(f"{EXACT_STAGE}:dropped:exact_duplicate").inc()
                 yield pvalue.TaggedOutput(
@@ -390,7 +485,7 @@ class _DedupKeys(beam.DoFn):
 def _band_nodes(element: tuple[str, dict[str, list[Any]]]) -> Iterator[tuple[bytes, Node]]:
     """(band key, node) for a document that survived exact dedup; its node weighs 1 + its exact duplicates."""
     doc_id, grouped = element
-    kept_id, weight = grouped["exact"][0]
+    kept_id, weight = grouped["exact"][0][:2]
     if grouped["bands"] and kept_id == doc_id:  # an exact duplicate is not a node of the graph
         doc_rank, _, keys = grouped["bands"][0]
         node: Node = (doc_rank, doc_id, weight)
@@ -420,8 +515,10 @@ class Deduplicate(beam.PTransform):
         verify_threshold: float | None = None,
         big_bucket: int = DEFAULT_BIG_BUCKET,
         max_residual_edges: int = DEFAULT_MAX_RESIDUAL_EDGES,
+        with_errors: bool = False,
     ):
         super().__init__()
+        self._with_errors = with_errors
         if not exact and minhash is None:
             raise ValueError("Deduplicate needs exact=True or a MinHash config (or both)")
         self._priority = list(priority)
@@ -436,20 +533,21 @@ class Deduplicate(beam.PTransform):
         self._max_residual = max_residual_edges
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any]) -> Deduplicate:
-        """From the ``dedup`` config section (``exact``, ``near`` (false: off), ``priority``, ``cc_rounds``, ...)."""
-        near = settings.get("near")
-        near_on = near is not False
-        near = near if isinstance(near, dict) else {}
+    def from_settings(
+        cls, settings: DedupSettings | dict[str, Any] | None, with_errors: bool = False
+    ) -> Deduplicate:
+        """From the typed ``dedup`` section (``exact``, ``near`` (``enabled: false``: off), ``priority``, ...)."""
+        s = DedupSettings.of(settings)
         return cls(
-            list(settings.get("priority") or []),
-            minhash_config(settings) if near_on else None,
-            exact=bool(settings.get("exact", True)),
-            cc_rounds=int(settings.get("cc_rounds", DEFAULT_CC_ROUNDS)),
-            verify=bool(near.get("verify", False)),
-            verify_threshold=near.get("verify_threshold"),
-            big_bucket=int(settings.get("big_bucket", DEFAULT_BIG_BUCKET)),
-            max_residual_edges=int(settings.get("cc_max_residual_edges", DEFAULT_MAX_RESIDUAL_EDGES)),
+            list(s.priority),
+            s.minhash() if s.near.enabled else None,
+            exact=s.exact,
+            cc_rounds=s.cc_rounds,
+            verify=s.near.verify,
+            verify_threshold=s.near.verify_threshold,
+            big_bucket=s.big_bucket,
+            max_residual_edges=s.cc_max_residual_edges,
+            with_errors=with_errors,
         )
 
     def expand(self, docs):
@@ -482,8 +580,13 @@ class Deduplicate(beam.PTransform):
         out = (
             joined
             | "JoinDecisions" >> beam.CoGroupByKey()
-            | "KeepOrDrop" >> beam.FlatMap(_resolve, self._exact, near).with_outputs(REJECTED, main="kept")
+            | "KeepOrDrop"
+            >> beam.FlatMap(_resolve, self._exact, near).with_outputs(REJECTED, ERRORS, main="kept")
         )
+        if (
+            self._with_errors
+        ):  # documents that shared an id with different content (see resolve_id_collisions)
+            return out.kept, out[REJECTED], out[ERRORS]
         return out.kept, out[REJECTED]
 
 
@@ -494,7 +597,7 @@ class _ExactAssignments(beam.PTransform):
         return (
             keyed
             | "GroupByHash" >> beam.GroupByKey()
-            | "PickKept" >> beam.FlatMap(lambda kv: pick_exact(kv[1]))
+            | "PickKept" >> beam.FlatMap(lambda kv: pick_exact(kv[1], kv[0]))
         )
 
 
@@ -551,12 +654,6 @@ def NearDeduplicate(
     return Deduplicate(priority, minhash, exact=False, cc_rounds=cc_rounds, **kwargs)
 
 
-def minhash_config(settings: dict[str, Any]) -> MinHashConfig:
-    """The typed MinHash config from the ``dedup.near`` section."""
-    near = settings.get("near") or {}
-    return MinHashConfig(
-        ngram=int(near.get("ngram", 5)),
-        num_perm=int(near.get("num_perm", 128)),
-        threshold=float(near.get("threshold", 0.8)),
-        seed=int(near.get("seed", 1)),
-    )
+def minhash_config(settings: DedupSettings | dict[str, Any] | None) -> MinHashConfig:
+    """The typed MinHash config from the ``dedup`` section."""
+    return DedupSettings.of(settings).minhash()

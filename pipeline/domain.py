@@ -34,6 +34,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from filters.domain import DomainClassifier, normalise
+from pipeline.config import DomainSettings
 from pipeline.errors import ConfigError
 from pipeline.schema import Document, Rejected
 from pipeline.stage import NAMESPACE, DocumentStage, apply_stage, counter
@@ -63,29 +64,23 @@ class DomainConfig:
     label: str = "financial"  # the profile's domain: the model's positive label is __label__<label>
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any] | None) -> DomainConfig:
-        settings = settings or {}
-        model_path = settings.get("model_path") or default_model_path()
-        threshold = settings.get("threshold", DEFAULT_THRESHOLD)
-        if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
-            raise ConfigError(f"domain.threshold must be a number in [0, 1], got {threshold!r}")
-        sources = settings.get("sources", list(DEFAULT_SOURCES))
-        if isinstance(sources, str):
-            sources = [sources]
+    def from_settings(
+        cls, settings: DomainSettings | dict[str, Any] | None, label: str = "financial"
+    ) -> DomainConfig:
+        """From the typed ``domain`` section (a plain mapping is validated by the config schema first);
+        ``label``: the profile's domain, the model's positive label."""
+        s = DomainSettings.of(settings)
+        model_path = s.model_path or default_model_path()
         if "://" not in model_path and not os.path.isfile(model_path):
             raise ConfigError(
                 f"domain.model_path: model file not found: {model_path} "
                 "(train one with `python -m pipeline train-domain-classifier RUN_DIR`)"
             )
-        min_words = settings.get("min_words", DEFAULT_MIN_WORDS)
-        if not isinstance(min_words, int) or isinstance(min_words, bool) or min_words < 0:
-            raise ConfigError(f"domain.min_words must be a whole number >= 0, got {min_words!r}")
-        label = str(settings.get("label") or "financial")
         return cls(
             model_path=model_path,
-            threshold=float(threshold),
-            sources=tuple(sources),
-            min_words=min_words,
+            threshold=s.threshold,
+            sources=tuple(s.sources),
+            min_words=s.min_words,
             label=label,
         )
 
@@ -170,9 +165,9 @@ class ClassifyDomain(beam.PTransform):
     """Score the financial relevance of documents whose source does not decide their domain, and set it
     (main, rejected (always empty), errors)."""
 
-    def __init__(self, settings: dict[str, Any] | None = None):
+    def __init__(self, settings: DomainSettings | dict[str, Any] | None = None, label: str = "financial"):
         super().__init__()
-        self.config = DomainConfig.from_settings(settings)
+        self.config = DomainConfig.from_settings(settings, label)
         check_model_label(self.config)
         self._fn = _ClassifyDomainFn(self.config)
 

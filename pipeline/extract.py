@@ -20,6 +20,8 @@ A connector may mark a record it read as a document to drop (``metadata["drop_re
 from __future__ import annotations
 
 import importlib
+import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -28,9 +30,11 @@ from apache_beam import pvalue
 
 from pipeline import progress
 from pipeline.errors import RecordFailure
-from pipeline.schema import Document, RawRecord, Rejected, doc_id
+from pipeline.schema import Document, RawRecord, RecordError, Rejected, doc_id
 from pipeline.stage import ERRORS, REJECTED, counter, error_from_exception
 from sources.textshape import normalize_text
+
+_LOG = logging.getLogger(__name__)
 
 STAGE = "extract"
 DERIVED = "derived"
@@ -75,6 +79,19 @@ def extract_plain(raw: RawRecord) -> Document:
     )
 
 
+_LINE_BREAKS_RE = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def strip_control_chars(text: str) -> tuple[str, int]:
+    """The shared text normalisation every extractor's output goes through: line breaks of every kind (CR,
+    CRLF, VT, FF, NEL, LS, PS) become ``\n``, and NUL, the other C0 controls, DEL and C1 controls are removed
+    (tabs and newlines stay). Returns the text and how many control characters were removed."""
+    text = _LINE_BREAKS_RE.sub("\n", text)
+    cleaned, removed = _CONTROL_RE.subn("", text)
+    return cleaned, removed
+
+
 def extract(
     raw: RawRecord, source_domains: Mapping[str, str], options: Mapping[str, Any] | None = None
 ) -> Document | Rejected:
@@ -85,6 +102,12 @@ def extract(
         )
     fn = _extractor(raw.content_type)
     doc = fn(raw, options) if fn is not None else extract_plain(raw)
+    doc.text, removed = strip_control_chars(doc.text)
+    if removed:
+        doc.metadata["control_chars_removed"] = str(removed)
+        counter(f"{STAGE}:control_chars_removed").inc(removed)
+    if doc.metadata.get("charset_declared"):  # a declared Latin charset gave mojibake: re-decoded
+        counter(f"{STAGE}:charset_redetected").inc()
     doc.domain = source_domains.get(doc.source, "general")
     doc.n_chars = len(doc.text)
     drop_reason = raw.metadata.get("drop_reason")
@@ -110,6 +133,28 @@ def split_documents(doc: Document, options: Mapping[str, Any]) -> list[Document]
     return [doc]
 
 
+def extract_outcome(
+    raw: RawRecord, source_domains: Mapping[str, str], options: Mapping[str, Any]
+) -> tuple[list[Document], Rejected | None, RecordError | None]:
+    """What Extract does with one record: (documents, or the Rejected, or the RecordError). Never raises:
+    whatever extraction raises on one record is that record's error, and the run goes on."""
+    try:
+        result = extract(raw, source_domains, options)
+        if isinstance(result, Rejected):
+            return [], result, None
+        return split_documents(result, options), None, None
+    except Exception as exc:  # noqa: BLE001 - one odd record must never take the run down
+        if not isinstance(exc, EXPECTED_ERRORS):
+            _LOG.warning("extracting %s raised %s", raw.id, type(exc).__name__, exc_info=True)
+        err = error_from_exception(STAGE, raw.source, doc_id(raw.source, raw.id), exc)
+        err.path = raw.url
+        return [], None, err
+
+
+# What extractors are known to raise on a bad record; anything else is logged with its traceback too.
+EXPECTED_ERRORS = (RecordFailure, ValueError, TypeError, KeyError, IndexError, UnicodeError, RecursionError)
+
+
 class _ExtractFn(beam.DoFn):
     def __init__(self, source_domains: dict[str, str], input_options: dict[str, dict[str, Any]]):
         self._source_domains = source_domains
@@ -118,30 +163,17 @@ class _ExtractFn(beam.DoFn):
     def process(self, raw: RawRecord) -> Iterator[Any]:
         progress.tick(STAGE)
         options = self._input_options.get(raw.input, {})
-        try:
-            result = extract(raw, self._source_domains, options)
-            if not isinstance(result, Rejected):
-                parts = split_documents(result, options)
-        except (
-            RecordFailure,
-            ValueError,
-            TypeError,
-            KeyError,
-            IndexError,
-            UnicodeError,
-            RecursionError,
-        ) as exc:
-            err = error_from_exception(STAGE, raw.source, doc_id(raw.source, raw.id), exc)
-            err.path = raw.url
+        parts, rejected, err = extract_outcome(raw, self._source_domains, options)
+        if err is not None:
             counter(f"{STAGE}:errors:{err.kind}").inc()
             yield pvalue.TaggedOutput(ERRORS, err)
             return
-        if isinstance(result, Rejected):
-            counter(f"{STAGE}:dropped:{result.reason}").inc()
-            yield pvalue.TaggedOutput(REJECTED, result)
+        if rejected is not None:
+            counter(f"{STAGE}:dropped:{rejected.reason}").inc()
+            yield pvalue.TaggedOutput(REJECTED, rejected)
             return
         if len(parts) > 1:
-            yield pvalue.TaggedOutput(DERIVED, (result.source, len(parts) - 1))
+            yield pvalue.TaggedOutput(DERIVED, (parts[0].source, len(parts) - 1))
         for part in parts:
             counter(f"{STAGE}:kept").inc()
             yield part
@@ -167,4 +199,4 @@ class Extract(beam.PTransform):
         return out.docs, out[REJECTED], out[ERRORS], out[DERIVED]
 
 
-__all__ = ["Extract", "extract", "extract_plain", "split_documents"]
+__all__ = ["Extract", "extract", "extract_outcome", "extract_plain", "split_documents"]

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
 
+from pipeline.argtypes import non_negative_int, parse_args_or_config_error, positive_float, positive_int
 from pipeline.errors import ConfigError
 from sources.http import FetchError
 
@@ -49,12 +49,12 @@ def _edgar_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max_rps",
-        type=float,
+        type=positive_float,
         default=DEFAULT_MAX_RPS,
         help=f"requests/s for the whole process (default {DEFAULT_MAX_RPS:g}, at most {SEC_MAX_RPS:g})",
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="download threads sharing the rate (default 1)"
+        "--workers", type=positive_int, default=1, help="download threads sharing the rate (default 1)"
     )
     parser.add_argument(
         "--document",
@@ -64,8 +64,12 @@ def _edgar_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--index", dest="index_name", choices=("form", "master"), default="form")
     parser.add_argument("--refresh", action="store_true", help="refetch filings already in the cache")
-    parser.add_argument("--max_retries", type=int, default=5, help="retries per request (default 5)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    parser.add_argument(
+        "--max_retries", type=non_negative_int, default=5, help="retries per request, 0 or more (default 5)"
+    )
+    parser.add_argument(
+        "--timeout", type=positive_float, default=30.0, help="seconds per request, above 0 (default 30)"
+    )
     parser.add_argument("--no_progress", action="store_true", help="no progress bar")
     parser.add_argument("--base_url", default="https://www.sec.gov", help="www.sec.gov or a mirror")
     parser.add_argument("--data_base_url", default="https://data.sec.gov", help="data.sec.gov or a mirror")
@@ -74,12 +78,7 @@ def _edgar_parser() -> argparse.ArgumentParser:
 
 def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     """argparse, but a usage error is a ConfigError (one line) rather than SystemExit."""
-
-    def error(message: str) -> NoReturn:
-        raise ConfigError(f"{parser.prog}: {message}")
-
-    parser.error = error  # type: ignore[method-assign]
-    return parser.parse_args(argv)
+    return parse_args_or_config_error(parser, argv)
 
 
 def cmd_fetch(argv: list[str]) -> int:

@@ -19,46 +19,30 @@ from typing import Any
 
 from pipeline.errors import ConfigError
 
-# Options of the HTML extractor (sources.html), for every kind whose records are HTML.
-HTML_EXTRACT_KEYS = ("tables", "include_tables", "include_comments", "favor_precision", "favor_recall")
-_URL_LISTS = ("news_domains", "press_domains", "deny_domains")
-
-OPTION_KEYS: dict[str, tuple[str, ...]] = {
-    "edgar": ("exhibits", "tables", "split_items", "split_items_as_documents", "max_doc_bytes"),
-    "warc": ("default_source", *_URL_LISTS, "max_doc_bytes", *HTML_EXTRACT_KEYS),
-    "rss": ("source", *_URL_LISTS, *HTML_EXTRACT_KEYS),
-    "news_cache": ("source", *_URL_LISTS, "max_doc_bytes", *HTML_EXTRACT_KEYS),
-    "html": ("source", "url", *HTML_EXTRACT_KEYS),
-    "reddit": ("subreddits", "min_score", "max_doc_bytes"),
-    "tweets": ("text_column", "id_column", "min_words", "max_doc_bytes"),
-    "stocktwits": ("min_words", "max_doc_bytes"),
-    "wikipedia": ("source", "wiki_base_url", "xml_huge_tree", "max_doc_bytes"),
-    "jsonl": ("source", "fields", "max_doc_bytes"),
-    "text": ("source",),
-    "pubmed": ("max_doc_bytes",),
-    "pmc": ("allowed_licenses", "max_doc_bytes"),
-}
-
 
 def validate_options(kind: str, options: Mapping[str, Any], where: str = "") -> None:
-    """Raise ``ConfigError`` (one line: what is wrong and the accepted keys) for an unknown key or a bad value."""
-    known = OPTION_KEYS.get(kind)
-    prefix = f"{where}: " if where else ""
-    if known is None:
-        return  # an unknown kind is reported by whoever resolves the kind
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"{prefix}unknown option {', '.join(map(repr, unknown))} for input kind {kind!r}; "
-            f"known options: {', '.join(known)}"
-        )
-    if any(key in options for key in HTML_EXTRACT_KEYS) and kind != "edgar":
-        from sources.html import resolve_options
+    """Raise ``ConfigError`` (what is wrong, with a "did you mean") for an unknown key or a bad value.
 
-        try:
-            resolve_options(options)
-        except ConfigError as exc:
-            raise ConfigError(f"{prefix}{exc}") from None
+    The accepted keys and values are the reader-option models of ``sources/options.py``, the declaration the
+    config schema checks ``inputs[].options`` against: one list, whichever door an option comes in by.
+    """
+    from pipeline.config import make_input
+    from sources import READERS
+
+    if kind not in READERS:
+        return  # an unknown kind is reported by whoever resolves the kind
+    make_input(kind, ["-"], name="options", options=dict(options), where=where or f"options of {kind}")
+
+
+def option_value(text: str) -> Any:
+    """A ``--option`` value read as YAML, as it would be in a config file (``true`` is a boolean, ``[a, b]`` a
+    list); text that is not valid YAML stays text."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text) if text.strip() else text
+    except yaml.YAMLError:
+        return text
 
 
 def parse_option(item: str, flag: str = "--option") -> tuple[str, str]:
@@ -104,4 +88,4 @@ def group_cli_inputs(argv: Iterable[str]) -> list[tuple[str, dict[str, str]]]:
     return grouped
 
 
-__all__ = ["HTML_EXTRACT_KEYS", "OPTION_KEYS", "group_cli_inputs", "parse_option", "validate_options"]
+__all__ = ["group_cli_inputs", "option_value", "parse_option", "validate_options"]

@@ -20,16 +20,15 @@ from typing import Any
 
 from filters.pii import PiiRedactor
 from filters.quality import QualityScorer
-from pipeline.config import Config, load_config
+from pipeline.config import Config, load_config, make_input
 from pipeline.errors import ConfigError, RecordFailure
 from pipeline.extract import extract, split_documents
-from pipeline.input_options import validate_options
 from pipeline.language import LanguageConfig, language_decision, tag_language
 from pipeline.mix import add_token_count
 from pipeline.pii import redact_document
 from pipeline.quality import quality_config
 from pipeline.read import InputFile, read_file
-from pipeline.schema import RecordError, Rejected
+from pipeline.schema import RecordError, Rejected, Skipped
 from sources import READERS
 from sources.files import SNIFF_BYTES, detect_kind
 
@@ -42,20 +41,27 @@ class Inspector:
         self.language = LanguageConfig.from_settings(cfg.language)
         self.lid = self.language.identifier()
         self.scorer = QualityScorer(quality_config(cfg.quality))
-        self.redactor = PiiRedactor(cfg.pii)
+        self.redactor = PiiRedactor(cfg.pii.policy())
 
     def inspect_file(
         self, path: str, kind: str | None = None, options: dict[str, Any] | None = None
     ) -> Iterator[dict]:
+        if os.path.isdir(path):
+            raise ConfigError(f"{path} is a folder: inspect reads one file (give a file in it)")
         if not os.path.isfile(path):
             raise ConfigError(f"no such file: {path}")
-        with open(path, "rb") as f:
-            head = f.read(SNIFF_BYTES)
+        try:
+            with open(path, "rb") as f:
+                head = f.read(SNIFF_BYTES)
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror or exc} (check its permissions)") from None
         kind = kind or detect_kind(path, head)
         if kind not in READERS:
             raise ConfigError(f"unknown --kind {kind!r}; known: {', '.join(sorted(READERS))}")
-        options = dict(options or {})
-        validate_options(kind, options, f"--option (input kind {kind})")
+        spec = make_input(
+            kind, [path], name="inspect", options=options, where=f"inspect --kind {kind} --option"
+        )
+        options = spec.reader_options()
         input_file = InputFile(
             input_name="inspect",
             kind=kind,
@@ -64,6 +70,9 @@ class Inspector:
             options=tuple(sorted(options.items())),
         )
         for item in read_file(input_file):
+            if isinstance(item, Skipped):
+                yield {"skipped": dataclasses.asdict(item), "kind": kind}
+                continue
             if isinstance(item, RecordError):
                 yield {"error": item.to_json(), "kind": kind}
                 continue

@@ -36,8 +36,8 @@ from filters.language import (
     LanguageIdentifier,
     LanguageResult,
 )
-from pipeline.errors import ConfigError
-from pipeline.schema import SOURCES, Document, Rejected
+from pipeline.config import LanguageSettings
+from pipeline.schema import Document, Rejected
 from pipeline.stage import DocumentStage, apply_stage
 
 STAGE = "language"
@@ -48,30 +48,6 @@ DEFAULT_MIN_SCORE = 0.6
 # measured on the real tweet and filing sets in benchmarks/language/README.md.
 DEFAULT_MIN_SCORE_BY_SOURCE = {"social": 0.3}
 DEFAULT_MIN_SHARE = 0.5
-
-_KEYS = {
-    "allowed",
-    "min_score",
-    "min_score_by_source",
-    "min_letters",
-    "min_share",
-    "window_chars",
-    "max_windows",
-    "prior_weight",
-    "model_path",
-}
-
-
-def _unit(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ConfigError(f"language.{name} must be a number in [0, 1], got {value!r}")
-    return float(value)
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"language.{name} must be a positive integer, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -91,41 +67,19 @@ class LanguageConfig:
     model_path: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any] | None) -> LanguageConfig:
-        """Validate the config section; every mistake is one ``ConfigError`` line."""
-        settings = dict(settings or {})
-        unknown = sorted(set(settings) - _KEYS)
-        if unknown:
-            raise ConfigError(f"language: unknown key(s) {unknown}; known: {', '.join(sorted(_KEYS))}")
-        allowed = settings.get("allowed", ["en"]) or []
-        if isinstance(allowed, str) or not all(isinstance(code, str) for code in allowed):
-            raise ConfigError(f"language.allowed must be a list of language codes, got {allowed!r}")
-        by_source = settings.get("min_score_by_source", DEFAULT_MIN_SCORE_BY_SOURCE) or {}
-        if not isinstance(by_source, Mapping):
-            raise ConfigError(
-                f"language.min_score_by_source must be a mapping source -> score, got {by_source!r}"
-            )
-        bad = sorted(set(by_source) - set(SOURCES))
-        if bad:
-            raise ConfigError(
-                f"language.min_score_by_source names unknown source(s) {bad}; known: {', '.join(SOURCES)}"
-            )
-        prior = settings.get("prior_weight", PRIOR_WEIGHT)
-        if isinstance(prior, bool) or not isinstance(prior, int | float) or prior < 1:
-            raise ConfigError(
-                f"language.prior_weight must be a number >= 1 (1 = ignore declarations), got {prior!r}"
-            )
-        model_path = settings.get("model_path")
+    def from_settings(cls, settings: LanguageSettings | Mapping[str, Any] | None) -> LanguageConfig:
+        """From the typed ``language`` section (a plain mapping is validated by the config schema first)."""
+        s = LanguageSettings.of(dict(settings) if isinstance(settings, Mapping) else settings)
         return cls(
-            allowed=frozenset(allowed),
-            min_score=_unit("min_score", settings.get("min_score", DEFAULT_MIN_SCORE)),
-            min_score_by_source={s: _unit(f"min_score_by_source.{s}", v) for s, v in by_source.items()},
-            min_letters=_positive_int("min_letters", settings.get("min_letters", MIN_LETTERS)),
-            min_share=_unit("min_share", settings.get("min_share", DEFAULT_MIN_SHARE)),
-            window_chars=_positive_int("window_chars", settings.get("window_chars", WINDOW_CHARS)),
-            max_windows=_positive_int("max_windows", settings.get("max_windows", MAX_WINDOWS)),
-            prior_weight=float(prior),
-            model_path=str(model_path) if model_path else None,
+            allowed=frozenset(s.allowed),
+            min_score=s.min_score,
+            min_score_by_source=dict(s.min_score_by_source),
+            min_letters=s.min_letters,
+            min_share=s.min_share,
+            window_chars=s.window_chars,
+            max_windows=s.max_windows,
+            prior_weight=s.prior_weight,
+            model_path=s.model_path,
         )
 
     def min_score_for(self, source: str) -> float:
@@ -183,7 +137,7 @@ def identify_language(
 class _IdentifyLanguageFn(DocumentStage):
     stage = STAGE
 
-    def __init__(self, settings: Mapping[str, Any], label_only: bool):
+    def __init__(self, settings: LanguageSettings, label_only: bool):
         self._cfg = LanguageConfig.from_settings(settings)
         self._label_only = label_only
         self._lid: LanguageIdentifier | None = None
@@ -200,9 +154,13 @@ class _IdentifyLanguageFn(DocumentStage):
 class IdentifyLanguage(beam.PTransform):
     """Tag language; reject documents outside the allowed languages (main, rejected, errors)."""
 
-    def __init__(self, settings: Mapping[str, Any], label_only: bool = False):
+    def __init__(
+        self, settings: LanguageSettings | Mapping[str, Any] | None = None, label_only: bool = False
+    ):
         super().__init__()
-        self._fn = _IdentifyLanguageFn(settings, label_only)
+        self._fn = _IdentifyLanguageFn(
+            LanguageSettings.of(dict(settings) if isinstance(settings, Mapping) else settings), label_only
+        )
 
     def expand(self, docs):
         return apply_stage(docs, "TagLanguage", self._fn)

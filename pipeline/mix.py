@@ -42,6 +42,7 @@ from typing import Any
 import apache_beam as beam
 
 from filters.tokens import count_tokens
+from pipeline.config import MixSettings
 from pipeline.schema import Document
 
 DEFAULT_DOMAIN_TARGETS = {"financial": 0.51, "general": 0.49}
@@ -105,7 +106,9 @@ def _within_shares(domain: str, present: dict[str, int], spec: Any, notes: list[
 
 
 def compute_mixture(
-    tokens_by_source: Mapping[Any, int], domain_of: Mapping[str, str], settings: Mapping[str, Any]
+    tokens_by_source: Mapping[Any, int],
+    domain_of: Mapping[str, str],
+    settings: MixSettings | Mapping[str, Any],
 ) -> dict[str, Any]:
     """Weights per (domain, source) and the mixture report.
 
@@ -113,9 +116,11 @@ def compute_mixture(
     token counts. The report's ``sources`` is keyed ``"<domain>/<source>"``; each entry has domain, source,
     raw_tokens, target_share, weight, effective_tokens, achieved_share, capped and met.
     """
-    domain_targets = dict(settings.get("domain_targets") or DEFAULT_DOMAIN_TARGETS)
-    source_targets = {**DEFAULT_SOURCE_TARGETS, **(settings.get("source_targets") or {})}
-    cap = float(settings.get("max_weight", DEFAULT_MAX_WEIGHT))
+    mix = MixSettings.of(settings)
+    domain_targets = dict(mix.domain_targets) or dict(DEFAULT_DOMAIN_TARGETS)
+    given = {d: NATURAL if spec is None else dict(spec) for d, spec in mix.source_targets.items()}
+    source_targets = {**DEFAULT_SOURCE_TARGETS, **given}
+    cap = mix.max_weight
     tokens = {p: n for p, n in _pairs(tokens_by_source, domain_of).items() if n > 0}
     total = sum(tokens.values())
     notes: list[str] = []
@@ -238,10 +243,10 @@ class AssignDomainAndMix(beam.PTransform):
     arrive without a domain; a domain set upstream (Extract, ClassifyDomain) is kept.
     """
 
-    def __init__(self, domain_of: dict[str, str], settings: dict[str, Any]):
+    def __init__(self, domain_of: dict[str, str], settings: MixSettings | dict[str, Any] | None = None):
         super().__init__()
         self._domain_of = domain_of
-        self._settings = settings
+        self._settings = MixSettings.of(settings)
 
     def expand(self, docs):
         domain_of, settings = self._domain_of, self._settings

@@ -6,11 +6,10 @@ The detection rules and per-source policies live in ``filters.pii``; counts per 
 
 from __future__ import annotations
 
-from typing import Any
-
 import apache_beam as beam
 
 from filters.pii import PiiRedactor
+from pipeline.config import PiiSettings
 from pipeline.schema import Document
 from pipeline.stage import DocumentStage, apply_stage, counter
 
@@ -31,12 +30,12 @@ def redact_document(redactor: PiiRedactor, doc: Document) -> tuple[Document, dic
 class _RedactPiiFn(DocumentStage):
     stage = STAGE
 
-    def __init__(self, settings: dict[str, Any]):
-        self._settings = settings
+    def __init__(self, settings: PiiSettings):
+        self._policy = settings.policy()
         self._redactor: PiiRedactor | None = None
 
     def setup(self):
-        self._redactor = PiiRedactor(self._settings)
+        self._redactor = PiiRedactor(self._policy)
 
     def handle(self, doc: Document) -> Document:
         assert self._redactor is not None
@@ -49,9 +48,9 @@ class _RedactPiiFn(DocumentStage):
 class RedactPII(beam.PTransform):
     """Redact personal data in every document (main, rejected (always empty), errors)."""
 
-    def __init__(self, settings: dict[str, Any]):
+    def __init__(self, settings: PiiSettings | dict | None = None):
         super().__init__()
-        self._fn = _RedactPiiFn(settings)
+        self._fn = _RedactPiiFn(PiiSettings.of(settings))
 
     def expand(self, docs):
         return apply_stage(docs, "Redact", self._fn)

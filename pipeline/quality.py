@@ -6,30 +6,27 @@ this stage only adapts them to Beam. ``quality.label_only: true`` (or ``--label_
 
 from __future__ import annotations
 
-from typing import Any
-
 import apache_beam as beam
 
 from filters.quality import QualityConfig, QualityScorer
+from pipeline.config import QualitySettings
 from pipeline.schema import Document, Rejected
 from pipeline.stage import DocumentStage, apply_stage
 
 STAGE = "quality"
 
-STAGE_KEYS = ("label_only",)  # keys of the config's quality section that belong to this stage, not the rules
 
-
-def quality_config(settings: dict[str, Any]) -> QualityConfig:
-    """The rules' typed config from the config file's ``quality`` section."""
-    return QualityConfig.from_dict({k: v for k, v in settings.items() if k not in STAGE_KEYS})
+def quality_config(settings: QualitySettings | dict | None) -> QualityConfig:
+    """The rules' typed config from the config's ``quality`` section."""
+    return QualitySettings.of(settings).rules()
 
 
 class _ScoreQualityFn(DocumentStage):
     stage = STAGE
 
-    def __init__(self, settings: dict[str, Any]):
+    def __init__(self, settings: QualitySettings):
         self._settings = settings
-        self._label_only = bool(settings.get("label_only", False))
+        self._label_only = settings.label_only
         self._scorer: QualityScorer | None = None
 
     def setup(self):
@@ -48,9 +45,9 @@ class _ScoreQualityFn(DocumentStage):
 class ScoreQuality(beam.PTransform):
     """Score every document; reject those that fail their source's quality policy."""
 
-    def __init__(self, settings: dict[str, Any]):
+    def __init__(self, settings: QualitySettings | dict | None = None):
         super().__init__()
-        self._fn = _ScoreQualityFn(settings)
+        self._fn = _ScoreQualityFn(QualitySettings.of(settings))
 
     def expand(self, docs):
         return apply_stage(docs, "ScoreAndFilter", self._fn)

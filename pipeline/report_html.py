@@ -159,6 +159,11 @@ def render_html(stats: dict[str, Any], pngs: dict[str, bytes]) -> str:
                 ["Source", "Stage/kind", "Records"],
                 [[s, k, f"{n:,}"] for s, e in funnel["sources"].items() for k, n in e["errors"].items()],
             ),
+            "<h3>Skipped on purpose by reason</h3>",
+            '<p class="note">Records a reader left out by design (not articles, request records, subreddits '
+            "outside the allow-list ...): never documents, so not in Read; counted here.</p>",
+            _table(["Source", "Reason", "Records"], S.skipped_rows(funnel)),
+            f'<p class="note">{S.lost_note(funnel)}</p>',
         ]
 
     # Languages.

@@ -22,16 +22,17 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from pydantic import ValidationError
 
 from pipeline import __version__, progress
 from pipeline.boilerplate import RemoveBoilerplate
-from pipeline.config import Config, InputSpec, load_config
+from pipeline.config import Config, format_errors, load_config, make_input
 from pipeline.decontam import Decontaminate, count_keys, finish_section, per_set_counts
-from pipeline.dedup import Deduplicate, minhash_config
+from pipeline.dedup import Deduplicate, UniqueIds
 from pipeline.domain import ClassifyDomain
 from pipeline.errors import ConfigError
 from pipeline.extract import Extract
-from pipeline.input_options import group_cli_inputs, validate_options
+from pipeline.input_options import group_cli_inputs, option_value
 from pipeline.language import IdentifyLanguage
 from pipeline.mix import AssignDomainAndMix
 from pipeline.options import FinPileOptions
@@ -39,6 +40,7 @@ from pipeline.pii import RedactPII
 from pipeline.profile import profile_config_path
 from pipeline.quality import ScoreQuality
 from pipeline.read import InputFile, ReadSources, list_input_files
+from pipeline.runlock import RunLock
 from pipeline.schema import SCHEMA_VERSION, Document, RawRecord, RecordError, Rejected
 from pipeline.write import WriteRecords, WriteShards, error_to_line, read_json, rejected_to_line, write_json
 from sources import READERS
@@ -68,15 +70,15 @@ def config_path(config: str | None, profile: str | None) -> str | None:
 
 
 def effective_config(opts: FinPileOptions, argv: list[str] | None = None) -> Config:
-    """The config file with the command-line overrides applied.
+    """The config file with the command-line overrides applied (each override checked like the file).
 
     ``argv`` (the run's arguments) tells which ``--option KEY=VALUE`` follows which ``--input`` (see
     ``pipeline.input_options``); without it, the ``--input`` flags get no options.
     """
-    cfg = load_config(config_path(opts.config, opts.profile))
-    if opts.profile and opts.config and cfg.profile["name"] != opts.profile:
+    cfg = load_config(config_path(opts.config, opts.profile)).model_copy(deep=True)
+    if opts.profile and opts.config and cfg.profile.name != opts.profile:
         raise ConfigError(
-            f"--profile {opts.profile} but --config {opts.config} follows profile {cfg.profile['name']}: "
+            f"--profile {opts.profile} but --config {opts.config} follows profile {cfg.profile.name}: "
             "pass one of them (a config names its profile under profile.name)"
         )
     if getattr(opts, "input_option", None) and not opts.inputs:
@@ -94,9 +96,16 @@ def effective_config(opts: FinPileOptions, argv: list[str] | None = None) -> Con
                 raise ConfigError(
                     f"--input {item!r}: unknown source kind {kind!r}; known: {', '.join(sorted(READERS))}"
                 )
-            validate_options(kind, options, f"--input {item}")
-            specs.append(InputSpec(name=f"{kind}-{n}", kind=kind, paths=(path,), options=options))
-        cfg.inputs = specs
+            specs.append(
+                make_input(
+                    kind,
+                    [path],
+                    name=f"{kind}-{n}",
+                    options={key: option_value(value) for key, value in options.items()},
+                    where=f"--input {item!r}",
+                )
+            )
+        _override(cfg, "inputs", specs, "--input")
     if opts.only:
         wanted = [n.strip() for n in opts.only.split(",") if n.strip()]
         unknown = sorted(set(wanted) - {i.name for i in cfg.inputs})
@@ -104,18 +113,25 @@ def effective_config(opts: FinPileOptions, argv: list[str] | None = None) -> Con
             raise ConfigError(
                 f"--only: no input named {', '.join(unknown)}; inputs in the config: {', '.join(i.name for i in cfg.inputs)}"
             )
-        cfg.inputs = [i for i in cfg.inputs if i.name in wanted]
+        _override(cfg, "inputs", [i for i in cfg.inputs if i.name in wanted], "--only")
     if opts.output_root:
-        cfg.output_root = opts.output_root
+        _override(cfg, "output_root", opts.output_root, "--output_root")
     if opts.run_name:
-        cfg.run_name = opts.run_name
-    if opts.max_rows_per_shard:
-        if opts.max_rows_per_shard < 1:
-            raise ConfigError("--max_rows_per_shard must be a positive integer")
-        cfg.shards["max_rows"] = opts.max_rows_per_shard
+        _override(cfg, "run_name", opts.run_name, "--run_name")
+    if opts.max_rows_per_shard is not None:
+        _override(cfg.shards, "max_rows", opts.max_rows_per_shard, "--max_rows_per_shard")
     if opts.label_only:
-        cfg.quality["label_only"] = True
+        _override(cfg.quality, "label_only", True, "--label_only")
     return cfg
+
+
+def _override(section: Any, key: str, value: Any, flag: str) -> None:
+    """Set one config value from a flag, checked by the schema like a value in the file."""
+    try:
+        setattr(section, key, value)
+    except ValidationError as exc:
+        problem = format_errors(exc, type(section), where="")[0].split(": ", 1)[-1]
+        raise ConfigError(f"{flag} {value!r}: {problem}") from None
 
 
 def prepare_run_dir(run_dir: str, overwrite: bool, config_hash: str) -> None:
@@ -181,14 +197,28 @@ def _count_key_kept(doc: Document) -> tuple:
     return ("kept", doc.source, doc.domain)
 
 
+def _one(key: tuple) -> tuple[tuple, int]:
+    return key, 1
+
+
+def _lost_keys(error: RecordError) -> list[tuple[tuple, int]]:
+    """What an error says it lost beyond its own record: bytes and further records."""
+    out = []
+    if error.lost_bytes:
+        out.append((("lost_bytes", error.source), int(error.lost_bytes)))
+    if error.lost_records:
+        out.append((("lost_records", error.source), int(error.lost_records)))
+    return out
+
+
 def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     """Add every stage of the corpus pipeline to ``p``."""
     cfg, run_dir = plan.config, plan.run_dir
     work = FileSystems.join(run_dir, WORK_DIR)
-    label_only = bool(cfg.quality.get("label_only"))
+    label_only = cfg.quality.label_only
 
-    records, read_errors = p | "ReadSources" >> ReadSources(plan.files)
-    input_options = {spec.name: dict(spec.options) for spec in cfg.inputs}
+    records, read_errors, skipped = p | "ReadSources" >> ReadSources(plan.files, with_skipped=True)
+    input_options = {spec.name: spec.reader_options() for spec in cfg.inputs}
     docs, extract_rejected, extract_errors, derived = records | "Extract" >> Extract(
         cfg.source_domains, input_options
     )
@@ -205,17 +235,23 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         docs | "KeyDecontamKept" >> beam.FlatMap(count_keys),
         decontam_rejected | "KeyDecontamRejected" >> beam.FlatMap(count_keys),
     ]
-    docs, boilerplate_rejected = docs | "RemoveBoilerplate" >> RemoveBoilerplate(cfg.boilerplate)
+    docs, boilerplate_rejected = docs | "RemoveBoilerplate" >> RemoveBoilerplate(cfg.boilerplate.config())
     dedup_rejected = []
-    if cfg.dedup.get("exact", True) or cfg.dedup.get("near", True) is not False:
-        docs, rejected_dups = docs | "Dedup" >> Deduplicate.from_settings(cfg.dedup)
-        dedup_rejected.append(rejected_dups)
+    id_errors = []
+    if cfg.dedup.exact or cfg.dedup.near.enabled:
+        docs, rejected_dups, dup_id_errors = docs | "Dedup" >> Deduplicate.from_settings(
+            cfg.dedup, with_errors=True
+        )
+    else:  # ids must be unique in the output even without dedup
+        docs, rejected_dups, dup_id_errors = docs | "UniqueIds" >> UniqueIds()
+    dedup_rejected.append(rejected_dups)
+    id_errors.append(dup_id_errors)
     docs, domain_rejected, domain_errors = docs | "ClassifyDomain" >> ClassifyDomain(
-        {**cfg.domain, "label": cfg.profile["domain"]}
+        cfg.domain, cfg.profile.domain
     )
     domain_of = dict(cfg.source_domains)
     docs, mixture = docs | "AssignDomainAndMix" >> AssignDomainAndMix(domain_of, cfg.mix)
-    shards = docs | "WriteShards" >> WriteShards(run_dir, int(cfg.shards["max_rows"]))
+    shards = docs | "WriteShards" >> WriteShards(run_dir, cfg.shards.max_rows)
 
     rejected = [
         extract_rejected,
@@ -234,6 +270,7 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         quality_errors,
         pii_errors,
         decontam_errors,
+        *id_errors,
         domain_errors,
     ] | "AllErrors" >> beam.Flatten()
     rejected | "WriteRejected" >> WriteRecords(run_dir, "rejected", rejected_to_line)
@@ -252,10 +289,15 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         | "LangTagged" >> beam.Flatten()
         | "KeyLang" >> beam.Map(lambda d: ("lang", d.source, d.lang)),
     ]
+    weighted = [  # (key, n) pairs
+        keys | "AllKeys" >> beam.Flatten() | "CountOne" >> beam.Map(_one),
+        skipped | "KeySkipped" >> beam.Map(lambda s: (("skipped", s.source, s.reason), s.count)),
+        errors | "KeyLost" >> beam.FlatMap(_lost_keys),
+    ]
     (
-        keys
-        | "AllKeys" >> beam.Flatten()
-        | "CountKeys" >> beam.combiners.Count.PerElement()
+        weighted
+        | "AllWeightedKeys" >> beam.Flatten()
+        | "CountKeys" >> beam.CombinePerKey(sum)
         | "CountsToList" >> beam.combiners.ToList()
         | "WriteCounts"
         >> beam.Map(lambda rows: write_json(FileSystems.join(work, "counts.json"), sorted(rows)))
@@ -277,10 +319,16 @@ def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
     """Per-source funnel from the counted keys.
 
     ``balanced`` checks read (+ derived: extra documents made by splitting one record) == kept + rejected + errors.
+    Records a reader left out on purpose are ``skipped`` (by reason): they were seen but never read as
+    documents, so ``seen`` = read + skipped, and seen + derived == kept + rejected + errors + skipped.
+    ``lost_bytes`` / ``lost_records``: what the errors say they could not read beyond their own record.
     """
     per_source: dict[str, dict[str, Any]] = defaultdict(
         lambda: {
             "read": 0,
+            "skipped": {},
+            "lost_bytes": 0,
+            "lost_records": 0,
             "derived": 0,
             "kept": 0,
             "rejected": {},
@@ -305,6 +353,10 @@ def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
         elif kind == "error":
             label = f"{rest[0]}/{rest[1]}"
             entry["errors"][label] = entry["errors"].get(label, 0) + n
+        elif kind == "skipped":
+            entry["skipped"][rest[0]] = entry["skipped"].get(rest[0], 0) + n
+        elif kind in ("lost_bytes", "lost_records"):
+            entry[kind] += n
         elif kind == "lang":
             entry["languages"][rest[0]] = entry["languages"].get(rest[0], 0) + n
     sources = {}
@@ -312,6 +364,9 @@ def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
         entry = per_source[source]
         entry["rejected_total"] = sum(entry["rejected"].values())
         entry["errors_total"] = sum(entry["errors"].values())
+        entry["skipped_total"] = sum(entry["skipped"].values())
+        entry["seen"] = entry["read"] + entry["skipped_total"]
+        entry["skipped"] = dict(sorted(entry["skipped"].items()))
         entry["balanced"] = (
             entry["read"] + entry["derived"]
             == entry["kept"] + entry["rejected_total"] + entry["errors_total"]
@@ -321,7 +376,17 @@ def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
         sources[source] = entry
     totals = {
         name: sum(e[name] for e in sources.values())
-        for name in ("read", "derived", "kept", "rejected_total", "errors_total")
+        for name in (
+            "seen",
+            "read",
+            "skipped_total",
+            "derived",
+            "kept",
+            "rejected_total",
+            "errors_total",
+            "lost_bytes",
+            "lost_records",
+        )
     }
     totals["balanced"] = all(e["balanced"] for e in sources.values())
     return {"sources": sources, "totals": totals}
@@ -346,7 +411,7 @@ def build_manifest(plan: RunPlan, runner: str, started: float) -> dict[str, Any]
         "config": cfg.to_dict(),
         "config_file": cfg.origin,
         "config_hash": cfg.config_hash,
-        "minhash": minhash_config(cfg.dedup).identity,
+        "minhash": cfg.dedup.minhash().identity,
         "inputs": [
             {"input": f.input_name, "kind": f.kind, "path": f.path, "bytes": f.size} for f in plan.files
         ],
@@ -367,10 +432,31 @@ def _relative(run_dir: str, path: str) -> str:
     return path[len(run_dir) :].lstrip("/")
 
 
+def _without_directories(files: list[InputFile]) -> list[InputFile]:
+    """Drop local folders a glob matched (``data/*`` matching ``data/old/``); refuse an input left with none.
+
+    A folder is not a file a reader can read: it would become one read error and, alone, a run of 0 shards.
+    """
+    kept, dirs = [], defaultdict(list)
+    for f in files:
+        if "://" not in f.path and os.path.isdir(f.path):
+            dirs[f.input_name].append(f.path)
+        else:
+            kept.append(f)
+    for name, paths in dirs.items():
+        if not any(f.input_name == name for f in kept):
+            raise ConfigError(
+                f"input '{name}': matches only folders ({', '.join(paths[:3])}); give the files as a glob, "
+                f"e.g. {os.path.join(paths[0], '*')}"
+            )
+        _LOG.warning("input %s: skipping %d folder(s) the pattern matched: %s", name, len(paths), paths[:3])
+    return kept
+
+
 def make_plan(opts: FinPileOptions, argv: list[str] | None = None) -> RunPlan:
     cfg = effective_config(opts, argv)
     run_dir = FileSystems.join(cfg.output_root, cfg.run_name)
-    files = list_input_files(cfg.inputs)
+    files = _without_directories(list_input_files(cfg.inputs))
     return RunPlan(config=cfg, run_dir=run_dir, files=files, write_stats=not opts.no_stats)
 
 
@@ -453,32 +539,50 @@ def _run_remote(p: beam.Pipeline, interval: float) -> None:
 
 
 def run(argv: list[str] | None = None) -> dict[str, Any] | None:
-    """Run the pipeline; returns the manifest (None when the runner only translated the job)."""
+    """Run the pipeline; returns the manifest (None when the runner only translated the job).
+
+    The run folder is locked for the run's life (``pipeline.runlock``): a second run into it is refused, and
+    ``--overwrite`` never deletes a folder a live run holds. ``manifest.json`` is written last, atomically,
+    once everything it points to exists (shards, rejected/, errors/, stats/): a folder with a manifest is
+    complete, and one without is an unfinished run that the same command restarts.
+    """
     options = PipelineOptions(argv)
     opts = options.view_as(FinPileOptions)
     plan = make_plan(opts, list(argv) if argv is not None else sys.argv[1:])
     translation = _translation_only(options)
-    if not translation:
-        prepare_run_dir(plan.run_dir, opts.overwrite, plan.config.config_hash)
+    if translation:
+        return _translate(options, plan)
+    with RunLock(plan.run_dir):
+        return _run_locked(options, opts, plan)
+
+
+def _translate(options: PipelineOptions, plan: RunPlan) -> None:
+    runner, runner_name = choose_runner(options)
+    p = beam.Pipeline(runner=runner, options=options)
+    build_pipeline(p, plan)
+    p.run()
+    print(f"job graph translated for {runner_name}: {_translation_only(options)}", file=sys.stderr)
+    return None
+
+
+def _run_locked(options: PipelineOptions, opts: FinPileOptions, plan: RunPlan) -> dict[str, Any]:
+    prepare_run_dir(plan.run_dir, opts.overwrite, plan.config.config_hash)
     runner, runner_name = choose_runner(options)
     started = time.time()
     _LOG.info("run %s: %d input files -> %s", plan.config.run_name, len(plan.files), plan.run_dir)
     p = beam.Pipeline(runner=runner, options=options)
     build_pipeline(p, plan)
-    if translation:
-        p.run()
-        print(f"job graph translated for {runner_name}: {translation}", file=sys.stderr)
-        return None
     if _is_local(runner):
         _run_local(p, opts.progress_interval)
     else:
         _run_remote(p, opts.progress_interval)
     manifest = build_manifest(plan, runner_name, started)
     write_json(FileSystems.join(plan.run_dir, "mixture.json"), manifest["mixture"])
-    write_json(FileSystems.join(plan.run_dir, "manifest.json"), manifest)
-    FileSystems.delete([FileSystems.join(plan.run_dir, WORK_DIR)])
     if plan.write_stats:
         from pipeline.stats import write_report
 
-        write_report(plan.run_dir)
+        write_report(plan.run_dir, manifest=manifest)
+        manifest["stats_files"] = sorted(_relative(plan.run_dir, m) for m in _glob(plan.run_dir, "stats/*"))
+    write_json(FileSystems.join(plan.run_dir, "manifest.json"), manifest)  # last: the folder is complete
+    FileSystems.delete([FileSystems.join(plan.run_dir, WORK_DIR)])
     return manifest

@@ -110,9 +110,22 @@ class RecordError:
     message: str
     id: str = ""
     path: str = ""
+    lost_bytes: int = 0  # input bytes the failure made unreadable (0: none, or not known)
+    lost_records: int = 0  # further records lost with it, where they can be counted
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@dataclass
+class Skipped:
+    """Records a reader left out on purpose (not an article, a subreddit outside the allow-list, a request
+    record ...): ``count`` of them in one file, with a machine-readable ``reason``. Counted in the funnel."""
+
+    source: str
+    reason: str
+    count: int = 1
+    path: str = ""
 
 
 def entries_to_dict(value: Any) -> dict[str, Any]:

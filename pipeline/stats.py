@@ -82,6 +82,7 @@ STAGE_ORDER = (
     "pii",
     "decontam",
     "boilerplate",
+    "unique_ids",
     "exact_dedup",
     "near_dedup",
     "domain",
@@ -869,12 +870,18 @@ def reproducibility(
 
 
 def compute_stats(
-    run_dir: str, samples: int = DEFAULT_SAMPLES, pipeline_args: list[str] | None = None
+    run_dir: str,
+    samples: int = DEFAULT_SAMPLES,
+    pipeline_args: list[str] | None = None,
+    manifest: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Every number of the report (the content of stats.json) for a run folder or a folder of shards."""
+    """Every number of the report (the content of stats.json) for a run folder or a folder of shards.
+
+    ``manifest``: the run's manifest when the caller has it before writing it (``run`` writes the manifest
+    last, after the report); else it is read from the folder."""
     run_dir = run_dir.rstrip("/") or "/"
     started = time.time()
-    manifest = load_manifest(run_dir)
+    manifest = manifest if manifest is not None else load_manifest(run_dir)
     shards = shard_list(run_dir, manifest)
     rejected_files = list(manifest.get("rejected_files", [])) if manifest else []
     results = run_stats_pipeline(run_dir, shards, rejected_files, samples, pipeline_args)
@@ -1141,7 +1148,10 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
         lines += ["", "### Errors by stage and kind", ""]
         erows = [[s, k, f"{n:,}"] for s, e in funnel["sources"].items() for k, n in e["errors"].items()]
         lines += _md_table(["Source", "Stage/kind", "Records"], erows, right_from=2)
-        lines += [""]
+        lines += ["", "### Skipped on purpose by reason", ""]
+        lines += ["Records a reader left out by design (never documents, so not in Read).", ""]
+        lines += _md_table(["Source", "Reason", "Records"], skipped_rows(funnel), right_from=2)
+        lines += ["", lost_note(funnel), ""]
 
     lines += ["## Languages identified (all extracted documents)", ""]
     if stats["languages_identified"] is None:
@@ -1436,18 +1446,33 @@ def repro_items(stats: dict[str, Any]) -> list[tuple[str, str]]:
 # Entry points.
 
 
+def skipped_rows(funnel: dict[str, Any]) -> list[list[str]]:
+    """(source, reason, records) for the records readers skipped on purpose."""
+    return [[s, r, f"{n:,}"] for s, e in funnel["sources"].items() for r, n in e.get("skipped", {}).items()]
+
+
+def lost_note(funnel: dict[str, Any]) -> str:
+    """One sentence on what errors say they lost beyond their own record."""
+    t = funnel["totals"]
+    return (
+        f"Lost to errors beyond their own record: {t.get('lost_bytes', 0):,} bytes, "
+        f"{t.get('lost_records', 0):,} records (details in errors/)."
+    )
+
+
 def write_report(
     run_dir: str,
     compare: str | None = None,
     samples: int = DEFAULT_SAMPLES,
     pipeline_args: list[str] | None = None,
+    manifest: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Compute the statistics and write stats/stats.json, stats/report.md (+ PNGs) and stats/report.html."""
     from pipeline.report_html import render_html
     from pipeline.report_plots import make_plots
 
     run_dir = run_dir.rstrip("/") or "/"
-    stats = compute_stats(run_dir, samples, pipeline_args)
+    stats = compute_stats(run_dir, samples, pipeline_args, manifest)
     if compare:
         stats["compare"] = compare_stats(stats, compute_stats(compare.rstrip("/"), 0, pipeline_args))
     out_dir = FileSystems.join(run_dir, "stats")

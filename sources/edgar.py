@@ -57,6 +57,7 @@ from apache_beam.metrics import Metrics
 
 from pipeline.errors import ConfigError, RecordFailure
 from pipeline.schema import Document, RawRecord, RecordError, doc_id
+from sources import note_skipped
 from sources.tables import (
     Cell,
     align,
@@ -355,6 +356,9 @@ class _SgmlDocument:
     body: list[bytes] | None = None
     seen_content: bool = False  # a non-blank body line was seen
     binary: str = ""  # "uuencoded" / "pdf" when the body turned out to be binary
+    max_bytes: int = 0  # body size cap (0: none); a bigger body is dropped and the document is too_large
+    size: int = 0
+    too_large: bool = False
 
     @property
     def type(self) -> str:
@@ -384,11 +388,14 @@ def read_records(
     ``RecordFailure`` only when the file as a whole cannot be read (corrupt gzip, I/O error).
     """
     opts = EdgarOptions.from_mapping(options)
+    max_bytes = int(options.get("max_doc_bytes") or DEFAULT_MAX_DOC_BYTES)
     name = _basename(path)
     try:
-        lines = _iter_lines(path, stream)
-        first, lines = _peek_first_line(lines)
+        source = _iter_lines(path, stream)
+        first, lines = _peek_first_line(iter(source))
         if first is None:
+            if isinstance(source, _GzipLines) and source.error is not None:
+                raise source.error
             yield RecordError("filings", "read", "empty_file", "file is empty", id=name, path=path)
             return
         head, lines = _peek_head(lines, NON_FILING_SCAN_BYTES)
@@ -398,11 +405,59 @@ def read_records(
             yield RecordError("filings", "read", "not_a_filing", what, id=name, path=path)
             return
         if first.lstrip(b"\xef\xbb\xbf \t\r\n").upper().startswith(_SGML_START_MARKERS):
-            yield from _read_submission(path, name, lines, opts)
+            yield from _read_submission(path, name, lines, opts, max_bytes)
         else:
-            yield from _read_standalone(path, name, b"".join(lines))
+            data = b"".join(lines)
+            if len(data) > max_bytes:
+                yield _too_large(path, name, len(data), max_bytes)
+            else:
+                yield from _read_standalone(path, name, data)
+        if isinstance(source, _GzipLines) and source.error is not None:
+            yield RecordError(
+                "filings",
+                "read",
+                "truncated",
+                f"gzip stream cut off after {source.bytes_read} decompressed bytes "
+                f"({type(source.error).__name__}: {source.error}); the complete documents before it were read",
+                id=name,
+                path=path,
+            )
     except (OSError, EOFError, zlib.error) as exc:
         raise RecordFailure("unreadable_file", f"{path}: cannot read ({type(exc).__name__}: {exc})") from exc
+
+
+# The largest single document the reader keeps (``max_doc_bytes`` option): the largest real primary documents
+# (inline-XBRL 10-Ks) are ~10-20 MB; a bigger one is a mislabelled binary or data file, counted as too_large.
+DEFAULT_MAX_DOC_BYTES = 32_000_000
+
+
+def _too_large(path: str, record_id: str, size: int, limit: int) -> RecordError:
+    return RecordError(
+        "filings",
+        "read",
+        "too_large",
+        f"document is over {size} bytes, more than max_doc_bytes={limit} (raise the reader option to keep it)",
+        id=record_id,
+        path=path,
+    )
+
+
+class _GzipLines:
+    """The lines of a gzip stream up to where it is cut off: a cut ends the lines instead of raising, so the
+    complete documents before the cut are kept (as for the same cut uncompressed); ``error`` says why."""
+
+    def __init__(self, stream: BinaryIO):
+        self._file = gzip.GzipFile(fileobj=stream, mode="rb")
+        self.error: BaseException | None = None
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for line in self._file:
+                self.bytes_read += len(line)
+                yield line
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            self.error = exc
 
 
 NON_FILING_SCAN_BYTES = (
@@ -501,11 +556,11 @@ def non_filing_kind(name: str, head: bytes) -> str:
     return ""
 
 
-def _iter_lines(path: str, stream: BinaryIO) -> Iterator[bytes]:
-    """The file's lines as bytes, gunzipped when the path says ``.gz``."""
+def _iter_lines(path: str, stream: BinaryIO) -> Iterable[bytes]:
+    """The file's lines as bytes, gunzipped when the path says ``.gz`` (up to a cut, see ``_GzipLines``)."""
     if path.lower().endswith(".gz"):
-        return iter(gzip.GzipFile(fileobj=stream, mode="rb"))
-    return iter(stream)
+        return _GzipLines(stream)
+    return stream
 
 
 def _peek_first_line(lines: Iterator[bytes]) -> tuple[bytes | None, Iterator[bytes]]:
@@ -519,10 +574,10 @@ def _peek_first_line(lines: Iterator[bytes]) -> tuple[bytes | None, Iterator[byt
 
 
 def _read_submission(
-    path: str, name: str, lines: Iterable[bytes], opts: EdgarOptions
+    path: str, name: str, lines: Iterable[bytes], opts: EdgarOptions, max_bytes: int = DEFAULT_MAX_DOC_BYTES
 ) -> Iterator[RawRecord | RecordError]:
     """Records and errors of a full-submission (SGML) file."""
-    submission = _parse_submission(path, name, lines, opts)
+    submission = _parse_submission(path, name, lines, opts, max_bytes)
     yield from submission.errors
     if not submission.documents and not submission.errors:
         yield RecordError("filings", "read", "no_documents", "no <DOCUMENT> block found", id=name, path=path)
@@ -530,7 +585,9 @@ def _read_submission(
     yield from _submission_records(path, submission, opts)
 
 
-def _parse_submission(path: str, name: str, lines: Iterable[bytes], opts: EdgarOptions) -> _Submission:
+def _parse_submission(
+    path: str, name: str, lines: Iterable[bytes], opts: EdgarOptions, max_bytes: int = DEFAULT_MAX_DOC_BYTES
+) -> _Submission:
     """Stream through the file: header text, then ``<DOCUMENT>`` blocks (bodies of binaries not kept)."""
     header_lines: list[bytes] = []
     in_header = True
@@ -549,7 +606,7 @@ def _parse_submission(path: str, name: str, lines: Iterable[bytes], opts: EdgarO
                 errors.append(
                     _doc_error(path, header, current, "unterminated_document", "has no </DOCUMENT>")
                 )
-            current = _SgmlDocument(index=len(documents) + len(errors), line=number)
+            current = _SgmlDocument(index=len(documents) + len(errors), line=number, max_bytes=max_bytes)
             continue
         if in_header:
             header_lines.append(line)
@@ -560,7 +617,13 @@ def _parse_submission(path: str, name: str, lines: Iterable[bytes], opts: EdgarO
         if current is None:
             continue  # </SEC-DOCUMENT>, PEM trailer, blank lines between documents
         if upper.startswith(b"</DOCUMENT>"):
-            if current.has_text:
+            if current.too_large:
+                errors.append(
+                    _doc_error(
+                        path, header, current, "too_large", f"is over max_doc_bytes={max_bytes}: skipped"
+                    )
+                )
+            elif current.has_text:
                 documents.append(current)
             else:
                 errors.append(_doc_error(path, header, current, "missing_text", "has no <TEXT> section"))
@@ -609,6 +672,10 @@ def _feed_document_line(
 def _feed_body(doc: _SgmlDocument, line: bytes) -> None:
     """Add one body line, detecting uuencoded / PDF binaries on their first non-blank line."""
     if doc.body is None:
+        return
+    doc.size += len(line)
+    if doc.max_bytes and doc.size > doc.max_bytes:
+        doc.body, doc.too_large = None, True
         return
     if not doc.seen_content and line.strip():
         doc.seen_content = True
@@ -683,6 +750,7 @@ def _submission_records(path: str, submission: _Submission, opts: EdgarOptions) 
         else:
             skipped.append(doc.type or "UNKNOWN")
             _counter(f"skipped:{doc.type or 'UNKNOWN'}").inc()
+            note_skipped("filings", "edgar:non_text" if _is_non_text(doc) else "edgar:exhibit_policy")
     filing = {key: header.get(key, "") for key in _HEADER_FIELDS}
     kept.sort(key=lambda d: d is not main)
     bodies = [_unwrap_body(_decode(b"".join(doc.body or []))) for doc in kept]

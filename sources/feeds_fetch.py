@@ -40,6 +40,7 @@ import feedparser
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.argtypes import non_negative_int, parse_args_or_config_error, positive_float, positive_int
 from pipeline.schema import RawRecord, RecordError
 from sources.http import FetchError, HttpClient, RawCache, robots_allowed
 from sources.web import (
@@ -325,13 +326,17 @@ def cmd_fetch_feeds(argv: list[str] | None = None) -> int:
         "--user_agent", default=os.environ.get(USER_AGENT_ENV, ""), help=f"or ${USER_AGENT_ENV}"
     )
     parser.add_argument("--cache_dir", required=True, help="raw cache root (local or gs://)")
-    parser.add_argument("--max_rps", type=float, default=DEFAULT_MAX_RPS, help="requests per second per host")
-    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
-    parser.add_argument("--max_articles_per_feed", type=int, default=None)
-    parser.add_argument("--max_retries", type=int, default=3)
-    parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument(
+        "--max_rps", type=positive_float, default=DEFAULT_MAX_RPS, help="requests per second per host"
+    )
+    parser.add_argument("--workers", type=positive_int, default=DEFAULT_WORKERS)
+    parser.add_argument("--max_articles_per_feed", type=positive_int, default=None)
+    parser.add_argument(
+        "--max_retries", type=non_negative_int, default=3, help="retries per request (0 or more)"
+    )
+    parser.add_argument("--timeout", type=positive_float, default=30.0, help="seconds per request (above 0)")
     parser.add_argument("--refresh", action="store_true", help="refetch articles already in the cache")
-    args = parser.parse_args(argv)
+    args = parse_args_or_config_error(parser, argv)
     if not args.user_agent.strip():
         print(
             f"error: no User-Agent: pass --user_agent 'Name contact@example.com' or set {USER_AGENT_ENV}",

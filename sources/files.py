@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 
 from pipeline.errors import ConfigError
 from pipeline.schema import RawRecord, RecordError
+from sources.general import counter
 
 SNIFF_BYTES = 64 * 1024
 
@@ -40,26 +41,45 @@ def read_text_file(
     """One plain-text file -> one RawRecord (source from ``options['source']``, default ``c4``)."""
     content = stream.read()
     name = os.path.basename(path)
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        yield RecordError(
-            source=str(options.get("source") or "c4"),
-            stage="read",
-            kind="charset",
-            message=f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start}); convert it to UTF-8",
-            id=name,
-            path=path,
-        )
-        return
+    text, fallback_lines = decode_lines(content)
+    metadata = {"file": name}
+    if fallback_lines:
+        metadata["charset_fallback_lines"] = str(fallback_lines)
+        counter("text", "charset_fallback_lines").inc(fallback_lines)
     yield RawRecord(
         source=str(options.get("source") or "c4"),
         id=name,
         url="",
         content=text,
         content_type="text",
-        metadata={"file": name},
+        metadata=metadata,
     )
+
+
+def decode_legacy(data: bytes) -> str:
+    """Bytes that are not UTF-8 read as Windows-1252 (what "Latin-1" text files almost always are), with
+    ISO-8859-1 for the five bytes cp1252 leaves undefined."""
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def decode_lines(content: bytes) -> tuple[str, int]:
+    """UTF-8 text, where each line that is not valid UTF-8 is read as cp1252 on its own (a file with a few
+    Latin-1 lines is not lost whole); returns the text and how many lines fell back."""
+    try:
+        return content.decode("utf-8"), 0
+    except UnicodeDecodeError:
+        pass
+    lines, fallback = [], 0
+    for line in content.splitlines(keepends=True):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(decode_legacy(line))
+            fallback += 1
+    return "".join(lines), fallback
 
 
 # Files that are not documents: inspect says what they are instead of guessing.

@@ -45,6 +45,7 @@ from mwparserfromhell.wikicode import Wikicode
 from filters.language import normalize_language_tag
 from pipeline.errors import RecordFailure
 from pipeline.schema import Document, RawRecord, RecordError, doc_id
+from sources import note_skipped
 from sources.textshape import join_blocks, normalize_text
 
 # --------------------------------------------------------------------------------------------------
@@ -234,6 +235,11 @@ def too_large(source: str, what: str, size: int, limit: int, record_id: str, pat
     )
 
 
+def _wiki_skip(reason: str) -> None:
+    counter(WIKI_NAMESPACE, f"skipped:{reason}").inc()
+    note_skipped("wikipedia", f"wikipedia:{reason}")
+
+
 def wiki_page_record(
     page: etree._Element, base_url: str, path: str, max_bytes: int = DEFAULT_MAX_DOC_BYTES
 ) -> RawRecord | RecordError | None:
@@ -243,10 +249,10 @@ def wiki_page_record(
     page_id = (page.findtext("{*}id") or "").strip()
     namespace = (page.findtext("{*}ns") or "").strip()
     if namespace != ARTICLE_NAMESPACE:
-        counter(WIKI_NAMESPACE, "skipped:namespace").inc()
+        _wiki_skip("namespace")
         return None
     if page.find("{*}redirect") is not None:
-        counter(WIKI_NAMESPACE, "skipped:redirect").inc()
+        _wiki_skip("redirect")
         return None
     revisions = page.findall("{*}revision")
     if not page_id or not revisions:
@@ -275,10 +281,10 @@ def wiki_page_record(
     if len(text) > max_bytes:
         return too_large("wikipedia", f"page {title!r}", len(text), max_bytes, f"wiki:{page_id}", path)
     if REDIRECT_RE.match(text):
-        counter(WIKI_NAMESPACE, "skipped:redirect").inc()
+        _wiki_skip("redirect")
         return None
     if DISAMBIGUATION_RE.search(text):
-        counter(WIKI_NAMESPACE, "skipped:disambiguation").inc()
+        _wiki_skip("disambiguation")
         return None
     timestamp = (revision.findtext("{*}timestamp") or "").strip()
     metadata = {
@@ -299,29 +305,121 @@ def wiki_page_record(
     )
 
 
-def _dump_language(page: etree._Element) -> str:
+_DUMP_LANG_RE = re.compile(rb"<mediawiki\b[^>]*?\sxml:lang\s*=\s*[\"']([^\"']+)[\"']")
+
+
+def _dump_language(head: bytes) -> str:
     """The wiki's language from the dump's root ``<mediawiki xml:lang="en">`` (a prior for language ID)."""
-    root = page.getparent()
-    return normalize_language_tag(root.get(XML_LANG)) if root is not None else ""
+    found = _DUMP_LANG_RE.search(head)
+    return normalize_language_tag(found.group(1).decode("ascii", "replace")) if found else ""
 
 
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_PAGE_OPEN_RE = re.compile(rb"<page[\s>]")
+_PAGE_CLOSE = b"</page>"
+_BASE_RE = re.compile(rb"<base>([^<]*)</base>")
+_PAGE_SLACK = 1 << 16  # page bytes beyond its text: title, ids, contributor, comment
 
 
-def _release(elem: etree._Element) -> None:
-    """Free a processed page and the already-processed siblings before it (iterparse keeps the tree)."""
-    elem.clear(keep_tail=False)
-    parent = elem.getparent()
-    while parent is not None and elem.getprevious() is not None:
-        del parent[0]
+def _page_parser(huge_tree: bool) -> etree.XMLParser:
+    """One page parsed alone: entities never resolved, no DTD, no network."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=huge_tree)
 
 
-def _xml_error(exc: etree.XMLSyntaxError, pages: int, path: str) -> RecordError:
-    kind = "truncated" if "Premature end of data" in str(exc) else "xml_syntax"
-    message = f"XML stopped parsing after {pages} pages, the rest of the file is lost: {exc}"
-    return RecordError(
-        source="wikipedia", stage="read", kind=kind, message=message, id=f"page:{pages + 1}", path=path
+def _page_error(kind: str, message: str, number: int, path: str, lost: int) -> RecordError:
+    error = RecordError(
+        source="wikipedia", stage="read", kind=kind, message=message, id=f"page:{number}", path=path
     )
+    error.lost_bytes = lost
+    return error
+
+
+def _split_pages(stream: BinaryIO, max_page_bytes: int) -> Iterator[tuple[str, bytes, int]]:
+    """The dump cut at ``<page>`` boundaries, streamed: ``("head", bytes, 0)`` (what precedes the first page),
+    then ``("page", bytes, offset)`` per complete page, ``("garbage", bytes, offset)`` for non-blank bytes
+    between pages (or a page cut short by the next ``<page>``), ``("too_large", b"", size)`` for a page over
+    ``max_page_bytes`` (skipped without being held), and ``("truncated", bytes, offset)`` for a last page
+    the file ends inside. Text inside a page cannot contain ``<page`` or ``</page>`` (XML escapes ``<``),
+    so one bad page never costs its neighbours."""
+    reader = getattr(stream, "read1", stream.read)
+    buf = b""
+    offset = 0  # of buf[0] in the decompressed stream
+    eof = False
+    head_done = False
+
+    def more() -> bool:
+        nonlocal buf, eof
+        # read1: a cut-off compressed stream raises on the read that reaches the cut, losing what that read
+        # had decompressed; small reads lose little of the pages before it
+        chunk = reader(READ_CHUNK)
+        if not chunk:
+            eof = True
+            return False
+        buf += chunk
+        return True
+
+    while True:
+        opening = _PAGE_OPEN_RE.search(buf)
+        if opening is None:
+            if eof:
+                break
+            if head_done and buf.strip() and len(buf) > max_page_bytes:  # garbage without any page: drop it
+                keep = buf[-16:]
+                yield "garbage", buf[:-16], offset
+                offset += len(buf) - len(keep)
+                buf = keep
+            more()
+            continue
+        before, buf = buf[: opening.start()], buf[opening.start() :]
+        if not head_done:
+            yield "head", before, 0
+            head_done = True
+        elif before.strip():
+            yield "garbage", before, offset
+        offset += len(before)
+        # the page runs to the first </page>, unless another <page> opens before it
+        search_from = 5
+        while True:
+            close = buf.find(_PAGE_CLOSE, search_from)
+            reopen = _PAGE_OPEN_RE.search(buf, search_from)
+            if reopen is not None and (close < 0 or reopen.start() < close):
+                yield "garbage", buf[: reopen.start()], offset
+                offset += reopen.start()
+                buf = buf[reopen.start() :]
+                break
+            if close >= 0:
+                end = close + len(_PAGE_CLOSE)
+                yield "page", buf[:end], offset
+                offset += end
+                buf = buf[end:]
+                break
+            if len(buf) > max_page_bytes:  # skip to its end without holding it
+                size = len(buf)
+                buf = buf[-16:]
+                while not eof:
+                    if not more():
+                        break
+                    close = buf.find(_PAGE_CLOSE)
+                    if close >= 0:
+                        size += close + len(_PAGE_CLOSE) - 16
+                        buf = buf[close + len(_PAGE_CLOSE) :]
+                        break
+                    size += len(buf) - 16
+                    buf = buf[-16:]
+                yield "too_large", b"", size
+                offset += size
+                break
+            search_from = max(len(buf) - len(_PAGE_CLOSE), 5)
+            if not more():
+                yield "truncated", buf, offset
+                offset += len(buf)
+                buf = b""
+                break
+    if not head_done:
+        yield "head", buf, 0
+    else:
+        tail = buf.strip()
+        if tail and not tail.startswith(b"</mediawiki>"):
+            yield "garbage", buf, offset
 
 
 def read_wikipedia(
@@ -329,39 +427,80 @@ def read_wikipedia(
 ) -> Iterator[RawRecord | RecordError]:
     """Articles of a MediaWiki XML dump (``.xml``, ``.xml.bz2``): one RawRecord (wikitext) per ns-0 page.
 
+    The dump is cut at ``<page>`` boundaries and each page parsed on its own, so a malformed page, an entity
+    bomb or garbage between pages costs that page only: the complete pages before and after it are kept, and
+    the error says how many bytes were lost. Entities are never expanded and DTDs never loaded (a page using
+    a custom entity is an ``xml_entity`` error).
+
     options: ``wiki_base_url`` (default: from the dump's ``<siteinfo><base>``, else English Wikipedia),
     ``max_doc_bytes`` (default 10 MB: a bigger page becomes one ``too_large`` error and the dump goes on),
-    ``xml_huge_tree`` (default True: lift libxml2's 10 MB text-node limit, which would otherwise end the whole
-    dump at the first huge page; entities stay unexpanded and DTDs unloaded either way).
+    ``xml_huge_tree`` (default True: lift libxml2's 10 MB text-node limit inside one page).
     """
     base_url = options.get("wiki_base_url")
     max_bytes = int(options.get("max_doc_bytes") or DEFAULT_MAX_DOC_BYTES)
+    parser = _page_parser(bool(options.get("xml_huge_tree", True)))
     pages = 0
-    events = etree.iterparse(
-        open_decompressed(path, stream),
-        events=("end",),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=bool(options.get("xml_huge_tree", True)),
-    )
+    language = ""
     try:
-        for _, elem in events:
-            name = _localname(elem)
-            if name == "base" and base_url is None:
-                base_url = _base_url_from_siteinfo(elem.text)
-            elif name == "page":
-                pages += 1
-                record = wiki_page_record(elem, base_url or DEFAULT_WIKI_BASE_URL, path, max_bytes)
-                if isinstance(record, RawRecord) and (language := _dump_language(elem)):
-                    record.metadata["declared_lang"] = language
-                _release(elem)
-                if record is not None:
-                    yield record
-    except etree.XMLSyntaxError as exc:
-        yield _xml_error(exc, pages, path)
+        for what, data, where in _split_pages(open_decompressed(path, stream), max_bytes + _PAGE_SLACK):
+            if what == "head":
+                if base_url is None and (found := _BASE_RE.search(data)):
+                    base_url = _base_url_from_siteinfo(found.group(1).decode("utf-8", "replace"))
+                language = _dump_language(data)
+                if (
+                    pages == 0
+                    and data.strip()
+                    and b"<mediawiki" not in data
+                    and not _PAGE_OPEN_RE.search(data)
+                ):
+                    head = data.strip()[:60].decode("utf-8", "replace")
+                    yield _page_error(
+                        "xml_syntax", f"not a MediaWiki XML dump (no <page> element; starts {head!r})", 1, path,
+                        len(data),
+                    )  # fmt: skip
+                continue
+            pages += 1
+            if what == "page":
+                for item in _page_record(
+                    data, pages, base_url or DEFAULT_WIKI_BASE_URL, path, max_bytes, parser
+                ):
+                    if isinstance(item, RawRecord) and language:
+                        item.metadata["declared_lang"] = language
+                    yield item
+            elif what == "too_large":
+                yield _page_error(
+                    "too_large", f"page {pages} is {where} bytes, over max_doc_bytes={max_bytes}: skipped", pages,
+                    path, where,
+                )  # fmt: skip
+            elif what == "truncated":
+                yield _page_error(
+                    "truncated", f"the file ends inside page {pages}: its {len(data)} bytes are lost", pages,
+                    path, len(data),
+                )  # fmt: skip
+            else:  # garbage between pages, or a page that never closed before the next one
+                pages -= not data.lstrip().startswith(b"<page")
+                yield _page_error(
+                    "xml_syntax",
+                    f"{len(data)} bytes at offset {where} are no complete <page> (malformed page or garbage)"
+                    " and were skipped; the pages around them are kept",
+                    pages + 1, path, len(data),
+                )  # fmt: skip
     except DECOMPRESSION_ERRORS as exc:
         yield stream_error("wikipedia", path, exc, f"page:{pages + 1}")
+
+
+def _page_record(
+    data: bytes, number: int, base_url: str, path: str, max_bytes: int, parser: etree.XMLParser
+) -> Iterator[RawRecord | RecordError]:
+    try:
+        page = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        kind = "xml_entity" if "Entity" in str(exc) else "xml_syntax"
+        yield _page_error(kind, f"page {number} is malformed XML ({exc}); skipped", number, path, len(data))
+        return
+    record = wiki_page_record(page, base_url, path, max_bytes)
+    if record is not None:
+        yield record
 
 
 # --------------------------------------------------------------------------------------------------

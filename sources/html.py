@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 import charset_normalizer
 import trafilatura
 from lxml import etree
+from lxml import html as lxml_html
 
 from filters.language import normalize_language_tag
 from pipeline.errors import ConfigError, RecordFailure
@@ -154,11 +155,53 @@ def decode_html(content: bytes, http_charset: str | None = None) -> tuple[str, d
             info = {"charset": codec, "charset_source": origin}
             if bad:
                 info["charset_errors"] = str(bad)
+            if codec in LATIN_CODECS and _looks_misdecoded(text):
+                redetected = _redetect(content)
+                if redetected is not None:
+                    return redetected[0], {
+                        "charset": redetected[1],
+                        "charset_source": "detected",
+                        "charset_declared": codec,
+                    }
             return text, info
     best = charset_normalizer.from_bytes(content).best()
     if best is None or best.encoding is None:
         raise RecordFailure("charset", "no declared charset fits the bytes and charset detection found none")
     return str(best), {"charset": best.encoding, "charset_source": "detected"}
+
+
+# Single-byte Latin charsets decode any byte, so a page in another script declared as one of them decodes
+# "fine" into mojibake (cp1251 Russian declared iso-8859-1 reads "Öåíòðàëüíûé").
+LATIN_CODECS = frozenset({"cp1252", "latin-1", "iso8859-1", "iso8859-15", "cp1254", "iso8859-9"})
+MISDECODED_MIN_LETTERS = 40
+MISDECODED_SHARE = 0.3  # French, German ...: a few % of letters are accented; mojibake: nearly all of them
+_TAG_RE = re.compile(r"<[^>]*>|&[#\w]+;")
+
+
+def _high_latin_share(text: str) -> tuple[float, int]:
+    """Share of letters in U+00C0-U+00FF among the letters of the text outside tags; and how many letters."""
+    visible = _TAG_RE.sub(" ", text[:200_000])
+    letters = [ch for ch in visible if ch.isalpha()]
+    if not letters:
+        return 0.0, 0
+    high = sum(1 for ch in letters if "\u00c0" <= ch <= "\u00ff")
+    return high / len(letters), len(letters)
+
+
+def _looks_misdecoded(text: str) -> bool:
+    share, letters = _high_latin_share(text)
+    return letters >= MISDECODED_MIN_LETTERS and share >= MISDECODED_SHARE
+
+
+def _redetect(content: bytes) -> tuple[str, str] | None:
+    """The text under the detected charset, if detection finds one whose text no longer looks misdecoded."""
+    best = charset_normalizer.from_bytes(content).best()
+    if best is None or best.encoding is None:
+        return None
+    text = str(best)
+    if _high_latin_share(text)[0] >= MISDECODED_SHARE / 3:
+        return None
+    return text, best.encoding
 
 
 def _as_document_html(text: str) -> tuple[str, bool]:
@@ -372,6 +415,21 @@ def _extract(html_text: str, url: str, settings: Mapping[str, Any]) -> Any:
         raise RecordFailure("html_parse", f"trafilatura could not parse the page: {exc}") from exc
 
 
+def _check_parse_limits(html_text: str) -> None:
+    """Raise ``RecordFailure("html_parse")`` when libxml2 stopped parsing the page at one of its resource limits
+    (e.g. more than 256 nested elements): the empty text is then a parse failure, not an empty page."""
+    parser = lxml_html.HTMLParser()
+    try:
+        lxml_html.document_fromstring(html_text, parser=parser)
+    except (ValueError, etree.LxmlError):
+        return  # an empty or unparsable document: trafilatura's verdict (no text) stands
+    for entry in parser.error_log:
+        if entry.type_name == "ERR_RESOURCE_LIMIT":
+            raise RecordFailure(
+                "html_parse", f"the HTML parser stopped at line {entry.line}: {entry.message}"
+            )
+
+
 _LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
 _REL_CANONICAL = re.compile(r"""\brel\s*=\s*["']?\s*canonical\b""", re.IGNORECASE)
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
@@ -449,6 +507,8 @@ def extract_html(raw: RawRecord, options: Mapping[str, Any] | None = None) -> Do
         metadata["html_fragment"] = "true"
     result = _extract(html_text, raw.url, settings) if html_text.strip() else None
     text = render_body(result.body, settings["tables"]) if result is not None else ""
+    if not text and html_text.strip():
+        _check_parse_limits(html_text)
     for key in ("author", "sitename"):
         value = getattr(result, key, None) if result is not None else None
         if value:

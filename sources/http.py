@@ -9,6 +9,14 @@
   (temporary file, then rename), so a killed run never leaves a half-written entry behind.
 - ``robots_allowed(url, user_agent)``: robots.txt check with a per-host cache (for feeds and web pages).
 
+Every body is verified before a caller sees it (and so before it can enter a cache): the bytes on the wire
+must match ``Content-Length``; a ``Content-Encoding: gzip``/``deflate`` body, and a ``.gz`` file, must be a
+complete compressed stream; and the body must parse as what the URL says it is (``body_check``: JSON parses,
+an EDGAR index has its header, an EDGAR full submission ends with ``</SEC-DOCUMENT>``), or what the caller's
+``validate`` says. A failed check is retried like a truncated body, then raised as ``FetchError``
+(``truncated`` or ``invalid_body``): a response whose connection closed early without a Content-Length is
+caught by the parse check.
+
 Rate limiting: every request (retries included) first waits for its host group's limiter, which keeps
 request starts at least ``1 / max_rps`` seconds apart and lets a request start only when the one
 ``floor(max_rps)`` places earlier got its response over a second ago, so that the server, whatever the
@@ -25,6 +33,7 @@ own group. Backoff: attempt ``n`` (0-based) waits ``uniform(0, min(backoff_max, 
 from __future__ import annotations
 
 import email.utils
+import gzip
 import json
 import logging
 import random
@@ -33,14 +42,16 @@ import threading
 import time
 import urllib.robotparser
 import uuid
+import zlib
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
@@ -50,6 +61,10 @@ __all__ = [
     "GROUP_MAX_RPS",
     "FetchError",
     "HttpClient",
+    "body_check",
+    "check_edgar_index",
+    "check_edgar_submission",
+    "check_json",
     "RateLimiter",
     "RawCache",
     "Ticket",
@@ -251,8 +266,17 @@ class HttpClient:
             delay = max(delay, min(retry_after, RETRY_AFTER_MAX))
         return delay
 
-    def get(self, url: str, headers: Mapping[str, str] | None = None) -> requests.Response:
-        """The response to ``GET url`` with its body read and checked; ``FetchError`` once retries run out."""
+    def get(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        validate: Callable[[bytes], None] | None = None,
+    ) -> requests.Response:
+        """The response to ``GET url`` with its body read and verified; ``FetchError`` once retries run out.
+
+        ``validate(body)`` raises ``ValueError`` for a body that is not what it should be (default:
+        ``body_check(url)``, chosen by the URL); such a body is retried, never returned."""
+        validate = validate if validate is not None else body_check(url)
         limiter = limiter_for(host_group(url))
         request_headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
         request_headers.update(headers or {})
@@ -260,7 +284,7 @@ class HttpClient:
         for attempt in range(self.max_retries + 1):
             ticket = limiter.acquire(self.max_rps)
             try:
-                return self._attempt(url, request_headers)
+                return self._attempt(url, request_headers, validate)
             except _Retryable as exc:
                 failure = exc
             finally:
@@ -280,10 +304,12 @@ class HttpClient:
             time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _attempt(self, url: str, headers: Mapping[str, str]) -> requests.Response:
+    def _attempt(
+        self, url: str, headers: Mapping[str, str], validate: Callable[[bytes], None] | None = None
+    ) -> requests.Response:
         """One request; returns a good response, raises ``_Retryable`` or (not retryable) ``FetchError``."""
         try:
-            response = self._session().get(url, headers=dict(headers), timeout=self.timeout)
+            response = self._session().get(url, headers=dict(headers), timeout=self.timeout, stream=True)
         except requests.Timeout as exc:
             self._count("timeout")
             raise _Retryable("timeout", f"timed out after {self.timeout}s ({type(exc).__name__})") from None
@@ -302,13 +328,147 @@ class HttpClient:
             raise FetchError(
                 f"http_{status}", f"GET {url}: HTTP {status}", url=url, status=status, attempts=1
             )
-        declared = response.headers.get("Content-Length")
-        encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
-        if declared and declared.isdigit() and not encoded and len(response.content) != int(declared):
-            raise _Retryable(
-                "truncated", f"body has {len(response.content)} of {declared} bytes", status=status
-            )
+        response._content = self._verified_body(url, response, validate)  # noqa: SLF001 - what .content returns
         return response
+
+    def _verified_body(
+        self, url: str, response: requests.Response, validate: Callable[[bytes], None] | None
+    ) -> bytes:
+        """The body, decoded, once it passed every check (see the module docstring)."""
+        status = response.status_code
+        try:
+            wire = response.raw.read(decode_content=False)  # the bytes as sent, before Content-Encoding
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            self._count("truncated")
+            raise _Retryable("truncated", f"body cut short ({type(exc).__name__})", status=status) from None
+        finally:
+            response.close()
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and len(wire) != int(declared):
+            raise _Retryable("truncated", f"body has {len(wire)} of {declared} bytes", status=status)
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        try:
+            body = _decode_content(wire, encoding)
+            if urlsplit(url).path.lower().endswith(".gz"):
+                check_gzip(body)
+            if validate is not None:
+                validate(body)
+        except ValueError as exc:
+            kind = getattr(exc, "kind", "invalid_body")
+            self._count(kind)
+            raise _Retryable(kind, f"{exc}", status=status) from None
+        return body
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Body checks
+
+
+class InvalidBody(ValueError):
+    """A body that is not what it should be; ``kind`` names the failure (``FetchError.kind`` once retries
+    run out)."""
+
+    kind = "invalid_body"
+
+    def __init__(self, message: str, kind: str | None = None):
+        super().__init__(message)
+        if kind:
+            self.kind = kind
+
+
+class TruncatedBody(InvalidBody):
+    """A compressed body that ends before its stream does."""
+
+    kind = "truncated"
+
+
+def _inflate_all(data: bytes, wbits: int, what: str) -> bytes:
+    """Every member of a gzip/zlib stream; ``TruncatedBody`` if the last one is incomplete."""
+    out = []
+    while data:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out.append(inflater.decompress(data))
+        except zlib.error as exc:
+            raise ValueError(f"{what} body is corrupt ({exc})") from None
+        if not inflater.eof:
+            raise TruncatedBody(f"{what} stream is incomplete (cut short after {len(data)} bytes)")
+        data = inflater.unused_data
+        if not data.strip(b"\x00"):
+            break
+    return b"".join(out)
+
+
+def _decode_content(wire: bytes, encoding: str) -> bytes:
+    """The body under its Content-Encoding (identity, gzip, deflate), checked complete."""
+    if encoding in ("", "identity"):
+        return wire
+    if encoding in ("gzip", "x-gzip"):
+        return _inflate_all(wire, 16 + zlib.MAX_WBITS, "gzip")
+    if encoding == "deflate":  # zlib-wrapped per the RFC; some servers send raw deflate
+        try:
+            return _inflate_all(wire, zlib.MAX_WBITS, "deflate")
+        except TruncatedBody:
+            raise
+        except ValueError:
+            return _inflate_all(wire, -zlib.MAX_WBITS, "deflate")
+    raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+
+
+def check_gzip(body: bytes) -> None:
+    """A ``.gz`` file must be a complete gzip stream."""
+    if body[:2] == b"\x1f\x8b":
+        _inflate_all(body, 16 + zlib.MAX_WBITS, "gzip file")
+
+
+def check_json(body: bytes) -> None:
+    """The body parses as JSON."""
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidBody(f"body is not valid JSON ({str(exc)[:120]})", "invalid_json") from None
+
+
+_INDEX_HEADER_RE = re.compile(rb"^(?:CIK\|Company Name\||Form Type\s|Company Name\s)", re.MULTILINE)
+
+
+def check_edgar_index(body: bytes) -> None:
+    """An EDGAR full-/daily-index file (``form.idx``, ``master.idx``, ``company.idx``) has its header line
+    and the dashed line under it."""
+    if body[:2] == b"\x1f\x8b":
+        body = gzip.decompress(body)
+    header = _INDEX_HEADER_RE.search(body[:16384])
+    if header is None or b"\n---" not in body[header.start() : header.start() + 2048]:
+        raise ValueError("EDGAR index without its column header and dashed line (cut short or not an index)")
+
+
+_SUBMISSION_ENDS = (
+    b"</SEC-DOCUMENT>",
+    b"</IMS-DOCUMENT>",
+    b"-----END PRIVACY-ENHANCED MESSAGE-----",
+    b"</DOCUMENT>",
+)
+
+
+def check_edgar_submission(body: bytes) -> None:
+    """An EDGAR full-submission ``.txt`` ends with ``</SEC-DOCUMENT>`` (or the PEM trailer / the IMS era's end)."""
+    if not body.rstrip().endswith(_SUBMISSION_ENDS):
+        raise ValueError("EDGAR submission does not end with </SEC-DOCUMENT> (cut short)")
+
+
+_SUBMISSION_PATH_RE = re.compile(r"/Archives/edgar/data/\d+/(?:\d+/)?\d{10}-\d{2}-\d{6}\.txt$")
+
+
+def body_check(url: str) -> Callable[[bytes], None] | None:
+    """The parse check a URL's body must pass, chosen by what the URL names (None: no format check)."""
+    path = urlsplit(url).path
+    if path.endswith(".json"):
+        return check_json
+    if path.endswith((".idx", ".idx.gz")):
+        return check_edgar_index
+    if _SUBMISSION_PATH_RE.search(path):
+        return check_edgar_submission
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -33,15 +33,8 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from pipeline.schema import RawRecord, RecordError
+from sources import note_skipped  # skipped records are counted per file by pipeline.read
 from sources.general import DECOMPRESSION_ERRORS, open_decompressed, stream_error
-
-try:  # the skipped-record counter of the readers (pipeline.read collects it per file)
-    from sources import note_skipped
-except ImportError:  # pragma: no cover - older checkouts without skipped counts
-
-    def note_skipped(source: str, reason: str, n: int = 1) -> None:
-        return None
-
 
 PUBMED_SOURCE = "pubmed"
 PMC_SOURCE = "pmc"

@@ -35,7 +35,6 @@ import json
 import os
 import re
 import tarfile
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ from typing import Any, NoReturn
 from urllib.parse import unquote, urljoin
 
 from pipeline.errors import ConfigError
-from sources.http import FetchError, HttpClient, RawCache
+from sources.http import FetchError, HttpClient, InvalidBody, RawCache
 
 DEFAULT_BASE_URL = "https://ftp.ncbi.nlm.nih.gov"
 DEFAULT_MAX_RPS = 3.0  # NCBI: no more than 3 requests per second without an API key
@@ -61,14 +60,6 @@ PMC_PACKAGE_RE = re.compile(
     r"^(oa_comm|oa_noncomm|oa_other)_xml\.(?:PMC\d+x+\.)?(baseline|incr)\.[\w.-]+\.tar\.gz$"
 )
 PMCID_RE = re.compile(r"PMC\d+")
-
-
-class _VerifyFailed(Exception):
-    """A downloaded body failed its check (MD5, tar listing): retried like a truncated body."""
-
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind
 
 
 class _Links(HTMLParser):
@@ -212,33 +203,17 @@ def _select(names: list[str], config: MedicalFetchConfig) -> list[str]:
     return names[: config.max_files] if config.max_files else names
 
 
-def _verified_get(
-    client: HttpClient, url: str, check: Callable[[bytes], None], config: MedicalFetchConfig
-) -> bytes:
-    """The body of ``url`` once ``check`` accepts it; a refused body is fetched again (backoff), up to
-    ``max_retries`` times, then ``FetchError`` with the check's kind."""
-    for attempt in range(config.max_retries + 1):
-        body = client.get(url).content
-        try:
-            check(body)
-            return body
-        except _VerifyFailed as exc:
-            failure = exc
-        if attempt < config.max_retries:
-            time.sleep(client.backoff(attempt))
-    raise FetchError(
-        failure.kind,
-        f"GET {url}: {failure} (gave up after {config.max_retries + 1} downloads)",
-        url=url,
-        attempts=config.max_retries + 1,
-    )
+def _verified_get(client: HttpClient, url: str, check: Callable[[bytes], None]) -> bytes:
+    """The body of ``url`` once the shared client's checks (length, gzip stream) and ``check`` accept it; a
+    refused body is fetched again with backoff (``max_retries``), then ``FetchError`` with the check's kind."""
+    return client.get(url, validate=check).content
 
 
 def _md5_check(expected: str) -> Callable[[bytes], None]:
     def check(body: bytes) -> None:
         got = hashlib.md5(body, usedforsecurity=False).hexdigest()
         if got != expected:
-            raise _VerifyFailed("md5_mismatch", f"MD5 {got} does not match the published {expected}")
+            raise InvalidBody(f"MD5 {got} does not match the published {expected}", kind="md5_mismatch")
 
     return check
 
@@ -293,7 +268,7 @@ def fetch_pubmed(config: MedicalFetchConfig) -> MedicalFetchSummary:
                         "no_md5", f"{listing_url} lists no {name}.md5: cannot verify {name}", url=url
                     )
                 expected = parse_md5(client.get(url + ".md5").text)
-                body = _verified_get(client, url, _md5_check(expected), config)
+                body = _verified_get(client, url, _md5_check(expected))
             except (FetchError, ValueError) as exc:
                 summary.failed += 1
                 summary.errors.append(_error(name, url, exc))
@@ -316,13 +291,14 @@ def _package_check(filelist: list[dict[str, str]], md5: str | None) -> Callable[
             with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
                 members = {m.name for m in tar.getmembers() if m.isfile()}
         except (tarfile.TarError, OSError, EOFError) as exc:
-            raise _VerifyFailed(
-                "bad_package", f"not a readable .tar.gz ({type(exc).__name__}: {exc})"
+            raise InvalidBody(
+                f"not a readable .tar.gz ({type(exc).__name__}: {exc})", kind="bad_package"
             ) from None
         missing = sorted(wanted - members)
         if missing:
-            raise _VerifyFailed(
-                "incomplete_package", f"{len(missing)} articles of its file list missing, e.g. {missing[0]}"
+            raise InvalidBody(
+                f"{len(missing)} articles of its file list missing, e.g. {missing[0]}",
+                kind="incomplete_package",
             )
 
     return check
@@ -375,7 +351,7 @@ def fetch_pmc(config: MedicalFetchConfig) -> MedicalFetchSummary:
                 list_text = client.get(urljoin(listing_url, list_key)).content.decode("utf-8", "replace")
                 filelist = parse_filelist(list_text)
                 md5 = parse_md5(client.get(url + ".md5").text) if name + ".md5" in available else None
-                body = _verified_get(client, url, _package_check(filelist, md5), config)
+                body = _verified_get(client, url, _package_check(filelist, md5))
             except (FetchError, ValueError) as exc:
                 summary.failed += 1
                 summary.errors.append(_error(name, url, exc))

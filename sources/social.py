@@ -27,6 +27,8 @@ from typing import Any, BinaryIO
 from filters.language import normalize_language_tag
 from pipeline.errors import RecordFailure
 from pipeline.schema import RawRecord, RecordError
+from sources import note_skipped
+from sources.files import decode_legacy
 from sources.general import (
     DECOMPRESSION_ERRORS,
     DEFAULT_MAX_DOC_BYTES,  # a JSON line longer than this is a "too_large" error, not a document
@@ -197,6 +199,7 @@ def reddit_record(
     subreddit = str(obj.get("subreddit") or "")
     if allow is not None and subreddit.lower() not in allow:
         counter(REDDIT_NAMESPACE, "skipped:subreddit").inc()
+        note_skipped(SOURCE, "reddit:subreddit")
         return None
     is_submission = "title" in obj
     kind, prefix = ("submission", "t3") if is_submission else ("comment", "t1")
@@ -393,6 +396,16 @@ def _tweet_json_items(
         yield tweet_record(tweet, f"{os.path.basename(path)}:{lineno}", options, path)
 
 
+TWEETS_NAMESPACE = "tweets"
+
+
+def _legacy_value(value: str) -> str:
+    """A CSV field read with surrogateescape, re-read as cp1252 if it held bytes that are not UTF-8."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    return decode_legacy(value.encode("utf-8", "surrogateescape"))
+
+
 def _csv_row(
     row: Mapping[str | None, Any], rowno: int, options: Mapping[str, Any], path: str
 ) -> RawRecord | RecordError:
@@ -408,14 +421,12 @@ def _csv_row(
             path=path,
         )
     if any("\udc80" <= ch <= "\udcff" for value in row.values() for ch in value):
-        return RecordError(
-            source=SOURCE,
-            stage="read",
-            kind="invalid_utf8",
-            message=f"row {rowno} is not valid UTF-8",
-            id=where,
-            path=path,
-        )
+        # a row in Latin-1 / cp1252 in a UTF-8 file: that row is read as cp1252 (counted), not lost
+        row = {key: _legacy_value(value) for key, value in row.items()}
+        fallback = True
+        counter(TWEETS_NAMESPACE, "charset_fallback_rows").inc()
+    else:
+        fallback = False
     text_column = options.get("text_column", DEFAULT_TEXT_COLUMN)
     tweet = {
         "text": row.get(text_column),
@@ -424,7 +435,10 @@ def _csv_row(
         "created_at": row.get("created_at"),
         "lang": row.get("lang"),
     }
-    return tweet_record(tweet, where, options, path)
+    record = tweet_record(tweet, where, options, path)
+    if fallback and isinstance(record, RawRecord):
+        record.metadata["charset_fallback"] = "cp1252"
+    return record
 
 
 def _tweet_csv_items(

@@ -22,6 +22,7 @@ import functools
 import html
 import io
 import os
+import re
 import time
 import zlib
 from collections.abc import Iterator, Mapping
@@ -35,6 +36,7 @@ from warcio.recordloader import ArcWarcRecord
 
 from filters.language import normalize_language_tag
 from pipeline.schema import RawRecord, RecordError
+from sources import note_skipped
 from sources.general import DECOMPRESSION_ERRORS, counter, open_decompressed
 
 WARC_NAMESPACE = "warc"  # Beam counter namespaces
@@ -340,6 +342,11 @@ class _WarcScan:
         self.records_seen = 0
         self.short: tuple[str, int] | None = None  # (record id, missing bytes) of a record that ended early
 
+    def skip(self, reason: str) -> None:
+        """Count a record left out on purpose (request, metadata, non-HTML ...) in the counters and the funnel."""
+        counter(WARC_NAMESPACE, f"skipped:{reason}").inc()
+        note_skipped(self.default_source, f"warc:{reason}")
+
     def error(self, kind: str, message: str, record_id: str = "") -> RecordError:
         return RecordError(
             source=self.default_source, stage="read", kind=kind, message=message, id=record_id, path=self.path
@@ -363,9 +370,12 @@ class _WarcScan:
         missing = getattr(rec.raw_stream, "limit", 0)
         self.last_end = archive.get_record_offset() + archive.get_record_length()
         if archive.err_count > warnings_before:
+            inner = self._record_start_inside(archive.get_record_offset(), self.last_end)
             yield self.error(
                 "bad_content_length", "no record boundary where the Content-Length ends the record", record_id
             )
+            if inner is not None:  # the Content-Length ran over the next record: read it from its header
+                raise _Resync(inner)
         elif missing > 0:
             self.short = (record_id, missing)
         elif result is not None:
@@ -375,15 +385,15 @@ class _WarcScan:
         if rec.rec_type == "conversion":
             return self._text_record(rec, record_id)
         if rec.rec_type not in ("response", "resource"):
-            counter(WARC_NAMESPACE, f"skipped:{rec.rec_type}").inc()
+            self.skip(rec.rec_type or "unknown")
             return None
         status = rec.http_headers.get_statuscode() if rec.http_headers is not None else "200"
         if not status.isdigit() or int(status) not in DOCUMENT_STATUS:
-            counter(WARC_NAMESPACE, "skipped:http_status").inc()
+            self.skip("http_status")
             return None
         media_type = _media_type(rec)
         if media_type and media_type not in HTML_MEDIA_TYPES:
-            counter(WARC_NAMESPACE, "skipped:non_html").inc()
+            self.skip("non_html")
             return None
         return self._html_record(rec, record_id, status, media_type)
 
@@ -397,7 +407,7 @@ class _WarcScan:
         if len(body) > self.max_bytes:
             return self.error("too_large", f"HTML payload over max_doc_bytes={self.max_bytes}", record_id)
         if not media_type and not _looks_like_html(body):
-            counter(WARC_NAMESPACE, "skipped:non_html").inc()
+            self.skip("non_html")
             return None
         url = rec.rec_headers.get_header("WARC-Target-URI") or ""
         metadata = {"warc_file": self.warc_file, "http_status": status}
@@ -451,12 +461,22 @@ class _WarcScan:
         trailing = self.input.position - self.last_end
         padding = trailing <= TAIL_BYTES and not self.input.tail[-trailing:].strip(b"\r\n\t \x00")
         if trailing > 0 and not padding:
-            yield self.error(
+            error = self.error(
                 "truncated",
                 f"{trailing} bytes after the last complete record (offset {self.last_end}) "
                 "could not be read: the file is truncated or its last record is broken",
                 f"offset:{self.last_end}",
             )
+            error.lost_bytes = trailing
+            yield error
+
+    def bytes_after_last_record(self) -> int:
+        """How many bytes follow the last complete record (0 when the input cannot seek)."""
+        if not self.input.seekable():
+            return 0
+        self.input.seek(self.last_end)
+        self.input.drain()
+        return max(self.input.position - self.last_end, 0)
 
     def next_boundary(self) -> int | None:
         """Offset of the next plausible record start after the last complete record; None if there is none
@@ -464,6 +484,10 @@ class _WarcScan:
         if not self.input.seekable():
             return None
         start = self.last_end + 1
+        if not self.gzipped:  # step over the header of the record that failed, after the separator lines
+            self.input.seek(self.last_end)
+            head = self.input.read(RESYNC_PROBE_BYTES)
+            start = self.last_end + len(head) - len(head.lstrip(b"\r\n\t ")) + 1
         self.input.seek(start)
         carry = b""
         offset = start
@@ -473,16 +497,28 @@ class _WarcScan:
             found = self._first_record_start(data, base)
             if found is not None:
                 return found
-            carry = data[-(len(WARC_MAGIC) + 1) :]
+            carry = data[-16:]
             offset += len(block)
         return None
+
+    def _record_start_inside(self, start: int, end: int) -> int | None:
+        """In an uncompressed seekable WARC, the first record header strictly inside ``[start, end)`` (where a
+        record whose Content-Length was too long swallowed the next record), else None."""
+        if self.gzipped or not self.input.seekable() or end - start > RESYNC_BLOCK * 64:
+            return None
+        here = self.input.tell()
+        self.input.seek(start + 1)
+        data = self.input.read(end - start - 1)
+        self.input.seek(here)
+        found = _WARC_HEADER_RE.search(data)
+        return start + 1 + found.start() if found else None
 
     def _first_record_start(self, data: bytes, base: int) -> int | None:
         """Absolute offset of the first record start in ``data`` (read from ``base``): a gzip member that
         decompresses to ``WARC/`` in a ``.gz`` file, a line starting with ``WARC/`` otherwise."""
-        if not self.gzipped:
-            found = data.find(b"\n" + WARC_MAGIC)
-            return base + found + 1 if found >= 0 else None
+        if not self.gzipped:  # a "WARC/1.x" version line, wherever garbage before it ends
+            found = _WARC_HEADER_RE.search(data)
+            return base + found.start() if found else None
         index = data.find(GZIP_MAGIC)
         while index >= 0:
             if self._gzip_member_is_warc(base + index):
@@ -499,6 +535,17 @@ class _WarcScan:
             return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head).startswith(WARC_MAGIC)
         except zlib.error:
             return False
+
+
+_WARC_HEADER_RE = re.compile(rb"WARC/1\.[01]\r?\n")
+
+
+class _Resync(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Restart reading at ``offset``: a record header was found inside the previous record's extent."""
+
+    def __init__(self, offset: int):
+        super().__init__(offset)
+        self.offset = offset
 
 
 class _Truncated(Exception):
@@ -595,27 +642,41 @@ def read_warc(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iterat
         try:
             for rec in archive:
                 yield from scan.record(rec, archive)
-        except (ArchiveLoadFailed, *DECOMPRESSION_ERRORS) as exc:
+        except _Resync as jump:
+            scan.input.seek(jump.offset)
+            scan.last_end = jump.offset
+            scan.short = None
+            continue
+        except Exception as exc:  # noqa: BLE001 - warcio raises anything on a malformed record (AttributeError
+            # on a response without WARC-Target-URI): skip to the next record header, never stop the run
             if isinstance(exc, ArchiveLoadFailed) and _is_whole_file_gzip(exc) and scan.input.seekable():
                 yield from _read_whole_gzip(scan, skip=scan.records_seen)
                 return
+            reason = f"{type(exc).__name__}: {str(exc).strip()}"
             resume = scan.next_boundary()
-            if resume is None and scan.records_seen == 0:
+            if resume is None and scan.records_seen == 0 and isinstance(exc, ArchiveLoadFailed):
                 yield scan.error("not_warc", f"no WARC record could be read: {str(exc).strip()}", "offset:0")
                 return
             if resume is None:
-                yield scan.error(
-                    "truncated",
+                lost = scan.bytes_after_last_record()
+                broken = isinstance(exc, ArchiveLoadFailed | _Truncated | EOFError)
+                error = scan.error(
+                    "truncated" if broken else "corrupt_record",
                     f"cannot read past offset {scan.last_end} and found no later record "
-                    f"to resume from; the rest of the file is lost: {str(exc).strip()}",
+                    f"to resume from; the rest of the file ({lost or 'an unknown number of'} bytes) is lost: "
+                    f"{reason}",
                     f"offset:{scan.last_end}",
                 )
+                error.lost_bytes = lost
+                yield error
                 return
-            yield scan.error(
+            error = scan.error(
                 "corrupt_record",
-                f"unreadable bytes {scan.last_end}-{resume} skipped: {str(exc).strip()}",
+                f"unreadable bytes {scan.last_end}-{resume} ({resume - scan.last_end} bytes) skipped: {reason}",
                 f"offset:{scan.last_end}",
             )
+            error.lost_bytes = resume - scan.last_end
+            yield error
             scan.input.seek(resume)
             scan.last_end = resume
             scan.short = None

@@ -6,6 +6,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -13,6 +14,8 @@ import pytest
 
 from pipeline.schema import SCHEMA_VERSION
 from tests.conftest import run_cli
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +35,8 @@ def test_summary_printed(default_run):
     run_dir, proc = default_run
     assert f"output: {run_dir}" in proc.stdout
     assert "read = kept + rejected + errors for every source: yes" in proc.stdout
+    assert f"see {run_dir}/stats/report.html" in proc.stdout  # the HTML report, not report.md
+    assert (run_dir / "stats" / "report.html").is_file()
     for source in ("filings", "press", "news", "social", "wikipedia"):
         assert f"\n{source}" in proc.stdout
 
@@ -184,3 +189,161 @@ def test_corrupt_shard_named_by_stats(default_run, tmp_path):
     proc = run_cli("stats", str(copy))
     assert proc.returncode == 2
     assert manifest["shards"][0]["path"] in proc.stderr and "corrupt" in proc.stderr
+
+
+def _flag_cases(tmp_path: Path) -> list[tuple[list[str], str]]:
+    folder = tmp_path / "warcs"
+    folder.mkdir()
+    return [
+        (["run", "--ouput_root=/tmp/elsewhere"], "unknown flag --ouput_root; did you mean --output_root?"),
+        (
+            ["run", "--max_rows_per_shard", "0"],
+            "--max_rows_per_shard: must be a positive integer (1 or more), got 0",
+        ),
+        (["run", "--max_rows_per_shard=-5"], "--max_rows_per_shard: must be a positive integer"),
+        (["run", "--progress_interval=-1"], "--progress_interval: must be 0 or more"),
+        (
+            ["run", "--runner=DataflowRunner"],
+            "--runner=DataflowRunner needs --project, --region, --temp_location",
+        ),
+        (["run", "--runner=DataflowRunner", "--project=p", "--region=r"], "needs --temp_location"),
+        (["run", "--runner=Dataflw"], "unknown runner 'Dataflw'; did you mean DataflowRunner?"),
+        (["run", "--runner=NoSuchRunner"], "unknown runner 'NoSuchRunner'"),
+        (
+            ["run", f"--input=warc={folder}"],
+            f"{folder} is a directory; give the files as a glob, e.g. {folder}/*",
+        ),
+        (["run", "stray"], "unexpected argument 'stray'"),
+        (["run", "--run_name=../x"], "--run_name '../x': must be a plain folder name (no / or \\)"),
+        (["inspect", str(folder)], "is a folder: inspect reads one file"),
+        (["fetch", "edgar", "--max_retries", "-1"], "argument --max_retries: must be 0 or more, got -1"),
+        (["fetch", "edgar", "--timeout", "0"], "argument --timeout: must be a number above 0, got 0"),
+        (
+            ["fetch", "feeds", "--feeds=x", "--cache_dir=c", "--timeout=0"],
+            "argument --timeout: must be a number above 0",
+        ),
+        (
+            ["fetch", "feeds", "--feeds=x", "--cache_dir=c", "--max_retries=-1"],
+            "argument --max_retries: must be 0 or more",
+        ),
+    ]
+
+
+def test_bad_flags_are_one_line_exit_2_and_nothing_written(tmp_path, monkeypatch, capsys):
+    """Issue 16 item 8: each of these ran (exit 0, into the default folder) or printed a traceback."""
+    from pipeline.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for args, message in _flag_cases(tmp_path):
+        code = main(args)
+        out, err = capsys.readouterr()
+        assert code == 2, (args, out[-2000:], err[-2000:])
+        assert message in err, (args, err)
+        assert len(err.strip().splitlines()) == 1, (args, err)
+        assert not (tmp_path / "output").exists() and not (tmp_path / "c").exists(), args
+
+
+def test_misspelled_flag_refused_by_the_real_command(tmp_path):
+    proc = run_cli("run", "--ouput_root=elsewhere", cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.stderr.strip() == "error: run: unknown flag --ouput_root; did you mean --output_root?"
+    assert not (tmp_path / "output").exists() and not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/proc/self/mem"), reason="needs Linux /proc/self/mem (an unreadable file)"
+)
+def test_inspect_unreadable_file_is_one_line(tmp_path):
+    proc = run_cli("inspect", "/proc/self/mem", cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert (
+        proc.stderr.strip() == "error: cannot read /proc/self/mem: Input/output error (check its permissions)"
+    )
+
+
+def test_config_mistakes_are_all_listed_before_anything_is_written(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(
+        "inputs:\n  - kind: warc\n    paths: ['*.warc.gz']\n    optoins: {}\n"
+        "language:\n  allowed: en\nquality:\n  label_only: 'false'\nmix:\n  max_weight: -2\n"
+        "dedup:\n  near:\n    treshold: 0.7\n"
+    )
+    proc = run_cli("run", f"--config={cfg}", f"--output_root={tmp_path / 'out'}", cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines == [
+        f"error: {cfg}: inputs[0].optoins: unknown key; did you mean 'options'? (allowed here: name, options, paths)",
+        f"error: {cfg}: language.allowed: must be a list, not the string 'en': write [en]",
+        f"error: {cfg}: quality.label_only: must be true or false (YAML booleans, unquoted), got 'false'",
+        f"error: {cfg}: dedup.near.treshold: unknown key; did you mean 'threshold'? (allowed here: enabled, ngram, "
+        "num_perm, seed, threshold, verify, verify_threshold)",
+        f"error: {cfg}: mix.max_weight: must be greater than 0, got -2",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_run_help_lists_the_registry_kinds():
+    from sources import READERS
+
+    proc = run_cli("run", "--help", timeout=120)
+    assert proc.returncode == 0
+    help_text = _normalised(proc.stdout)
+    listed = re.search(r"Input kinds: ([a-z_, ]+)\.", help_text)
+    assert listed and listed.group(1).split(", ") == list(READERS)
+    flag = re.search(r"with connector KIND \(([a-z_, ]+)\)", help_text)
+    assert flag and flag.group(1).split(", ") == list(READERS)
+
+
+def _readme() -> str:
+    return (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading)
+    end = text.find("\n## ", start + len(heading))
+    return text[start : end if end > 0 else len(text)]
+
+
+def test_readme_inputs_table_matches_the_registry():
+    from sources import READERS
+
+    table = [
+        line for line in _section(_readme(), "## Inputs (connectors)").splitlines() if line.startswith("| `")
+    ]
+    kinds = [k for line in table for k in re.findall(r"`([a-z_]+)`", line.split("|")[1])]
+    assert sorted(kinds) == sorted(READERS)
+
+
+def test_readme_output_layout_and_development_notes():
+    output = _section(_readme(), "## Output")
+    for name in (
+        "manifest.json",
+        "mixture.json",
+        "stats/report.html",
+        "stats/report.md",
+        ".png",
+        "stats/stats.json",
+    ):
+        assert name in output, name
+    assert "FINPILE_SHARED_DATA" in _section(_readme(), "## Development")
+
+
+def test_readme_names_the_installed_beam_version():
+    import apache_beam
+
+    installed = tuple(int(x) for x in apache_beam.__version__.split(".")[:2])
+    mentions = re.findall(r"Beam(?:'s)?(?: \w+)? \(?(\d+)\.(\d+)(\+)?", _readme())
+    assert mentions, "the README no longer names a Beam version: drop this test"
+    for major, minor, plus in mentions:
+        named = (int(major), int(minor))
+        assert named <= installed if plus else named == installed, (named, installed)
+
+
+def test_config_reference_command_prints_the_committed_doc():
+    proc = run_cli("config-reference", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == (REPO / "docs" / "config.md").read_text(encoding="utf-8")

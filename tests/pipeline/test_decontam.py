@@ -54,7 +54,7 @@ def test_config_errors(eval_file):
         DecontamConfig.from_settings({"mode": "delete"})
     with pytest.raises(ConfigError, match="decontam.ngram"):
         DecontamConfig.from_settings({"ngram": 0})
-    with pytest.raises(ConfigError, match=r"eval_sets\[0\] needs name and path"):
+    with pytest.raises(ConfigError, match=r"decontam.eval_sets\[0\].path: required key missing"):
         DecontamConfig.from_settings({"eval_sets": [{"name": "x"}]})
     with pytest.raises(ConfigError, match="file not found"):
         Decontaminate({"eval_sets": [{"name": "x", "path": eval_file + ".missing"}]})

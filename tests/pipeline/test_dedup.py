@@ -443,6 +443,68 @@ def test_from_settings_switches():
         Deduplicate(PRIORITY, None, exact=False)
 
 
+# ---------------------------------------------------------------- ids unique in the output (issue 16 item 3)
+
+
+def _text(seed: int) -> str:
+    return " ".join(words(random.Random(seed), 80))
+
+
+def _twice_and_collision() -> list[Document]:
+    """The same file given twice (same id, same text) and one id given to two different documents."""
+    return [
+        Document(id="same", text=_text(1), source="web", url="file:///a.html"),
+        Document(id="same", text=_text(1), source="web", url="file:///a.html"),
+        Document(id="nested", text=_text(2), source="filings", url="https://sec/outer"),
+        Document(
+            id="nested",
+            text=_text(3),
+            source="filings",
+            url="https://sec/inner",
+        ),  # fmt: skip
+        Document(id="other", text=_text(4), source="web"),
+    ]
+
+
+def test_resolve_id_collisions_rejects_copies_and_names_both_sides_of_a_clash():
+    from pipeline.dedup import resolve_id_collisions
+
+    first, rejected, errors = resolve_id_collisions(_twice_and_collision()[:2])
+    assert first.id == "same" and not errors
+    assert [(r.stage, r.reason, r.duplicate_of) for r in rejected] == [("unique_ids", "duplicate_id", "same")]
+    first, rejected, errors = resolve_id_collisions(_twice_and_collision()[2:4])
+    assert not rejected and [e.kind for e in errors] == ["id_collision"]
+    assert "https://sec/outer" in errors[0].message and "https://sec/inner" in errors[0].message
+    # the kept one does not depend on arrival order
+    assert resolve_id_collisions(_twice_and_collision()[3:1:-1])[0].url == first.url
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Deduplicate(PRIORITY, CFG, with_errors=True),
+        lambda: __import__("pipeline.dedup").dedup.UniqueIds(),
+    ],
+)
+def test_ids_are_unique_in_the_output(make):
+    """The same file given twice left documents twice with one id; nested EDGAR blocks gave two documents one id."""
+    with TestPipeline() as p:
+        kept, rejected, errors = p | beam.Create(_twice_and_collision()) | make()
+        assert_that(
+            kept | "K" >> beam.Map(lambda d: d.id), equal_to(["same", "nested", "other"]), label="Kept"
+        )
+        assert_that(
+            rejected | "R" >> beam.Map(lambda r: (r.document.id, r.reason)),
+            equal_to([("same", "duplicate_id")]),
+            label="Rejected",
+        )
+        assert_that(
+            errors | "E" >> beam.Map(lambda e: (e.id, e.kind, e.stage)),
+            equal_to([("nested", "id_collision", "unique_ids")]),
+            label="Errors",
+        )
+
+
 def test_exact_dedup_keeps_the_canonical_page_over_its_syndicated_copy():
     text = (
         "Pellworth Instruments forecast upbeat 2024 revenue as chipmakers spend on advanced packaging. " * 20

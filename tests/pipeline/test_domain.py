@@ -70,7 +70,11 @@ def test_config_defaults_and_errors(model_path):
     assert cfg.model_path == default_model_path()
     assert (cfg.threshold, cfg.sources) == (0.5, ("web", "c4"))
     assert cfg.model_path.endswith("domain-finpile.ftz") and cfg.min_words == 20
-    assert DomainConfig.from_settings({"model_path": model_path, "sources": "news"}).sources == ("news",)
+    assert DomainConfig.from_settings({"model_path": model_path, "sources": ["news"]}).sources == ("news",)
+    with pytest.raises(
+        ConfigError, match=r"domain.sources: must be a list, not the string .news.: write \[news\]"
+    ):
+        DomainConfig.from_settings({"sources": "news"})
     with pytest.raises(ConfigError, match="domain.threshold"):
         DomainConfig.from_settings({"threshold": 1.5})
     with pytest.raises(ConfigError, match="domain.min_words"):

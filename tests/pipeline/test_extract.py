@@ -73,3 +73,34 @@ def test_whole_filing_without_the_option_and_counters():
     result.wait_until_finish()
     kept = result.metrics().query(MetricsFilter().with_name("extract:kept"))["counters"]
     assert sum(c.committed for c in kept) == 1
+
+
+def test_control_characters_are_stripped_and_counted():
+    """Issue 16 item 9: NUL and C0 control characters reached the stored text."""
+    from pipeline.extract import strip_control_chars
+
+    assert strip_control_chars("a\x00b\x07c\tok\r\nnext\x0cpage\x1b[0m\x7f\x9d") == (
+        "abc\tok\nnext\npage[0m",
+        5,
+    )
+    raw = RawRecord(source="social", id="t1", url="", content="Bought\x00 more\x01 index funds today.\r\n",
+                    content_type="text")  # fmt: skip
+    doc = extract(raw, DEFAULT_SOURCE_DOMAINS)
+    assert doc.text == "Bought more index funds today." and doc.metadata["control_chars_removed"] == "2"
+
+
+def test_text_file_with_latin_1_lines_is_read_line_by_line(shared_data, tmp_path):
+    """Issue 16 item 9: a text file with a few Latin-1 lines (here: the real lee_background.cor with two such
+    lines added) failed whole as a charset error."""
+    from sources.files import read_text_file
+
+    real = (shared_data / "general" / "lee_background.cor").read_bytes()
+    path = tmp_path / "lee.cor"
+    path.write_bytes(
+        real + "Zürich's café owners welcome the €5 rebate.\n".encode("cp1252") + "Ünïcödé ok.\n".encode()
+    )
+    with path.open("rb") as stream:
+        (record,) = list(read_text_file(str(path), stream, {}))
+    assert isinstance(record, RawRecord) and record.content.startswith(real.decode()[:1000])
+    assert record.content.endswith("Zürich's café owners welcome the €5 rebate.\nÜnïcödé ok.\n")
+    assert record.metadata["charset_fallback_lines"] == "1"

@@ -35,15 +35,15 @@ def test_shipped_profiles_and_unknown_name():
 
 def test_a_config_without_profile_is_finance():
     cfg = load_config()
-    assert cfg.profile["name"] == "finance" and cfg.domains == ("financial", "general")
-    assert cfg.profile["reference"] == FINANCE["reference"]
+    assert cfg.profile.name == "finance" and cfg.domains == ("financial", "general")
+    assert cfg.profile.reference.model_dump(exclude_none=True) == FINANCE["reference"]
     assert cfg.domain_of("filings") == "financial" and cfg.domain_of("pubmed") == "general"
-    assert "pubmedqa" not in cfg.decontam["sets"] and "phrasebank" in cfg.decontam["sets"]
+    assert "pubmedqa" not in cfg.decontam.sets and "phrasebank" in cfg.decontam.sets
 
 
 def test_medical_profile_config():
     cfg = medical()
-    assert cfg.profile["name"] == "medical" and cfg.domains == ("medical", "general")
+    assert cfg.profile.name == "medical" and cfg.domains == ("medical", "general")
     assert {s: cfg.domain_of(s) for s in ("pubmed", "pmc", "web", "wikipedia", "filings", "news")} == {
         "pubmed": "medical",
         "pmc": "medical",
@@ -52,11 +52,11 @@ def test_medical_profile_config():
         "filings": "general",  # only the profile's domain sources are medical by origin
         "news": "general",
     }
-    assert cfg.mix["domain_targets"] == {"medical": 0.5, "general": 0.5}
-    assert cfg.decontam["sets"] == ["pubmedqa", "medqa", "medmcqa"]
-    assert cfg.domain["model_path"].endswith("pipeline/models/domain-medical.ftz")
-    assert cfg.profile["reference"]["label"] == "The Pile %"
-    assert cfg.profile["reference"]["shares"]["medical/pmc"] == 14.40
+    assert cfg.mix.domain_targets == {"medical": 0.5, "general": 0.5}
+    assert cfg.decontam.sets == ["pubmedqa", "medqa", "medmcqa"]
+    assert cfg.domain.model_path.endswith("pipeline/models/domain-medical.ftz")
+    assert cfg.profile.reference.label == "The Pile %"
+    assert cfg.profile.reference.shares["medical/pmc"] == 14.40
 
 
 def test_profile_section_errors():
@@ -65,6 +65,8 @@ def test_profile_section_errors():
         parse_config({**base, "profile": {"name": "x", "domain": "general", "domain_sources": []}})
     with pytest.raises(ConfigError, match="unknown key"):
         parse_config({**base, "profile": {"name": "x", "domains": ["a"]}})
+    with pytest.raises(ConfigError, match="profile.domain"):  # a domain the schema does not know
+        parse_config({**base, "profile": {"name": "x", "domain": "legal", "domain_sources": []}})
     with pytest.raises(ConfigError, match="name no domain of this profile"):
         resolve_profile(
             {
@@ -75,19 +77,23 @@ def test_profile_section_errors():
             }
         )
     # a finance domain in a medical config is refused, naming the profile
-    with pytest.raises(ConfigError, match=r"domain must be one of \('medical', 'general'\) \(profile m\)"):
+    with pytest.raises(
+        ConfigError, match=r"news: financial: a domain must be one of medical, general \(profile m\)"
+    ):
         parse_config(
             {**base, "profile": {"name": "m", "domain": "medical", "domain_sources": []},
              "source_domains": {"news": "financial"}}
         )  # fmt: skip
-    with pytest.raises(ConfigError, match="mix.domain_targets keys must be among"):
+    with pytest.raises(ConfigError, match="mix.domain_targets: financial is no domain of profile m"):
         parse_config(
             {**base, "profile": {"name": "m", "domain": "medical", "domain_sources": []},
              "mix": {"domain_targets": {"financial": 0.5, "general": 0.5}}}
         )  # fmt: skip
     # another profile's domain targets default to half and half
     cfg = parse_config({**base, "profile": {"name": "m", "domain": "medical", "domain_sources": ["pubmed"]}})
-    assert cfg.mix["domain_targets"] == {"medical": 0.5, "general": 0.5}
+    assert cfg.mix.domain_targets == {"medical": 0.5, "general": 0.5}
+    assert cfg.domain_of("pubmed") == "medical" and cfg.domain_of("pmc") == "general"
+    assert cfg.decontam.sets == []  # a profile without standard sets
 
 
 def test_mixture_domains_follow_the_profile():
@@ -105,7 +111,7 @@ def test_composition_shows_the_profiles_reference():
                "domain_weighted": {"medical": 20.0}, "languages": {"en": 2}}  # fmt: skip
     web = {"domains": {"general": 1}, "domain_chars": {"general": 50}, "domain_tokens": {"general": 10},
            "domain_weighted": {"general": 10.0}, "languages": {"en": 1}}  # fmt: skip
-    ref = medical().profile["reference"]
+    ref = medical().profile.reference.model_dump()
     comp = composition({"pmc": summary, "web": web}, ref, ("medical", "general"))
     (med, gen) = comp["domains"]
     assert med["domain"] == "medical" and med["sources"][0]["reference_share_pct"] == 14.40
@@ -222,5 +228,5 @@ def test_a_model_without_the_profiles_label_is_refused_before_the_run():
     from pipeline.domain import ClassifyDomain, default_model_path
 
     with pytest.raises(ConfigError, match=r"no __label__medical label.*train-domain-classifier --profile"):
-        ClassifyDomain({"model_path": default_model_path(), "label": "medical"})
-    ClassifyDomain({"model_path": medical().domain["model_path"], "label": "medical"})  # the right one loads
+        ClassifyDomain({"model_path": default_model_path()}, "medical")
+    ClassifyDomain({"model_path": medical().domain.model_path}, "medical")  # the right one loads

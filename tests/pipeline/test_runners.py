@@ -154,3 +154,49 @@ def test_unfinished_run_of_another_config_is_refused(tmp_path):
     proc = _cli("run", f"--output_root={tmp_path}", "--run_name=r")
     assert proc.returncode == 2
     assert "unfinished run of another config" in proc.stderr
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 180) -> None:
+    deadline = time.time() + seconds
+    while not path.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+
+
+def test_second_run_into_a_live_run_folder_is_refused(tmp_path):
+    """Issue 16: with --overwrite, a second identical command used to delete the live run's folder."""
+    first = _start(tmp_path, "r")
+    try:
+        _wait_for(tmp_path / "r" / "_work" / "started.json", first)
+        assert first.poll() is None, "the first run ended before the second started; the test proves nothing"
+        second = _cli("run", f"--output_root={tmp_path}", "--run_name=r", "--no_stats", "--overwrite")
+    finally:
+        first_rc = first.wait(timeout=600)
+    assert second.returncode == 2, second.stderr[-2000:]
+    message = second.stderr.strip().splitlines()[-1]
+    assert message.startswith("error: ") and f"pid {first.pid}" in message and "in use by run" in message
+    assert first_rc == 0
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["funnel"]["totals"]["balanced"]
+    assert not (tmp_path / ".r.lock").exists(), "the lock outlived its run"
+
+
+def test_kill_during_stats_then_rerun_restarts_cleanly(tmp_path):
+    """Issue 16: the manifest was written before the stats, so a kill during stats left a folder that looked
+    complete (the rerun refused) without stats/. Now the manifest comes last."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    args = [sys.executable, "-m", "pipeline", "run", f"--output_root={tmp_path}", "--run_name=r"]
+    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run_dir = tmp_path / "r"
+    _wait_for(run_dir / "mixture.json", proc)  # the corpus is written; what follows is the stats report
+    time.sleep(0.5)
+    killed_during_stats = proc.poll() is None and not (run_dir / "stats" / "report.html").exists()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert killed_during_stats, "the run finished its stats before it was killed; the test proves nothing"
+    assert not (run_dir / "manifest.json").exists(), "a folder with a manifest must be complete"
+
+    rerun = _cli("run", f"--output_root={tmp_path}", "--run_name=r")
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert "stats/report.md" in manifest["stats_files"] and (run_dir / "stats" / "report.md").exists()
+    assert not (run_dir / "_work").exists()

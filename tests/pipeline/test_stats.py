@@ -326,7 +326,7 @@ def test_funnel_tokens_and_mixture(tiny):
     }
     stages = {r["stage"]: r for r in web["stages"]}
     assert [r["stage"] for r in web["stages"]] == ["read", "extract", "language", "quality", "pii", "decontam",
-                                                   "boilerplate", "exact_dedup", "near_dedup", "domain"]  # fmt: skip
+                                                   "boilerplate", "unique_ids", "exact_dedup", "near_dedup", "domain"]  # fmt: skip
     assert stages["read"] == {"stage": "read", "docs_in": 3, "docs_rejected": 0, "docs_errors": 1, "docs_out": 2,
                               "tokens_in": 250 + n, "tokens_rejected": 0, "tokens_out": 250 + n}  # fmt: skip
     assert stages["quality"]["docs_in"] == 2 and stages["quality"]["docs_out"] == 1
@@ -334,7 +334,8 @@ def test_funnel_tokens_and_mixture(tiny):
     assert stages["near_dedup"]["docs_in"] == stages["near_dedup"]["docs_out"] == 1
     assert stats["funnel_tokens"]["filings"]["stages"][0]["docs_in"] == 2
     assert stats["funnel"]["totals"] == {"read": 6, "derived": 0, "kept": 4, "rejected_total": 1,
-                                         "errors_total": 1, "balanced": True}  # fmt: skip
+                                         "errors_total": 1, "balanced": True, "seen": 6, "skipped_total": 0,
+                                         "lost_bytes": 0, "lost_records": 0}  # fmt: skip
     assert stats["languages_identified"] == {"en": 4, "de": 1}
     assert stats["mixture"]["sources"]["web"]["achieved_share"] == 0.94
 

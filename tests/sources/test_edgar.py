@@ -442,6 +442,40 @@ def test_gzip_submission_reads_like_the_plain_file():
     assert [(r.id, r.content) for r in zipped] == plain
 
 
+def test_cut_gzip_submission_keeps_its_complete_documents_like_the_plain_cut():
+    """Issue 16: a cut .txt.gz lost every document (the same cut uncompressed kept the complete ones)."""
+    text = (MODERN_HEADER + _document("10-K", 1, "a.htm", MAIN_HTML) + _document("EX-99.1", 2, "b.htm", PRESS_HTML)
+            + _document("EX-99.2", 3, "c.htm", PRESS_HTML * 40)).encode()  # fmt: skip
+    cut = text[: text.index(b"<TYPE>EX-99.2") + 300]
+    plain = _read(cut)
+    zipped = _read(gzip.compress(text)[: len(gzip.compress(cut))], path="0000320193-24-000123.txt.gz")
+    assert (
+        [r.id for r in _records(zipped)]
+        == [r.id for r in _records(plain)]
+        == [
+            "0000320193-24-000123:1",
+            "0000320193-24-000123:2",
+        ]
+    )
+    assert [e.kind for e in _errors(zipped)] == ["unterminated_document", "truncated"]
+    assert "decompressed bytes" in _errors(zipped)[-1].message
+
+
+def test_oversized_document_is_too_large_and_the_rest_is_kept():
+    """Issue 16 item 9: EDGAR documents had no size cap (a 40 MB binary-looking exhibit became a document)."""
+    text = (
+        MODERN_HEADER
+        + _document("10-K", 1, "a.htm", MAIN_HTML)
+        + _document("EX-99.1", 2, "b.htm", "x" * 5000)
+    )
+    results = _read(text, max_doc_bytes="2000")
+    assert [r.id for r in _records(results)] == ["0000320193-24-000123:1"]
+    assert [(e.kind, e.id) for e in _errors(results)] == [("too_large", "0000320193-24-000123:2")]
+    assert [e.kind for e in _errors(_read(MAIN_HTML * 20, path="a.htm", max_doc_bytes="1000"))] == [
+        "too_large"
+    ]
+
+
 def test_uuencoded_exhibit_with_a_text_type_is_skipped_and_counted():
     text = (
         MODERN_HEADER + _document("10-K", 1, "a.htm", MAIN_HTML) + _document("EX-99.3", 2, "c.gif", UUENCODED)

@@ -197,7 +197,30 @@ def test_read_wikipedia_does_not_expand_entities_billion_laughs() -> None:
     items = read_w(data)
     assert time.monotonic() - started < 5
     assert all(len(getattr(i, "content", "")) < 100 for i in items)  # nothing expanded to 3e9 characters
-    assert isinstance(items[-1], RecordError) and items[-1].kind == "xml_syntax"
+    # the bomb costs its own page only: the pages before and after it are kept (issue 16)
+    assert [i.id if isinstance(i, RawRecord) else i.kind for i in items] == ["wiki:1", "xml_entity", "wiki:3"]
+
+
+def test_read_wikipedia_bad_spots_cost_only_themselves() -> None:
+    """Issue 16: one XML error lost the rest of the dump and complete pages before it (8 of 10 articles)."""
+    good = [page(i, f"Article {i}", f"Article number {i} is a complete page. " * 30) for i in range(1, 11)]
+    malformed = (
+        "<page><title>Broken</title><ns>0</ns><id>99</id><revision><text>never closed</revision></page>"
+    )
+    unclosed = "<page><title>Cut</title><ns>0</ns><id>98</id><revision><text>no end tag"
+    garbage = "\x01 stray bytes & <junk> between pages "
+    pages = good[:3] + [malformed] + good[3:6] + [garbage] + good[6:8] + [unclosed] + good[8:]
+    items = read_w(dump(pages))
+    assert [i.id for i in items if isinstance(i, RawRecord)] == [f"wiki:{i}" for i in range(1, 11)]
+    errors = [i for i in items if isinstance(i, RecordError)]
+    assert [e.kind for e in errors] == ["xml_syntax", "xml_syntax", "xml_syntax"]
+    assert [e.lost_bytes for e in errors] == [len(malformed), len(garbage.encode()), len(unclosed)]
+    assert all(f"{e.lost_bytes} bytes" in e.message for e in errors[1:])
+
+
+def test_read_wikipedia_not_a_dump_is_one_error() -> None:
+    items = read_w(b"<html><body>no dump here</body></html>")
+    assert [(type(i).__name__, i.kind) for i in items] == [("RecordError", "xml_syntax")]
 
 
 def test_read_wikipedia_does_not_read_external_entities(tmp_path: Path) -> None:

@@ -88,6 +88,38 @@ def test_decode_undeclared_cp1251_is_detected() -> None:
     assert info == {"charset": "cp1251", "charset_source": "detected"}
 
 
+RUSSIAN = "Центральный банк России повысил ключевую ставку до шестнадцати процентов годовых. " * 4
+FRENCH = "La Banque centrale européenne a relevé ses taux à la surprise générale des marchés. " * 4
+
+
+@pytest.mark.parametrize("declared", ["http", "meta"])
+def test_decode_cp1251_declared_as_latin1_is_redetected(declared: str) -> None:
+    """Issue 16: a cp1251 page declared ISO-8859-1 became silent mojibake ("Öåíòðàëüíûé")."""
+    meta = '<meta charset="iso-8859-1">' if declared == "meta" else ""
+    page = f"<html><head>{meta}</head><body><p>{RUSSIAN}</p></body></html>".encode("cp1251")
+    text, info = decode_html(page, "iso-8859-1" if declared == "http" else None)
+    assert RUSSIAN in text
+    assert info == {"charset": "cp1251", "charset_source": "detected", "charset_declared": "cp1252"}
+
+
+def test_decode_real_latin1_page_keeps_its_declared_charset() -> None:
+    page = f'<html><head><meta charset="iso-8859-1"></head><body><p>{FRENCH}</p></body></html>'.encode(
+        "cp1252"
+    )
+    text, info = decode_html(page)
+    assert FRENCH in text and info == {"charset": "cp1252", "charset_source": "meta"}
+
+
+def test_deeply_nested_html_is_a_parse_error_not_silent_empty_text() -> None:
+    """Issue 16: 200k unclosed <div>s gave empty text with no hint of a parse failure."""
+    html = "<html><body>" + "<div>" * 200_000 + "<p>" + "Real article text. " * 30 + "</p></body></html>"
+    with pytest.raises(RecordFailure) as failure:
+        extract_html(raw(html.encode()))
+    assert failure.value.kind == "html_parse" and "depth" in str(failure.value)
+    # an ordinary empty page is still just empty text (rejected later), not a parse error
+    assert extract_html(raw(b"<html><body><div></div></body></html>")).text == ""
+
+
 def test_decode_valid_utf8_wins_over_a_stale_latin1_header() -> None:
     text, info = decode_html("<p>Ümsatz: 5 €</p>".encode(), http_charset="iso-8859-1")
     assert text == "<p>Ümsatz: 5 €</p>" and info["charset"] == "utf-8"

@@ -8,6 +8,7 @@ timeout, a truncated body (Content-Length larger than the data, then the connect
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -47,6 +48,8 @@ class Action:
     hang: float = 0.0
     truncate: bool = False
     delay: float = 0.0
+    body: bytes | None = None  # served instead of the route's bytes (e.g. a cut gzip stream)
+    no_length: bool = False  # no Content-Length: the body ends where the connection closes
 
 
 class ReplayServer:
@@ -127,11 +130,14 @@ class ReplayServer:
                 body = server.routes.get(path)
                 status = action.status if action.status != 200 or body is not None else 404
                 payload = body if status == 200 and body is not None else f"status {status}\n".encode()
+                if action.body is not None:
+                    payload = action.body
                 self.send_response(status)
                 for key, value in action.headers.items():
                     self.send_header(key, value)
                 declared = len(payload) + 1000 if action.truncate else len(payload)
-                self.send_header("Content-Length", str(declared))
+                if not action.no_length:
+                    self.send_header("Content-Length", str(declared))
                 self.end_headers()
                 self.wfile.write(payload)
                 self.wfile.flush()
@@ -414,3 +420,70 @@ def test_replay_server_records_json_routes(server):
     server.routes["/j"] = json.dumps({"a": 1}).encode()
     assert fast_client().get(server.url("/j")).json() == {"a": 1}
     assert server.counts()["/j"] == 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Every body is verified before a caller (and so a cache) sees it (issue 16 item 6)
+
+SUBMISSION_PATH = "/Archives/edgar/data/320193/0000320193-24-000123.txt"
+SUBMISSION = (
+    b"<SEC-DOCUMENT>0000320193-24-000123.txt : 20240101\n<DOCUMENT>\n<TYPE>10-K\n<TEXT>\n"
+    + (b"Annual report text.\n" * 200)
+    + b"</TEXT>\n</DOCUMENT>\n</SEC-DOCUMENT>\n"
+)
+
+
+def test_gzip_body_cut_short_with_a_consistent_length_is_retried(server):
+    """A gzip body cut short whose Content-Length matches the cut bytes was returned (and cached) as good."""
+    data = json.dumps({"filings": list(range(2000))}).encode()
+    server.routes["/s.json"] = gzip.compress(data)
+    server.always["/s.json"] = Action(headers={"Content-Encoding": "gzip"})
+    server.script("/s.json", Action(headers={"Content-Encoding": "gzip"}, body=gzip.compress(data)[:-40]))
+    client = fast_client()
+    assert client.get(server.url("/s.json")).content == data
+    assert len(server.requests_to("/s.json")) == 2 and client.status_counts["truncated"] == 1
+
+
+def test_body_without_content_length_cut_by_a_closed_connection_is_retried(server):
+    """No Content-Length and the connection closed early: the submission lacks its </SEC-DOCUMENT>."""
+    server.routes[SUBMISSION_PATH] = SUBMISSION
+    server.script(SUBMISSION_PATH, Action(body=SUBMISSION[: len(SUBMISSION) // 2], no_length=True))
+    client = fast_client()
+    assert client.get(server.url(SUBMISSION_PATH)).content == SUBMISSION
+    assert len(server.requests_to(SUBMISSION_PATH)) == 2 and client.status_counts["invalid_body"] == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "bad", "kind"),
+    [
+        ("/files/company_tickers.json", b'{"0": {"cik_str": 320193, "tic', "invalid_json"),
+        (
+            "/Archives/edgar/full-index/2024/QTR1/form.idx",
+            b"<html>Your request was rate limited</html>",
+            "invalid_body",
+        ),
+        (SUBMISSION_PATH, SUBMISSION[:-30], "invalid_body"),
+        ("/dumps/RC_2024-01.ndjson.gz", gzip.compress(b'{"id": 1}\n' * 500)[:-50], "truncated"),
+    ],
+)
+def test_a_body_that_never_verifies_is_an_error_and_never_returned(server, path, bad, kind):
+    server.routes[path] = bad
+    with pytest.raises(FetchError) as info:
+        fast_client(max_retries=1).get(server.url(path))
+    assert info.value.kind == kind and info.value.attempts == 2
+
+
+def test_real_edgar_files_pass_their_body_checks(shared_data):
+    from sources.http import body_check
+
+    index = (shared_data / "edgar" / "index" / "form.20200318.idx").read_bytes()
+    body_check("https://www.sec.gov/Archives/edgar/daily-index/2020/QTR1/form.20200318.idx")(index)
+    body_check("https://www.sec.gov/Archives/edgar/full-index/1993/QTR4/master.idx")(
+        (shared_data / "edgar" / "index" / "master.idx").read_bytes()
+    )
+    for path in sorted((shared_data / "edgar" / "full-submission").glob("*.txt")):
+        url = f"https://www.sec.gov/Archives/edgar/data/1/{path.name}"
+        body_check(url)(path.read_bytes())
+    body_check("https://data.sec.gov/submissions/CIK0000320193.json")(
+        (shared_data / "edgar" / "submissions" / "CIK0000320193.json").read_bytes()
+    )

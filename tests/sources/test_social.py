@@ -451,15 +451,24 @@ def test_tweet_csv_missing_text_column_fails_the_file() -> None:
 
 
 def test_tweet_csv_broken_rows_are_errors() -> None:
-    data = b"text,label\nGood row about markets today,1\nbad \xff\xfe bytes in this row,2\ntoo,many,fields\nlonely\n"
-    data += b"Another good row about bonds,0\n"
-    assert kinds(read_t(data, path="s.csv")) == [
-        "ok",
-        "error:invalid_utf8",
-        "error:malformed_row",
-        "error:malformed_row",
-        "ok",
-    ]
+    data = b"text,label\nGood row about markets today,1\nCaf\xe9 owners \x93cheer\x94 the rate cut,2\ntoo,many,fields\n"
+    data += b"lonely\nAnother good row about bonds,0\n"
+    items = read_t(data, path="s.csv")
+    assert kinds(items) == ["ok", "ok", "error:malformed_row", "error:malformed_row", "ok"]
+    # a cp1252 row in a UTF-8 file is read as cp1252 (issue 16), counted in its metadata
+    assert items[1].content == "Café owners \u201ccheer\u201d the rate cut"
+    assert items[1].metadata["charset_fallback"] == "cp1252"
+    assert "charset_fallback" not in items[0].metadata
+
+
+def test_real_phrasebank_rows_in_latin_1_are_read(shared_data: Path) -> None:
+    """Issue 16: 25 PhraseBank rows with Latin-1 bytes were invalid_utf8 errors."""
+    path = shared_data / "labeled" / "financial_phrasebank_50agree_subset.csv"
+    with path.open("rb") as stream:
+        items = list(read_tweets(str(path), stream, {"text_column": "news", "min_words": 0}))
+    assert items and not [i for i in items if isinstance(i, RecordError)]
+    fallback = [i for i in items if i.metadata.get("charset_fallback")]
+    assert fallback and not any("\udc80" <= ch <= "\udcff" for i in fallback for ch in i.content)
 
 
 def test_tweet_csv_gzip_truncated() -> None:

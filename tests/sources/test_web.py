@@ -349,10 +349,31 @@ def test_read_warc_wrong_content_length_is_one_error(gzipped: bool, delta: int) 
     errors = [i for i in items if isinstance(i, RecordError)]
     assert errors[0].kind == "bad_content_length"
     assert errors[0].path == ("x.warc.gz" if gzipped else "x.warc")
-    if gzipped or delta < 0:  # warcio re-synchronises by itself
-        assert summary(items) == ["0", "1", "error:bad_content_length", "3", "4"]
-    else:  # the record swallowed the next header: we skip to the next record boundary
-        assert summary(items) == ["0", "1", "error:bad_content_length", "error:corrupt_record", "4"]
+    # warcio re-synchronises by itself when the length is short or the file gzipped; when the record swallowed
+    # the next record's header, the reader goes back to that header: the intact next record is kept (issue 16)
+    assert summary(items) == ["0", "1", "error:bad_content_length", "3", "4"]
+
+
+def test_read_warc_garbage_between_records_keeps_the_next_record() -> None:
+    records = split_plain_records(make_warc(html_specs(4), gzipped=False))
+    records[2] = b"\x00\xffgarbage that is no WARC header at all\r\n" * 3 + b"junk" + records[2]
+    items = read("x.warc", b"".join(records))
+    assert summary(items) == ["0", "1", "error:corrupt_record", "2", "3"]
+    error = next(i for i in items if isinstance(i, RecordError))
+    garbage = len(b"\x00\xffgarbage that is no WARC header at all\r\n" * 3 + b"junk")
+    assert garbage <= error.lost_bytes <= garbage + 4  # + the previous record's closing CRLFCRLF
+    assert f"({error.lost_bytes} bytes)" in error.message
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_read_warc_response_without_target_uri_is_one_error(gzipped: bool) -> None:
+    """warcio raises AttributeError on a response record without WARC-Target-URI: one error, not a crash."""
+    records = split_plain_records(make_warc(html_specs(3), gzipped=False))
+    records[1] = re.sub(rb"WARC-Target-URI: [^\r]*\r\n", b"", records[1])
+    data = b"".join(gzip.compress(r) for r in records) if gzipped else b"".join(records)
+    items = read("x.warc.gz" if gzipped else "x.warc", data)
+    assert summary(items) == ["0", "error:corrupt_record", "2"]
+    assert "AttributeError" in next(i for i in items if isinstance(i, RecordError)).message
 
 
 def test_read_warc_broken_gzip_member_is_skipped() -> None:
