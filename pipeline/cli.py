@@ -21,9 +21,10 @@ commands:
   run       build a corpus (default: the embedded sample corpus) -- see `run --help`
   stats     write stats/report.html, report.md and stats.json for a run folder (--compare OTHER_RUN)
   inspect   extract one local file and print its documents as JSON lines
-  fetch     download raw data into a cache: `fetch edgar ...`, `fetch feeds ...`, `fetch evalsets ...`
+  fetch     download raw data into a cache: `fetch edgar ...`, `fetch feeds ...`, `fetch evalsets ...`,
+            `fetch pubmed ...`, `fetch pmc ...`
   export    turn data into training files: `export sft` (instruction JSONL from the labelled sets)
-  train-domain-classifier  train the financial-vs-general fastText classifier (runs, AG News, PhraseBank)
+  train-domain-classifier  train a profile's domain-vs-general fastText classifier (--profile finance|medical)
   tokenize  a run's shards to training token files (Megatron .bin/.idx or numpy), mixed and shuffled
   config-reference  print (or --write) docs/config.md, every config key, generated from the schema
 
