@@ -148,6 +148,12 @@ def cmd_inspect(argv: list[str]) -> int:
     )
     parser.add_argument("--config", default=None, help="config whose thresholds to apply (default: embedded)")
     parser.add_argument(
+        "--profile",
+        default=None,
+        metavar="NAME",
+        help="apply this profile's config (finance, medical) instead",
+    )
+    parser.add_argument(
         "--max_chars", type=positive_int, default=None, help="cut each text to this many characters"
     )
     parser.add_argument(
@@ -169,7 +175,14 @@ def cmd_inspect(argv: list[str]) -> int:
         options[key] = option_value(value)
     from pipeline.inspect import inspect
 
-    for line in inspect(args.file, args.kind, args.config, args.max_chars, options):
+    config = args.config
+    if args.profile is not None:
+        from pipeline.profile import profile_config_path
+
+        if args.config:
+            raise ConfigError("inspect: pass --config or --profile, not both")
+        config = profile_config_path(args.profile)
+    for line in inspect(args.file, args.kind, config, args.max_chars, options):
         print(line)
     return 0
 

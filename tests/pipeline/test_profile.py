@@ -230,3 +230,15 @@ def test_a_model_without_the_profiles_label_is_refused_before_the_run():
     with pytest.raises(ConfigError, match=r"no __label__medical label.*train-domain-classifier --profile"):
         ClassifyDomain({"model_path": default_model_path()}, "medical")
     ClassifyDomain({"model_path": medical().domain.model_path}, "medical")  # the right one loads
+
+
+def test_inspect_applies_the_profile(capsys):
+    from pipeline.cli import main
+
+    path = str(Path(profile_config_path("medical")).parent.parent / "sample/medical/pmc/PMC9900202.nxml")
+    assert main(["inspect", path, "--profile", "medical", "--max_chars", "80"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["domain"] == "medical"
+    assert main(["inspect", path, "--max_chars", "80"]) == 0  # finance: PMC is general text
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["domain"] == "general"
+    assert main(["inspect", path, "--profile", "medical", "--config", profile_config_path("finance")]) == 2
+    assert "not both" in capsys.readouterr().err
