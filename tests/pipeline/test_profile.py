@@ -53,6 +53,8 @@ def test_medical_profile_config():
         "news": "general",
     }
     assert cfg.mix.domain_targets == {"medical": 0.5, "general": 0.5}
+    # a web page the classifier moves to medical has a target (else the mixer gives it weight 0)
+    assert set(cfg.mix.source_targets["medical"]) == {"pmc", "pubmed", "web"}
     assert cfg.decontam.sets == ["pubmedqa", "medqa", "medmcqa"]
     assert cfg.domain.model_path.endswith("pipeline/models/domain-medical.ftz")
     assert cfg.profile.reference.label == "The Pile %"
