@@ -246,7 +246,7 @@ def render_html(stats: dict[str, Any], pngs: dict[str, bytes]) -> str:
     # Decontamination.
     parts.append('<h2 id="decontam">Decontamination</h2>')
     dlines = [line for line in S.decontam_lines(stats.get("decontam")) if line]
-    parts.append("<ul>" + "".join(f"<li>{escape(line.lstrip('- '))}</li>" for line in dlines) + "</ul>")
+    parts.append("<ul>" + "".join(f"<li>{_code_spans(line.lstrip('- '))}</li>" for line in dlines) + "</ul>")
 
     # Mixture.
     parts.append('<h2 id="mixture">Mixture</h2>')

@@ -74,7 +74,7 @@ class MaxDocBytesOptions(ReaderOptions):
     )
 
 
-class EdgarOptions(ReaderOptions):
+class EdgarOptions(MaxDocBytesOptions):
     """``edgar``: EDGAR full submissions and primary documents (``sources/edgar.py: EdgarOptions``)."""
 
     exhibits: Literal["press", "all", "none"] | None = Field(

@@ -43,11 +43,13 @@ def test_group_cli_inputs_binds_each_option_to_the_input_before_it() -> None:
 
 def test_validate_options() -> None:
     validate_options("warc", {"tables": "linearize", "deny_domains": "a.com"})
-    with pytest.raises(ConfigError, match="unknown option 'tabels' for input kind 'warc'; known options:"):
+    with pytest.raises(ConfigError, match="options.tabels: unknown key; did you mean 'tables'"):
         validate_options("warc", {"tabels": "drop"})
-    with pytest.raises(ConfigError, match="not one of markdown, linearize, drop"):
+    with pytest.raises(ConfigError, match="'csv' is not one of: markdown, linearize, drop"):
         validate_options("html", {"tables": "csv"})
-    with pytest.raises(ConfigError, match=r"inputs\[0\] \(reddit\): unknown option 'subreddit'"):
+    with pytest.raises(
+        ConfigError, match=r"inputs\[0\].options.subreddit: unknown key; did you mean 'subreddits'"
+    ):
         parse_config({"inputs": [{"kind": "reddit", "paths": "x.zst", "options": {"subreddit": "stocks"}}]})
 
 
@@ -56,7 +58,7 @@ def inspector() -> Inspector:
     return Inspector(load_config())
 
 
-def _texts(inspector: Inspector, path: Path, kept_only: bool = True, **options: str) -> list[str]:
+def _texts(inspector: Inspector, path: Path, kept_only: bool = True, **options: object) -> list[str]:
     rows = inspector.inspect_file(str(path), options=options)
     return [r["text"] for r in rows if "text" in r and (r["decision"] == "kept" or not kept_only)]
 
@@ -69,9 +71,9 @@ def test_each_option_changes_what_inspect_shows(inspector: Inspector, shared_dat
     assert "| Number of cryptocurrencies supported | 170+ | 170+ |" in markdown
     assert "Number of cryptocurrencies supported: Coinbase: 170+; Coinbase Pro: 170+" in linear
     assert "170+" not in dropped
-    assert _texts(inspector, page, include_tables="false") == [dropped]
+    assert _texts(inspector, page, include_tables=False) == [dropped]
 
-    assert len(_texts(inspector, MRDN_10K, split_items_as_documents="true")) > 10
+    assert len(_texts(inspector, MRDN_10K, split_items_as_documents=True)) > 10
     assert len(_texts(inspector, MRDN_10K)) == 1
 
     phrasebank = shared_data / "labeled" / "financial_phrasebank_50agree_subset.csv"
@@ -113,7 +115,7 @@ def test_run_writes_what_inspect_shows(inspector: Inspector, shared_data: Path, 
             written.setdefault(source, []).append(text)
     expected = {
         "web": _texts(inspector, page, tables="linearize"),
-        "filings": _texts(inspector, MRDN_10K, split_items_as_documents="true"),
+        "filings": _texts(inspector, MRDN_10K, split_items_as_documents=True),
         "social": _texts(inspector, phrasebank, text_column="news"),
     }
     assert set(written) == set(expected)
@@ -126,10 +128,10 @@ def test_run_writes_what_inspect_shows(inspector: Inspector, shared_data: Path, 
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["run", "--input=html=/tmp/x.html", "--option=tabels=drop"], "unknown option 'tabels'"),
+        (["run", "--input=html=/tmp/x.html", "--option=tabels=drop"], "options.tabels: unknown key"),
         (["run", "--option=tables=drop"], "--option applies to the --input before it"),
         (["inspect", str(MRDN_10K), "--option", "tables"], "expected KEY=VALUE"),
-        (["inspect", str(MRDN_10K), "--option", "subreddits=*"], "unknown option 'subreddits'"),
+        (["inspect", str(MRDN_10K), "--option", "subreddits=*"], "options.subreddits: unknown key"),
     ],
 )
 def test_bad_option_is_one_clear_line(args: list[str], message: str, tmp_path: Path) -> None:
