@@ -97,14 +97,17 @@ def normalise(text: str, max_words: int = MAX_WORDS) -> str:
 class DomainClassifier(LazyFastTextModel):
     """Probability that a text is financial, from a fastText model file; loads the model lazily, pickles without it."""
 
-    def __init__(self, model_path: str, max_words: int = MAX_WORDS):
+    def __init__(self, model_path: str, max_words: int = MAX_WORDS, label: str = "financial"):
         self.model_path = model_path
         self.max_words = max_words
+        self.positive = f"__label__{label}"  # the profile's domain (financial, medical)
         self._model_obj: Any = None
 
     def _check(self, model: Any) -> None:
-        if LABEL_FINANCIAL not in model.get_labels():
-            raise ValueError(f"{self.model_path} is not a domain model: it has no {LABEL_FINANCIAL} label")
+        if self.positive not in model.get_labels():
+            raise ValueError(
+                f"{self.model_path} is not a domain model of this profile: it has no {self.positive} label"
+            )
 
     def score(self, text: str) -> float:
         """Probability in [0, 1] that ``text`` is financial (0.0 for text without words)."""
@@ -121,5 +124,5 @@ class DomainClassifier(LazyFastTextModel):
         labels, probs = self._model.predict([lines[i] for i in todo], k=-1)
         for i, labs, ps in zip(todo, labels, probs, strict=True):
             by_label = dict(zip(labs, ps, strict=True))
-            scores[i] = min(1.0, max(0.0, float(by_label.get(LABEL_FINANCIAL, 0.0))))
+            scores[i] = min(1.0, max(0.0, float(by_label.get(self.positive, 0.0))))
         return scores

@@ -21,9 +21,10 @@ commands:
   run       build a corpus (default: the embedded sample corpus) -- see `run --help`
   stats     write stats/report.html, report.md and stats.json for a run folder (--compare OTHER_RUN)
   inspect   extract one local file and print its documents as JSON lines
-  fetch     download raw data into a cache: `fetch edgar ...`, `fetch feeds ...`, `fetch evalsets ...`
+  fetch     download raw data into a cache: `fetch edgar ...`, `fetch feeds ...`, `fetch evalsets ...`,
+            `fetch pubmed ...`, `fetch pmc ...`
   export    turn data into training files: `export sft` (instruction JSONL from the labelled sets)
-  train-domain-classifier  train the financial-vs-general fastText classifier (runs, AG News, PhraseBank)
+  train-domain-classifier  train a profile's domain-vs-general fastText classifier (--profile finance|medical)
   tokenize  a run's shards to training token files (Megatron .bin/.idx or numpy), mixed and shuffled
   config-reference  print (or --write) docs/config.md, every config key, generated from the schema
 
@@ -157,6 +158,12 @@ def cmd_inspect(argv: list[str]) -> int:
     )
     parser.add_argument("--config", default=None, help="config whose thresholds to apply (default: embedded)")
     parser.add_argument(
+        "--profile",
+        default=None,
+        metavar="NAME",
+        help="apply this profile's config (finance, medical) instead",
+    )
+    parser.add_argument(
         "--max_chars", type=positive_int, default=None, help="cut each text to this many characters"
     )
     parser.add_argument(
@@ -178,7 +185,14 @@ def cmd_inspect(argv: list[str]) -> int:
         options[key] = option_value(value)
     from pipeline.inspect import inspect
 
-    for line in inspect(args.file, args.kind, args.config, args.max_chars, options):
+    config = args.config
+    if args.profile is not None:
+        from pipeline.profile import profile_config_path
+
+        if args.config:
+            raise ConfigError("inspect: pass --config or --profile, not both")
+        config = profile_config_path(args.profile)
+    for line in inspect(args.file, args.kind, config, args.max_chars, options):
         print(line)
     return 0
 

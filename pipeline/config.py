@@ -57,6 +57,14 @@ from filters.quality import (
     GopherRepetitionThresholds,
 )
 from pipeline.errors import ConfigError
+from pipeline.profile import (
+    DEFAULT_PROFILE,
+    FINANCE,
+    GENERAL_DOMAIN,
+    domains_of,
+    resolve_profile,
+    source_domains_of,
+)
 from pipeline.schema import DOMAINS, SOURCES
 from sources import READERS
 from sources.options import READER_OPTIONS, ReaderOptions, dump_reader_options
@@ -72,7 +80,8 @@ NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
 NonNegativeFloat = Annotated[StrictFloat, Field(ge=0)]
 LanguageCode = Annotated[StrictStr, Field(pattern=r"^[a-z]{2,3}$")]
 
-# Which FinPile domain each source belongs to (overridable under `source_domains`).
+# Which FinPile domain each source belongs to in the finance profile (overridable under `source_domains`);
+# another profile places its own `profile.domain_sources` in its domain, every other source in general.
 DEFAULT_SOURCE_DOMAINS: dict[str, str] = {
     "filings": "financial",
     "press": "financial",
@@ -441,6 +450,58 @@ class MixSettings(Section):
         return self
 
 
+class ReferenceSettings(Section):
+    """The published composition the report's composition table shows beside the run's own."""
+
+    SECTION: ClassVar[str] = "profile.reference"
+
+    label: StrictStr = Field("Reference %", description="the column's header, e.g. FinPile %")
+    title: StrictStr = Field("the reference composition", description="e.g. FinPile's Table 1")
+    shares: dict[StrictStr, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="% per '<domain>/<source>' row and per '<domain>' subtotal"
+    )
+    note: StrictStr = Field("", description="the sentence under the table: where the figures come from")
+    span: list[StrictInt] | None = Field(None, description="[first_year, last_year] of the reference corpus")
+    span_name: StrictStr | None = Field(
+        None, description="its name in the dates section (default: profile name)"
+    )
+
+
+class ProfileSettings(Section):
+    """The domain profile (pipeline/profile.py): the profile's domain, its sources, the report's reference.
+
+    A config without this section follows ``finance``; keys left out of a ``finance`` section take the finance
+    profile's values."""
+
+    SECTION: ClassVar[str] = "profile"
+
+    name: Annotated[StrictStr, Field(min_length=1)] = Field("finance", description="finance, medical, ...")
+    domain: DomainName = Field("financial", description="the profile's domain (the other one is general)")
+    domain_sources: list[SourceName] = Field(
+        default_factory=lambda: list(FINANCE["domain_sources"]),
+        description="sources whose documents are in the profile's domain by origin; the rest are general",
+    )
+    reference: ReferenceSettings = Field(
+        default_factory=lambda: ReferenceSettings(**FINANCE["reference"]),
+        description="what the report's composition table compares the run with",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve(cls, data: Any) -> Any:
+        """Fill a section from the built-in profile of its name and check it (pipeline.profile.resolve_profile)."""
+        if not isinstance(data, dict):
+            return data
+        try:
+            return resolve_profile({"name": DEFAULT_PROFILE, **data}, "profile")
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("profile: ")) from None
+
+    @property
+    def domains(self) -> tuple[str, str]:
+        return domains_of({"domain": self.domain})
+
+
 class ShardSettings(Section):
     """WriteShards."""
 
@@ -596,8 +657,9 @@ class Config(Section):
     time: TimeSettings = Field(default_factory=TimeSettings)
     source_domains: Annotated[dict[SourceName, DomainName], BeforeValidator(_source_domains)] = Field(
         default_factory=lambda: dict(DEFAULT_SOURCE_DOMAINS),
-        description="FinPile domain of each source (defaults: filings/press/news/social financial)",
+        description="domain of each source (default: the profile's domain_sources in its domain, the rest general)",
     )
+    profile: ProfileSettings = Field(default_factory=ProfileSettings)
 
     _origin: str = PrivateAttr(default="")
 
@@ -610,6 +672,56 @@ class Config(Section):
                 k: v for k, v in data.items() if not (v is None and k in cls.model_fields and k != "inputs")
             }
         return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_defaults(cls, data: Any) -> Any:
+        """Defaults that follow the profile: another profile's sources and domain targets (half and half, as
+        FinPile), and its evaluation sets."""
+        if not isinstance(data, dict) or not isinstance(data.get("profile"), dict):
+            return data
+        name = data["profile"].get("name")
+        domain = data["profile"].get("domain")
+        if name == DEFAULT_PROFILE or not isinstance(domain, str):
+            return data
+        data = dict(data)
+        own = data["profile"].get("domain_sources")
+        if isinstance(own, list):
+            given = data.get("source_domains")
+            defaults = source_domains_of({"domain": domain, "domain_sources": own}, tuple(SOURCES))
+            data["source_domains"] = {**defaults, **(given if isinstance(given, dict) else {})}
+        mix = data.get("mix")
+        if mix is None or (isinstance(mix, dict) and "domain_targets" not in mix):
+            data["mix"] = {**(mix or {}), "domain_targets": {domain: 0.5, GENERAL_DOMAIN: 0.5}}
+        decontam = data.get("decontam")
+        if decontam is None or (isinstance(decontam, dict) and "sets" not in decontam):
+            from sources.evalsets import PROFILES, sets_of_profile
+
+            sets = list(sets_of_profile(name)) if name in PROFILES else []
+            data["decontam"] = {**(decontam or {}), "sets": sets}
+        return data
+
+    @model_validator(mode="after")
+    def _domains_of_the_profile(self) -> Self:
+        domains = self.profile.domains
+        bad = sorted(f"{s}: {d}" for s, d in self.source_domains.items() if d not in domains)
+        if bad:
+            raise ValueError(
+                f"source_domains: {', '.join(bad)}: a domain must be one of {', '.join(domains)} "
+                f"(profile {self.profile.name})"
+            )
+        extra = sorted(set(self.mix.domain_targets) - set(domains))
+        if extra:
+            raise ValueError(
+                f"mix.domain_targets: {', '.join(extra)} is no domain of profile {self.profile.name} "
+                f"({', '.join(domains)})"
+            )
+        return self
+
+    @property
+    def domains(self) -> tuple[str, str]:
+        """The profile's two domains: its own (``financial``, ``medical``) and ``general``."""
+        return self.profile.domains
 
     @model_validator(mode="after")
     def _name_inputs(self) -> Self:

@@ -61,10 +61,14 @@ class DomainConfig:
     threshold: float = DEFAULT_THRESHOLD
     min_words: int = DEFAULT_MIN_WORDS
     sources: tuple[str, ...] = DEFAULT_SOURCES
+    label: str = "financial"  # the profile's domain: the model's positive label is __label__<label>
 
     @classmethod
-    def from_settings(cls, settings: DomainSettings | dict[str, Any] | None) -> DomainConfig:
-        """From the typed ``domain`` section (a plain mapping is validated by the config schema first)."""
+    def from_settings(
+        cls, settings: DomainSettings | dict[str, Any] | None, label: str = "financial"
+    ) -> DomainConfig:
+        """From the typed ``domain`` section (a plain mapping is validated by the config schema first);
+        ``label``: the profile's domain, the model's positive label."""
         s = DomainSettings.of(settings)
         model_path = s.model_path or default_model_path()
         if "://" not in model_path and not os.path.isfile(model_path):
@@ -73,7 +77,11 @@ class DomainConfig:
                 "(train one with `python -m pipeline train-domain-classifier RUN_DIR`)"
             )
         return cls(
-            model_path=model_path, threshold=s.threshold, sources=tuple(s.sources), min_words=s.min_words
+            model_path=model_path,
+            threshold=s.threshold,
+            sources=tuple(s.sources),
+            min_words=s.min_words,
+            label=label,
         )
 
 
@@ -93,15 +101,17 @@ def classify(
     threshold: float,
     sources: frozenset[str] = frozenset(),
     too_short: bool = False,
+    label: str = "financial",
 ) -> Document:
-    """Record ``domain_score`` and ``domain_before``, set the domain from the score (the pure decision); a
-    financial document of ``sources`` takes the source ``web`` (FinPile's financial Web)."""
+    """Record ``domain_score`` and ``domain_before``, set the domain from the score (the pure decision): the
+    profile's domain ``label`` (``financial``, ``medical``) at or above the threshold, ``general`` below; a
+    document of ``sources`` that joins the profile's domain takes the source ``web`` (FinPile's financial Web)."""
     doc.metadata["domain_score"] = f"{score:.4f}"
     doc.metadata["domain_before"] = doc.domain
-    doc.domain = "financial" if score >= threshold and not too_short else "general"
+    doc.domain = label if score >= threshold and not too_short else "general"
     if too_short:
         doc.metadata["domain_too_short"] = "true"
-    if doc.domain == "financial" and doc.source in sources and doc.source != FINANCIAL_WEB_SOURCE:
+    if doc.domain == label and doc.source in sources and doc.source != FINANCIAL_WEB_SOURCE:
         doc.metadata["source_before_domain"] = doc.source
         doc.source = FINANCIAL_WEB_SOURCE
     return doc
@@ -116,7 +126,7 @@ class _ClassifyDomainFn(DocumentStage):
         self._classifier: DomainClassifier | None = None
 
     def setup(self):
-        self._classifier = DomainClassifier(self._config.model_path)
+        self._classifier = DomainClassifier(self._config.model_path, label=self._config.label)
         self._classifier.setup()
         self._scores = Metrics.distribution(NAMESPACE, f"{STAGE}:score_permille")
 
@@ -127,7 +137,7 @@ class _ClassifyDomainFn(DocumentStage):
         score = self._classifier.score(doc.text)
         too_short = n_words(doc.text, self._config.min_words) < self._config.min_words
         before = doc.domain
-        doc = classify(doc, score, self._config.threshold, self._sources, too_short)
+        doc = classify(doc, score, self._config.threshold, self._sources, too_short, self._config.label)
         if too_short:
             counter(f"{STAGE}:too_short").inc()
         counter(f"{STAGE}:{doc.domain}").inc()
@@ -137,13 +147,28 @@ class _ClassifyDomainFn(DocumentStage):
         return doc
 
 
+def check_model_label(config: DomainConfig) -> None:
+    """``ConfigError`` (one line, before the run starts) when a local model lacks the profile's label, e.g. the
+    financial model named in a medical config: otherwise every worker would fail in ``setup``."""
+    if "://" in config.model_path:
+        return  # a gs:// model is checked where it is loaded
+    try:
+        DomainClassifier(config.model_path, label=config.label).setup()
+    except ValueError as exc:
+        raise ConfigError(
+            f"domain.model_path: {exc}; point domain.model_path at the profile's model "
+            f"(train one with `python -m pipeline train-domain-classifier --profile ...`)"
+        ) from None
+
+
 class ClassifyDomain(beam.PTransform):
     """Score the financial relevance of documents whose source does not decide their domain, and set it
     (main, rejected (always empty), errors)."""
 
-    def __init__(self, settings: dict[str, Any] | None = None):
+    def __init__(self, settings: DomainSettings | dict[str, Any] | None = None, label: str = "financial"):
         super().__init__()
-        self.config = DomainConfig.from_settings(settings)
+        self.config = DomainConfig.from_settings(settings, label)
+        check_model_label(self.config)
         self._fn = _ClassifyDomainFn(self.config)
 
     def expand(self, docs):

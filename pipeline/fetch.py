@@ -18,7 +18,7 @@ from pipeline.argtypes import non_negative_int, parse_args_or_config_error, posi
 from pipeline.errors import ConfigError
 from sources.http import FetchError
 
-SOURCES = ("edgar", "feeds", "evalsets")
+SOURCES = ("edgar", "feeds", "evalsets", "pubmed", "pmc")
 
 
 def _edgar_parser() -> argparse.ArgumentParser:
@@ -96,6 +96,10 @@ def cmd_fetch(argv: list[str]) -> int:
         from sources.evalsets import cmd_fetch_evalsets
 
         return cmd_fetch_evalsets(argv[1:])
+    if argv[0] in ("pubmed", "pmc"):
+        from sources.medical_fetch import cmd_fetch_medical
+
+        return cmd_fetch_medical(argv[0], argv[1:])
     from sources.edgar_fetch import EdgarFetchConfig, resolve_user_agent, run_fetch
 
     args = _parse(_edgar_parser(), argv[1:])

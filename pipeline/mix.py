@@ -43,7 +43,7 @@ import apache_beam as beam
 
 from filters.tokens import count_tokens
 from pipeline.config import MixSettings
-from pipeline.schema import DOMAINS, Document
+from pipeline.schema import Document
 
 DEFAULT_DOMAIN_TARGETS = {"financial": 0.51, "general": 0.49}
 # BloombergGPT Table 1, % of training tokens, mapped onto our sources (see the module docstring).
@@ -125,7 +125,7 @@ def compute_mixture(
     total = sum(tokens.values())
     notes: list[str] = []
 
-    domain_tokens = {d: 0 for d in DOMAINS}
+    domain_tokens = {d: 0 for d in domain_targets}
     for (d, _), n in tokens.items():
         domain_tokens[d] = domain_tokens.get(d, 0) + n
     # Domains with no data cannot take their share: the others split it in proportion to their targets.
@@ -184,7 +184,7 @@ def compute_mixture(
             )
 
     domains = {}
-    for d in DOMAINS:
+    for d in dict.fromkeys([*domain_targets, *sorted(domain_tokens)]):
         eff = sum(e["raw_tokens"] * e["weight"] for e in entries.values() if e["domain"] == d)
         target = present_domains.get(d, 0.0) / norm if d in present_domains else domain_targets.get(d, 0.0)
         domains[d] = {

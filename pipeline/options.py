@@ -40,6 +40,13 @@ class FinPileOptions(PipelineOptions):
             "Every key is listed in docs/config.md.",
         )
         parser.add_argument(
+            "--profile",
+            default=None,
+            metavar="NAME",
+            help="Domain profile: finance (the default: FinPile) or medical; selects the profile's shipped config "
+            "(sources, domains, classifier, evaluation sets, mix targets). See README, Profiles.",
+        )
+        parser.add_argument(
             "--input",
             dest="inputs",
             action="append",

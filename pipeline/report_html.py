@@ -98,12 +98,12 @@ def render_html(stats: dict[str, Any], pngs: dict[str, bytes]) -> str:
     # Composition.
     rows = S.composition_rows(stats)
     parts += [
-        '<h2 id="composition">Composition (the shape of FinPile\'s Table 1)</h2>',
-        _table(S.COMPOSITION_HEADER, [c for c, _ in rows], [t for _, t in rows]),
+        f'<h2 id="composition">Composition (the shape of {escape(stats["reference"]["title"])})</h2>',
+        _table(S.composition_header(stats), [c for c, _ in rows], [t for _, t in rows]),
         '<p class="note">'
-        + escape(S.PUBLISHED_NOTE)
+        + escape(stats["reference"]["note"])
         + " “% after mixing” weighs each document by its mix_weight.</p>",
-        _img(pngs, "composition", "Share of tokens per source vs FinPile"),
+        _img(pngs, "composition", f"Share of tokens per source vs {stats['reference']['title']}"),
     ]
 
     # Funnel.

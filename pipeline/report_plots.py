@@ -86,7 +86,7 @@ def _thousands(x: float, _pos: int) -> str:
 
 
 def composition_plot(stats: dict[str, Any]) -> bytes | None:
-    """Share of tokens per source (raw and after mixing) beside FinPile's published share."""
+    """Share of tokens per source (raw and after mixing) beside the profile's reference share (FinPile's)."""
     rows = [r for d in stats["composition"]["domains"] for r in d["sources"]]
     if not rows:
         return None
@@ -108,9 +108,10 @@ def composition_plot(stats: dict[str, Any]) -> bytes | None:
         label="this corpus (after mixing)",
         color="#aec7e8",
     )
-    published = [r.get("finpile_share_pct") for r in rows]
+    published = [r.get("reference_share_pct") for r in rows]
+    reference = stats.get("reference") or {}
     ax.barh(
-        [i + h for i in y], [p or 0 for p in published], h, label="FinPile published (BloombergGPT Table 1)",
+        [i + h for i in y], [p or 0 for p in published], h, label=f"published ({reference.get('title', 'reference')})",
         color="#ff7f0e",
     )  # fmt: skip
     for i, p in enumerate(published):
@@ -399,16 +400,24 @@ def dates_plot(stats: dict[str, Any]) -> bytes | None:
         bottom = [a + b for a, b in zip(bottom, values, strict=True)]
     axes[0].set_xlabel("year of publication / filing")
     axes[0].set_ylabel("documents")
-    axes[0].set_title(
-        f"Documents per year (FinPile spans 2007–2022); undated: {dist[ALL]['dates']['undated']:,}"
-    )
+    ref = stats.get("reference") or {}
+    span = ref.get("span")
+    spans = f" ({ref.get('span_name')} spans {span[0]}–{span[1]})" if span else ""
+    axes[0].set_title(f"Documents per year{spans}; undated: {dist[ALL]['dates']['undated']:,}")
     axes[0].legend(fontsize=8)
     axes[0].tick_params(axis="x", rotation=45)
     axes[0].yaxis.set_major_formatter(FuncFormatter(_thousands))
     xs = [int(m[:4]) + (int(m[5:7]) - 1) / 12 for m in months]
     axes[1].bar(xs, [dist[ALL]["dates"]["by_month"][m] for m in months], width=1 / 12, align="edge",
                 color="#1f77b4")  # fmt: skip
-    axes[1].axvspan(2007, 2023, color="#ff7f0e", alpha=0.08, label="FinPile span 2007–2022")
+    if span:
+        axes[1].axvspan(
+            span[0],
+            span[1] + 1,
+            color="#ff7f0e",
+            alpha=0.08,
+            label=f"{ref.get('span_name')} span {span[0]}–{span[1]}",
+        )
     axes[1].set_xlim(min(xs) - 0.5, max(xs) + 0.6)
     _log_axis(axes[1], "y")
     axes[1].legend(fontsize=8)

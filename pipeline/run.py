@@ -37,6 +37,7 @@ from pipeline.language import IdentifyLanguage
 from pipeline.mix import AssignDomainAndMix
 from pipeline.options import FinPileOptions
 from pipeline.pii import RedactPII
+from pipeline.profile import profile_config_path
 from pipeline.quality import ScoreQuality
 from pipeline.read import InputFile, ReadSources, list_input_files
 from pipeline.runlock import RunLock
@@ -62,13 +63,26 @@ class RunPlan:
     decontam: dict[str, Any] = dataclasses.field(default_factory=dict)  # the manifest's decontam section
 
 
+def config_path(config: str | None, profile: str | None) -> str | None:
+    """The config file of a run: ``--config``, else the ``--profile``'s shipped config, else the default."""
+    if profile is not None:
+        path = profile_config_path(profile)  # checks the name even when --config is given
+        return config or path
+    return config
+
+
 def effective_config(opts: FinPileOptions, argv: list[str] | None = None) -> Config:
     """The config file with the command-line overrides applied (each override checked like the file).
 
     ``argv`` (the run's arguments) tells which ``--option KEY=VALUE`` follows which ``--input`` (see
     ``pipeline.input_options``); without it, the ``--input`` flags get no options.
     """
-    cfg = load_config(opts.config).model_copy(deep=True)
+    cfg = load_config(config_path(opts.config, opts.profile)).model_copy(deep=True)
+    if opts.profile and opts.config and cfg.profile.name != opts.profile:
+        raise ConfigError(
+            f"--profile {opts.profile} but --config {opts.config} follows profile {cfg.profile.name}: "
+            "pass one of them (a config names its profile under profile.name)"
+        )
     if getattr(opts, "input_option", None) and not opts.inputs:
         raise ConfigError(
             "--option applies to the --input before it; to set a config input's options, edit its 'options:'"
@@ -250,7 +264,9 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         docs, rejected_dups, dup_id_errors = docs | "UniqueIds" >> UniqueIds()
     dedup_rejected.append(rejected_dups)
     id_errors.append(dup_id_errors)
-    docs, domain_rejected, domain_errors = docs | "ClassifyDomain" >> ClassifyDomain(cfg.domain)
+    docs, domain_rejected, domain_errors = docs | "ClassifyDomain" >> ClassifyDomain(
+        cfg.domain, cfg.profile.domain
+    )
     domain_of = dict(cfg.source_domains)
     docs, mixture = docs | "AssignDomainAndMix" >> AssignDomainAndMix(domain_of, cfg.mix)
     shards = docs | "WriteShards" >> WriteShards(

@@ -47,45 +47,15 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from filters.tokens import TOKENIZER_NAME, count_tokens
 from pipeline import __version__
 from pipeline.errors import ConfigError
-from pipeline.schema import DOMAINS, SCHEMA_VERSION, entries_to_dict, format_utc
+from pipeline.profile import FINANCE, domains_of, reference_of, resolve_profile
+from pipeline.schema import SCHEMA_VERSION, entries_to_dict, format_utc
 from pipeline.timeinfo import SOURCE_KEY, later_years
 from pipeline.write import read_json, write_bytes_atomically, write_json
 
 STATS_VERSION = "2"
 
-# BloombergGPT (Wu et al., 2023), Table 1: share of training tokens per FinPile part, for comparison.
-FINPILE_PUBLISHED_SHARES = {
-    "web": 42.01,
-    "news": 5.31,
-    "filings": 2.04,
-    "press": 1.21,
-    "bloomberg": 0.70,
-    "financial total": 51.27,
-    "the pile": 25.90,
-    "c4": 19.48,
-    "wikipedia": 3.35,
-    "public total": 48.73,
-}
-# Which published share sits beside which row of our table: (domain, source) rows, then domain subtotals.
-# General web stands in for The Pile, as in the default mix targets (pipeline/configs/default.yaml); financial
-# social has no published share (BloombergGPT has none).
-PUBLISHED_BY_ROW: dict[tuple[str, str] | str, float] = {
-    ("financial", "web"): 42.01,
-    ("financial", "news"): 5.31,
-    ("financial", "filings"): 2.04,
-    ("financial", "press"): 1.21,
-    ("general", "web"): 25.90,
-    ("general", "c4"): 19.48,
-    ("general", "wikipedia"): 3.35,
-    "financial": 51.27,
-    "general": 48.73,
-}
-PUBLISHED_NOTE = (
-    "FinPile % is the published share of BloombergGPT's training tokens (Wu et al., 2023, Table 1): financial "
-    "web 42.01, news 5.31, filings 2.04, press 1.21, Bloomberg 0.70 (financial total 51.27); public: The Pile "
-    "25.90 (beside general web here, as in the default mix targets), C4 19.48, Wikipedia 3.35 (public total "
-    "48.73). BloombergGPT publishes no social share."
-)
+# The reference composition beside the run's own (FinPile's for finance) comes from the run's profile
+# (``profile.reference`` in pipeline/profile.py and the profile's config), recorded in the manifest's config.
 
 STATS_COLUMNS = [
     "id",
@@ -657,8 +627,15 @@ def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else round(float(x), 4)
 
 
-def composition(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Table 1: per source and domain, docs, chars, tokens, chars/doc, chars/token and share of tokens."""
+def composition(
+    summaries: dict[str, dict[str, Any]],
+    reference: dict[str, Any] | None = None,
+    order: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Table 1: per source and domain, docs, chars, tokens, chars/doc, chars/token and share of tokens, with
+    the profile's reference share (``reference["shares"]``, keyed ``domain/source`` and ``domain``) beside
+    each row; the ``order`` domains come first, in that order (the profile's own domain, then general)."""
+    shares = (reference or reference_of(None))["shares"]
     acc: dict[tuple[str, str], dict[str, float]] = defaultdict(
         lambda: {"docs": 0, "chars": 0, "tokens": 0, "weighted": 0.0}
     )
@@ -686,13 +663,14 @@ def composition(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "chars_per_token": round(a["chars"] / a["tokens"], 3) if a["tokens"] else 0.0,
             "token_share_pct": round(100 * a["tokens"] / total_tokens, 2),
             "weighted_token_share_pct": round(100 * a["weighted"] / total_weighted, 2),
-            "finpile_share_pct": PUBLISHED_BY_ROW.get(key),
+            "reference_share_pct": shares.get(key if isinstance(key, str) else "/".join(key)),
         }
 
     domains = []
     grand = {"docs": 0, "chars": 0, "tokens": 0, "weighted": 0.0}
-    extra = sorted({d for d, _ in acc} - set(DOMAINS))
-    for domain in (*DOMAINS, *extra):
+    order = order or domains_of(FINANCE)
+    extra = sorted({d for d, _ in acc} - set(order))
+    for domain in (*order, *extra):
         sources = sorted((s, a) for (d, s), a in acc.items() if d == domain)
         subtotal = {k: sum(a[k] for _, a in sources) for k in grand}
         for k in grand:
@@ -1069,7 +1047,10 @@ def compute_stats(
          "rejected": rejected, "samples": sample_lists, "leak_count": leak_count,
          "leak_examples": leak_examples}[tag][key] = value  # fmt: skip
 
-    comp = composition(summaries)
+    config = manifest.get("config") if manifest else None
+    reference = reference_of(config)
+    profile = resolve_profile((config or {}).get("profile"))
+    comp = composition(summaries, reference, domains_of(profile))
     stats: dict[str, Any] = {
         "stats_version": STATS_VERSION,
         "schema_version": manifest.get("schema_version", SCHEMA_VERSION) if manifest else SCHEMA_VERSION,
@@ -1080,7 +1061,8 @@ def compute_stats(
         "config_hash": manifest.get("config_hash") if manifest else None,
         "shards": len(shards),
         "composition": comp,
-        "finpile_published_shares_pct": FINPILE_PUBLISHED_SHARES,
+        "profile": profile["name"],
+        "reference": reference,
         "funnel": None,
         "funnel_tokens": None,
         "languages_identified": None,
@@ -1215,7 +1197,7 @@ def composition_rows(stats: dict[str, Any]) -> list[tuple[list[str], bool]]:
             f"{r['tokens']:,}",
             f"{r['token_share_pct']:.2f}",
             f"{r['weighted_token_share_pct']:.2f}",
-            _pct(r.get("finpile_share_pct")),
+            _pct(r.get("reference_share_pct")),
         ]
 
     for dom in comp["domains"]:
@@ -1234,8 +1216,13 @@ COMPOSITION_HEADER = [
     "Tokens",
     "% of tokens",
     "% after mixing",
-    "FinPile %",
+    "Reference %",
 ]
+
+
+def composition_header(stats: dict[str, Any]) -> list[str]:
+    """The composition table's header, its last column named after the profile's reference (``FinPile %``)."""
+    return [*COMPOSITION_HEADER[:-1], stats.get("reference", {}).get("label") or COMPOSITION_HEADER[-1]]
 
 
 def _md_table(header: list[str], rows: list[list[str]], right_from: int = 1) -> list[str]:
@@ -1258,17 +1245,18 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
         f"{stats['shards']} shards. The same report with plots inline: `report.html`; every number: `stats.json` "
         "(layout in `pipeline/stats_schema.md`).",
         "",
-        "## Composition (the shape of FinPile's Table 1)",
+        f"## Composition (the shape of {stats['reference']['title']})",
         "",
     ]
     rows = [[f"**{c[0]}**" if bold else c[0], *c[1:]] for c, bold in composition_rows(stats)]
-    lines += _md_table(COMPOSITION_HEADER, rows)
+    lines += _md_table(composition_header(stats), rows)
     lines += [
         "",
-        PUBLISHED_NOTE + " % after mixing weighs each document by its mix_weight.",
+        (stats["reference"]["note"] + " " if stats["reference"]["note"] else "")
+        + "% after mixing weighs each document by its mix_weight.",
         "",
     ]
-    lines += image("composition", "Share of tokens per source vs FinPile")
+    lines += image("composition", f"Share of tokens per source vs {stats['reference']['title']}")
 
     lines += ["## Funnel", ""]
     funnel = stats["funnel"]
@@ -1504,10 +1492,15 @@ def dates_sentence(stats: dict[str, Any]) -> str:
     if not years:
         return f"No document has a date ({d['undated']:,} undated)."
     span = f"{min(years)}–{max(years)}"
-    in_finpile = sum(n for y, n in years.items() if "2007" <= y <= "2022")
     dated = sum(years.values())
+    reference = stats.get("reference") or reference_of(None)
+    inside = ""
+    if reference.get("span"):  # the reference corpus's years (FinPile: 2007-2022), when it publishes them
+        first, last = (str(y) for y in reference["span"])
+        n = sum(n for y, n in years.items() if first <= y <= last)
+        inside = f" ({100 * n / dated:.1f}% inside {reference['span_name']}'s {first}–{last} span)"
     return (
-        f"{dated:,} dated documents from {span} ({100 * in_finpile / dated:.1f}% inside FinPile's 2007–2022 span), "
+        f"{dated:,} dated documents from {span}{inside}, "
         f"{d['undated']:,} undated. By year: " + ", ".join(f"{y} {n:,}" for y, n in years.items()) + "."
     )
 

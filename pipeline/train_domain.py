@@ -46,11 +46,11 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from filters.domain import LABELS, MAX_WORDS, DomainClassifier, normalise
+from filters.domain import MAX_WORDS, DomainClassifier, normalise
 from pipeline.errors import ConfigError
+from pipeline.profile import FINANCE, load_profile
 from pipeline.schema import entries_to_dict
 
-FINANCIAL_SOURCES = frozenset({"filings", "press", "news", "social"})
 GENERAL_SOURCES = frozenset({"wikipedia", "web", "c4"})
 CHUNK_WORDS = 40
 MAX_CHUNKS = 25
@@ -98,18 +98,23 @@ class Figures:
     by_source: dict[str, str] = field(default_factory=dict)  # source -> "correct/total"
 
 
-def label_of(source: str, domain: str, metadata: dict[str, str] | None = None) -> str | None:
-    """``financial`` / ``general`` from the source; None for rows we do not train on."""
+def label_of(
+    source: str, domain: str, metadata: dict[str, str] | None = None, profile: dict[str, Any] | None = None
+) -> str | None:
+    """The profile's domain (``financial`` for finance, ``medical`` ...) or ``general`` from the source; None for
+    rows we do not train on. The profile's ``domain_sources`` give its domain; wikipedia, c4 and web general."""
+    profile = profile or FINANCE
+    positive = profile["domain"]
     if (metadata or {}).get("domain_hint") == "unknown":
         return None  # e.g. a post from a subreddit outside the finance allow-list: its source does not say
-    if source in FINANCIAL_SOURCES:
-        return "financial"
+    if source in set(profile["domain_sources"]):
+        return positive
     if source in GENERAL_SOURCES:
-        return "general" if domain != "financial" else None
+        return "general" if domain != positive else None
     return None
 
 
-def read_run(run_dir: str) -> tuple[list[LabelledDoc], Counter]:
+def read_run(run_dir: str, profile: dict[str, Any] | None = None) -> tuple[list[LabelledDoc], Counter]:
     """Labelled documents from a run's Parquet shards (``run_dir/data/**/*.parquet``); and skipped counts."""
     import pyarrow.parquet as pq
     from apache_beam.io.filesystems import FileSystems
@@ -125,7 +130,7 @@ def read_run(run_dir: str) -> tuple[list[LabelledDoc], Counter]:
             table = pq.read_table(f, columns=COLUMNS)
         for row in table.to_pylist():
             metadata = entries_to_dict(row.get("metadata"))
-            label = label_of(row["source"], row["domain"], metadata)
+            label = label_of(row["source"], row["domain"], metadata, profile)
             if label is None:
                 skipped[f"{row['domain']}/{row['source']}"] += 1
                 continue
@@ -149,13 +154,16 @@ def _open_csv(path: str) -> list[list[str]]:
         return list(csv.reader(f))
 
 
-def read_ag_news(path: str) -> list[LabelledDoc]:
-    """AG News rows ``class,title,description`` (no header): Business is financial, the rest general."""
+def read_ag_news(path: str, positive: str = "financial") -> list[LabelledDoc]:
+    """AG News rows ``class,title,description`` (no header): Business is financial, the rest general. For another
+    profile (``positive`` not ``financial``) the Business rows are left out and the rest is general."""
     docs = []
     for lineno, row in enumerate(_open_csv(path), 1):
         if len(row) != 3 or row[0] not in {"1", "2", "3", "4"}:
             raise ConfigError(f"{path}:{lineno}: not an AG News row (class 1-4, title, description)")
-        label = "financial" if row[0] == AG_NEWS_BUSINESS else "general"
+        if row[0] == AG_NEWS_BUSINESS and positive != "financial":
+            continue
+        label = positive if row[0] == AG_NEWS_BUSINESS else "general"
         docs.append(LabelledDoc(f"ag_news:{lineno}", ag_news_text(row[1], row[2]), "ag_news", label))
     return docs
 
@@ -173,11 +181,11 @@ def read_phrasebank(path: str) -> list[LabelledDoc]:
     return docs
 
 
-def read_lines(spec: str) -> list[LabelledDoc]:
-    """``LABEL=FILE``: one document per non-empty line, all labelled LABEL."""
+def read_lines(spec: str, positive: str = "financial") -> list[LabelledDoc]:
+    """``LABEL=FILE``: one document per non-empty line, all labelled LABEL (the profile's domain or general)."""
     label, sep, path = spec.partition("=")
-    if not sep or label not in LABELS:
-        raise ConfigError(f"--lines wants LABEL=FILE with LABEL one of {sorted(LABELS)}, got {spec!r}")
+    if not sep or label not in (positive, "general"):
+        raise ConfigError(f"--lines wants LABEL=FILE with LABEL one of {[positive, 'general']}, got {spec!r}")
     if not os.path.isfile(path):
         raise ConfigError(f"file not found: {path}")
     name = os.path.basename(path)
@@ -215,12 +223,14 @@ def chunks(text: str) -> list[str]:
     return [" ".join(words[i : i + CHUNK_WORDS]) for i in range(0, len(words), CHUNK_WORDS)]
 
 
-def training_lines(docs: list[LabelledDoc], seed: int | None = None) -> list[str]:
+def training_lines(
+    docs: list[LabelledDoc], seed: int | None = None, positive: str = "financial"
+) -> list[str]:
     """fastText lines ``__label__x words...``, the smaller label repeated until the labels balance; shuffled with
     ``seed`` (None: label blocks in order)."""
-    by_label: dict[str, list[str]] = {label: [] for label in LABELS}
+    by_label: dict[str, list[str]] = {label: [] for label in (positive, "general")}
     for d in docs:
-        by_label[d.label] += [f"{LABELS[d.label]} {c}" for c in chunks(d.text)]
+        by_label[d.label] += [f"__label__{d.label} {c}" for c in chunks(d.text)]
     target = max(len(v) for v in by_label.values())
     lines = []
     for examples in by_label.values():
@@ -278,15 +288,15 @@ def fit(train_file: str, params: TrainParams) -> Any:
         os.unlink(vec_path)
 
 
-def train(docs: list[LabelledDoc], out: str, params: TrainParams) -> int:
+def train(docs: list[LabelledDoc], out: str, params: TrainParams, positive: str = "financial") -> int:
     """Train on ``docs`` and save the model to ``out`` (quantised when it ends in .ftz); returns the line count."""
     labels = {d.label for d in docs}
-    if labels != set(LABELS):
+    if labels != {positive, "general"}:
         raise ConfigError(
             f"training needs documents of both labels, got only {sorted(labels) or 'none'}: "
-            "add financial and general sources (runs, --ag_news, --phrasebank, --lines)"
+            f"add {positive} and general sources (runs, --ag_news, --phrasebank, --lines)"
         )
-    lines = training_lines(docs, params.seed)
+    lines = training_lines(docs, params.seed, positive)
     fd, path = tempfile.mkstemp(suffix=".txt", prefix="domain-train-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -302,15 +312,17 @@ def train(docs: list[LabelledDoc], out: str, params: TrainParams) -> int:
     return len(lines)
 
 
-def figures_at(scores: list[float], docs: list[LabelledDoc], threshold: float) -> Figures:
-    """Precision/recall/F1 of the financial class for given scores at ``threshold``."""
+def figures_at(
+    scores: list[float], docs: list[LabelledDoc], threshold: float, positive: str = "financial"
+) -> Figures:
+    """Precision/recall/F1 of the positive class (the profile's domain) for given scores at ``threshold``."""
     tp = fp = fn = tn = 0
     per_source: dict[str, list[int]] = {}
     for d, s in zip(docs, scores, strict=True):
-        predicted = "financial" if s >= threshold else "general"
-        tp += predicted == "financial" and d.label == "financial"
-        fp += predicted == "financial" and d.label == "general"
-        fn += predicted == "general" and d.label == "financial"
+        predicted = positive if s >= threshold else "general"
+        tp += predicted == positive and d.label == positive
+        fp += predicted == positive and d.label == "general"
+        fn += predicted == "general" and d.label == positive
         tn += predicted == "general" and d.label == "general"
         hits = per_source.setdefault(d.source, [0, 0])
         hits[0] += predicted == d.label
@@ -331,13 +343,16 @@ def figures_at(scores: list[float], docs: list[LabelledDoc], threshold: float) -
     )
 
 
-def evaluate(model_path: str, docs: list[LabelledDoc], threshold: float) -> Figures:
-    """Precision/recall/F1 of the financial class on ``docs``, scored as the pipeline scores them."""
-    return figures_at(DomainClassifier(model_path).score_many([d.text for d in docs]), docs, threshold)
+def evaluate(
+    model_path: str, docs: list[LabelledDoc], threshold: float, positive: str = "financial"
+) -> Figures:
+    """Precision/recall/F1 of the positive class on ``docs``, scored as the pipeline scores them."""
+    scores = DomainClassifier(model_path, label=positive).score_many([d.text for d in docs])
+    return figures_at(scores, docs, threshold, positive)
 
 
-def _is_quantised(path: str) -> bool:
-    return bool(DomainClassifier(path)._model.is_quantized())
+def _is_quantised(path: str, positive: str = "financial") -> bool:
+    return bool(DomainClassifier(path, label=positive)._model.is_quantized())
 
 
 def _figures_row(name: str, f: Figures) -> str:
@@ -359,8 +374,11 @@ def model_card(
     holdout: float,
     n_lines: int,
     evaluation: dict[str, Any],
+    profile: dict[str, Any] | None = None,
 ) -> str:
     """The model card (markdown): data, parameters, figures. No date, so a rerun writes the same card."""
+    profile = profile or FINANCE
+    positive = profile["domain"]
 
     def counts(docs: list[LabelledDoc]) -> Counter:
         return Counter((d.label, d.source) for d in docs)
@@ -369,8 +387,18 @@ def model_card(
     lines = [
         f"# Domain classifier `{os.path.basename(out)}`",
         "",
-        "fastText supervised classifier, `__label__financial` vs `__label__general`, used by the ClassifyDomain",
-        "stage to pick financially relevant documents out of general sources (FinPile's *Web* category).",
+        *(
+            [
+                "fastText supervised classifier, `__label__financial` vs `__label__general`, used by the ClassifyDomain",
+                "stage to pick financially relevant documents out of general sources (FinPile's *Web* category).",
+            ]
+            if positive == "financial"
+            else [
+                f"fastText supervised classifier, `__label__{positive}` vs `__label__general` (profile "
+                f"`{profile['name']}`), used by",
+                f"the ClassifyDomain stage to pick {positive} documents out of general sources.",
+            ]
+        ),
         f"Size: {os.path.getsize(out):,} bytes.",
         "",
         "Built with:",
@@ -383,9 +411,19 @@ def model_card(
         "",
         "Inputs: " + ", ".join(f"`{i}`" for i in inputs),
         "",
-        "Labels: runs by source (financial = filings, press, news, social from finance subreddits/tweets; general",
-        "= wikipedia, web, c4); AG News Business = financial, World/Sports/Sci-Tech = general; PhraseBank =",
-        f"financial. Held-out: documents whose `sha1(seed:id)` falls below {holdout:.0%} (seed {params.seed}).",
+        *(
+            [
+                "Labels: runs by source (financial = filings, press, news, social from finance subreddits/tweets; general",
+                "= wikipedia, web, c4); AG News Business = financial, World/Sports/Sci-Tech = general; PhraseBank =",
+            ]
+            if positive == "financial"
+            else [
+                f"Labels: runs by source ({positive} = {', '.join(profile['domain_sources'])}; general = wikipedia, web, "
+                "c4); AG News World/Sports/Sci-Tech = general (Business left out); `--lines` files as labelled.",
+            ]
+        ),
+        f"{'financial. ' if positive == 'financial' else ''}Held-out: documents whose `sha1(seed:id)` falls below "
+        f"{holdout:.0%} (seed {params.seed}).",
         "",
         "| label | source | train docs | held-out docs |",
         "|---|---|---:|---:|",
@@ -411,10 +449,10 @@ def model_card(
         "| loss | ova (one-vs-all) |",
         "| word n-grams | 1 (every input row from the seeded init file) |",
         "| threads | 1 |",
-        f"| quantised | {'yes (qnorm, dsub=2, cutoff)' if _is_quantised(out) else 'no'} |",
+        f"| quantised | {'yes (qnorm, dsub=2, cutoff)' if _is_quantised(out, positive) else 'no'} |",
         f"| words scored per document | first {MAX_WORDS} (normalised) |",
         "",
-        f"## Held-out figures at threshold {params.threshold} (financial = positive class)",
+        f"## Held-out figures at threshold {params.threshold} ({positive} = positive class)",
         "",
         "| documents | precision | recall | F1 | accuracy | TP | FP | FN | TN |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -438,8 +476,15 @@ def model_card(
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline train-domain-classifier",
-        description="Train the financial-vs-general fastText classifier from built runs and labelled files; "
-        "print held-out precision/recall/F1; write the model and a model card (<out>.md).",
+        description="Train the domain-vs-general fastText classifier of a profile (finance: financial vs general; "
+        "medical: medical vs general) from built runs and labelled files; print held-out precision/recall/F1; "
+        "write the model and a model card (<out>.md).",
+    )
+    parser.add_argument(
+        "--profile",
+        default="finance",
+        help="whose classifier: the profile's domain is the positive label, its domain sources label run rows "
+        "(default finance)",
     )
     parser.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="folder(s) of finished runs")
     parser.add_argument(
@@ -474,29 +519,39 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def load_inputs(
-    run_dirs: list[str], ag_news: list[str], phrasebank: list[str], lines: list[str]
+    run_dirs: list[str],
+    ag_news: list[str],
+    phrasebank: list[str],
+    lines: list[str],
+    profile: dict[str, Any] | None = None,
 ) -> tuple[list[LabelledDoc], Counter]:
     """Every labelled document of the given inputs, and the run rows skipped for want of a label."""
+    profile = profile or FINANCE
+    positive = profile["domain"]
+    if phrasebank and positive != "financial":
+        raise ConfigError(f"--phrasebank is financial text: it has no label in the {profile['name']} profile")
     docs: list[LabelledDoc] = []
     skipped: Counter = Counter()
     for run_dir in run_dirs:
-        got, skip = read_run(run_dir)
+        got, skip = read_run(run_dir, profile)
         docs += got
         skipped += skip
     for path in ag_news:
-        docs += read_ag_news(path)
+        docs += read_ag_news(path, positive)
     for path in phrasebank:
         docs += read_phrasebank(path)
     for spec in lines:
-        docs += read_lines(spec)
+        docs += read_lines(spec, positive)
     if not docs:
         raise ConfigError("no training data: give RUN_DIRs and/or --ag_news / --phrasebank / --lines files")
     return docs, skipped
 
 
-def evaluate_held_out(out: str, held: list[LabelledDoc], threshold: float) -> dict[str, Any]:
+def evaluate_held_out(
+    out: str, held: list[LabelledDoc], threshold: float, positive: str = "financial"
+) -> dict[str, Any]:
     """Figures on all held-out documents, on the full-length and the short ones, and a threshold sweep."""
-    scores = DomainClassifier(out).score_many([d.text for d in held])
+    scores = DomainClassifier(out, label=positive).score_many([d.text for d in held])
     long_idx = [
         i for i, d in enumerate(held) if len(normalise(d.text, LONG_DOC_WORDS).split()) >= LONG_DOC_WORDS
     ]
@@ -504,15 +559,15 @@ def evaluate_held_out(out: str, held: list[LabelledDoc], threshold: float) -> di
     short_idx = [i for i in range(len(held)) if i not in long_set]
 
     def subset(idx: list[int]) -> Figures:
-        return figures_at([scores[i] for i in idx], [held[i] for i in idx], threshold)
+        return figures_at([scores[i] for i in idx], [held[i] for i in idx], threshold, positive)
 
     return {
-        "all": figures_at(scores, held, threshold),
+        "all": figures_at(scores, held, threshold, positive),
         "long": subset(long_idx),
         "short": subset(short_idx),
         "n_long": len(long_idx),
         "n_short": len(short_idx),
-        "sweep": {t: figures_at(scores, held, t) for t in SWEEP},
+        "sweep": {t: figures_at(scores, held, t, positive) for t in SWEEP},
     }
 
 
@@ -526,16 +581,20 @@ def train_from_inputs(
     phrasebank: list[str] | None = None,
     lines: list[str] | None = None,
     command: str = "",
+    profile: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Read, split, train, evaluate, write model + card. Returns the figures and counts (also for tests)."""
+    """Read, split, train, evaluate, write model + card. Returns the figures and counts (also for tests).
+    ``profile`` (default finance) names the positive label and which run sources carry it."""
     params = params or TrainParams()
+    profile = profile or FINANCE
+    positive = profile["domain"]
     out = out or DEFAULT_OUT
     if not 0 <= holdout < 0.9:
         raise ConfigError(f"--holdout must be in [0, 0.9), got {holdout}")
-    docs, skipped = load_inputs(run_dirs, ag_news or [], phrasebank or [], lines or [])
+    docs, skipped = load_inputs(run_dirs, ag_news or [], phrasebank or [], lines or [], profile)
     train_docs, held_docs = split(docs, holdout, params.seed)
-    n_lines = train(train_docs, out, params)
-    evaluation = evaluate_held_out(out, held_docs, params.threshold)
+    n_lines = train(train_docs, out, params, positive)
+    evaluation = evaluate_held_out(out, held_docs, params.threshold, positive)
     card_path = os.path.splitext(out)[0] + ".md"
     card = model_card(
         out=out,
@@ -548,6 +607,7 @@ def train_from_inputs(
         holdout=holdout,
         n_lines=n_lines,
         evaluation=evaluation,
+        profile=profile,
     )
     with open(card_path, "w", encoding="utf-8") as f:
         f.write(card)
@@ -558,6 +618,7 @@ def train_from_inputs(
         "held_out_docs": len(held_docs),
         "figures": asdict(evaluation["all"]),
         "figures_long": asdict(evaluation["long"]),
+        "positive": positive,
     }
 
 
@@ -583,12 +644,13 @@ def cmd_train_domain(argv: list[str]) -> int:
         phrasebank=args.phrasebank,
         lines=args.lines,
         command=command,
+        profile=load_profile(args.profile),
     )
     for name, key in (("held-out", "figures"), (f"held-out >= {LONG_DOC_WORDS} words", "figures_long")):
         fig = result[key]
         n = fig["tp"] + fig["fp"] + fig["fn"] + fig["tn"]
         print(
-            f"{name} ({n} docs, financial = positive): precision {fig['precision']:.3f}  "
+            f"{name} ({n} docs, {result['positive']} = positive): precision {fig['precision']:.3f}  "
             f"recall {fig['recall']:.3f}  F1 {fig['f1']:.3f}  accuracy {fig['accuracy']:.3f}  "
             f"(TP {fig['tp']} FP {fig['fp']} FN {fig['fn']} TN {fig['tn']})"
         )

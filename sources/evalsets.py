@@ -16,8 +16,11 @@ Hugging Face dataset files (``resolve/main``, or the Hub's Parquet conversion ``
 datasets published as a loading script). What is indexed for decontamination (``EvalItem.text``) is the part
 of an item a model is judged on: the sentence or tweet for sentiment sets, the question (and the
 answer, where it is free text) for QA sets. The source passages of FinQA/ConvFinQA/TAT-QA/FinanceBench are
-pages of public SEC filings, and PubMedQA's contexts are PubMed abstracts: both belong in a corpus, so they are
-not indexed (dropping every 10-K FinQA quotes would remove the filings, not the benchmark).
+pages of public SEC filings: they belong in a corpus, so they are not indexed (dropping every 10-K FinQA quotes
+would remove the filings, not the benchmark). PubMedQA is different: its context *is* the test input (the
+abstract without its conclusion, which is the long answer), each item has its own, and the 1,000 abstracts of
+PQA-L are a negligible part of PubMed, so the contexts are indexed too: a PubMed citation or PMC article that
+carries a PubMedQA context is dropped from a medical corpus.
 
 Label mappings (used by ``export sft``):
 
@@ -243,8 +246,8 @@ def parse_headline_parquet(data: bytes) -> list[EvalItem]:
 
 
 def parse_pubmedqa_json(data: bytes) -> list[EvalItem]:
-    """PubMedQA ``ori_pqal.json``: {pmid: {QUESTION, CONTEXTS, LONG_ANSWER, final_decision}}; the question and
-    the long answer are indexed, the label is ``final_decision`` (yes/no/maybe)."""
+    """PubMedQA ``ori_pqal.json``: {pmid: {QUESTION, CONTEXTS, LONG_ANSWER, final_decision}}; the question, the
+    long answer and the context (its paragraphs joined) are indexed, the label is ``final_decision`` (yes/no/maybe)."""
     obj = _json(data, "pubmedqa")
     if not isinstance(obj, dict) or not all(isinstance(v, dict) and "QUESTION" in v for v in obj.values()):
         raise FormatError("pubmedqa: expected {pmid: {QUESTION, CONTEXTS, LONG_ANSWER, ...}}")
@@ -253,6 +256,9 @@ def parse_pubmedqa_json(data: bytes) -> list[EvalItem]:
         items.append(EvalItem(entry["QUESTION"], entry.get("final_decision")))
         if entry.get("LONG_ANSWER"):
             items.append(EvalItem(entry["LONG_ANSWER"]))
+        contexts = entry.get("CONTEXTS")
+        if isinstance(contexts, list) and contexts:
+            items.append(EvalItem(" ".join(str(c) for c in contexts)))
     return items
 
 

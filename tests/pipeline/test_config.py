@@ -134,7 +134,7 @@ def test_config_hash_changes_with_thresholds():
         ),
         (
             {"inputs": [WARC], "source_domains": {"web": "finance"}},
-            "source_domains.web: unknown domain 'finance'; did you mean 'financial'? (known: financial, general)",
+            "source_domains.web: unknown domain 'finance'; did you mean 'financial'? (known: financial, medical, general)",
         ),
         (
             {"inputs": [WARC], "quality": {"default": {"gopher_quality": {"min_doc_word": 3}}}},

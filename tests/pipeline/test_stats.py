@@ -184,13 +184,13 @@ def test_composition_numbers(tiny):
         "chars_per_token": 5.0,
         "token_share_pct": 10.6,
         "weighted_token_share_pct": 5.63,
-        "finpile_share_pct": 2.04,
+        "reference_share_pct": 2.04,
     }  # fmt: skip  (30/283, 30/533)
     assert social["docs"] == 1 and social["chars_per_token"] == 3.333 and social["token_share_pct"] == 1.06
-    assert social["finpile_share_pct"] is None
+    assert social["reference_share_pct"] is None
     assert fin["subtotal"]["docs"] == 3 and fin["subtotal"]["tokens"] == 33
     assert fin["subtotal"]["chars_per_doc"] == 53.3 and fin["subtotal"]["chars_per_token"] == 4.848
-    assert fin["subtotal"]["finpile_share_pct"] == 51.27
+    assert fin["subtotal"]["reference_share_pct"] == 51.27
     web = gen["sources"][0]
     assert (
         web["tokens"] == 250 and web["token_share_pct"] == 88.34 and web["weighted_token_share_pct"] == 93.81
@@ -198,7 +198,7 @@ def test_composition_numbers(tiny):
     assert comp["total"]["docs"] == 4 and comp["total"]["chars"] == 1160 and comp["total"]["tokens"] == 283
     assert comp["total"]["chars_per_doc"] == 290.0 and comp["total"]["chars_per_token"] == 4.099
     assert comp["languages_kept"] == {"de": 1, "en": 3}
-    assert web["finpile_share_pct"] == 25.90  # general web beside The Pile, not FinPile's financial web
+    assert web["reference_share_pct"] == 25.90  # general web beside The Pile, not FinPile's financial web
 
 
 def test_composition_splits_a_source_the_domain_classifier_moved(tmp_path):
@@ -219,9 +219,9 @@ def test_composition_splits_a_source_the_domain_classifier_moved(tmp_path):
     rows = {(d["domain"], r["name"]): r for d in (fin, gen) for r in d["sources"]}
     assert rows[("financial", "web")]["docs"] == 1 and rows[("financial", "web")]["tokens"] == 100
     assert rows[("general", "web")]["docs"] == 1 and rows[("general", "web")]["tokens"] == 250
-    assert rows[("financial", "web")]["finpile_share_pct"] == 42.01
-    assert rows[("general", "web")]["finpile_share_pct"] == 25.90
-    assert rows[("general", "wikipedia")]["finpile_share_pct"] == 3.35
+    assert rows[("financial", "web")]["reference_share_pct"] == 42.01
+    assert rows[("general", "web")]["reference_share_pct"] == 25.90
+    assert rows[("general", "wikipedia")]["reference_share_pct"] == 3.35
     # the financial total is every financial document's tokens: 30 filings + 3 social + 100 moved web
     assert fin["subtotal"]["tokens"] == 133
     assert fin["subtotal"]["token_share_pct"] == round(100 * 133 / 391, 2)

@@ -200,3 +200,92 @@ def test_bad_input_is_one_clear_error(tmp_path):
         cmd_train_domain(["--ag_news", str(tmp_path / "missing.csv")])
     with pytest.raises(ConfigError, match="LABEL=FILE"):
         cmd_train_domain(["--lines", "finance=x.txt"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Another profile's classifier (medical vs general)
+
+MEDICAL = [
+    "Patients with community-acquired pneumonia received antibiotics within four hours of admission to hospital.",
+    "The randomised trial compared insulin doses and hypoglycaemia in adults with type 2 diabetes.",
+    "Blood pressure and heart failure readmission fell after nurse-led telemonitoring of discharged patients.",
+    "Children with urinary tract infection were treated with short courses of oral antibiotics.",
+    "Arm function after ischaemic stroke improved with task-specific training in the rehabilitation unit.",
+    "Serum calcium and kidney function returned to normal after treatment with fluids and glucocorticoids.",
+]
+
+
+def medical_docs() -> list[Document]:
+    docs = []
+    for i in range(10):
+        med = " ".join(MEDICAL[(i + k) % len(MEDICAL)] for k in range(3))
+        gen = " ".join(GENERAL[(i + k) % len(GENERAL)] for k in range(3))
+        docs.append(Document(id=f"m{i}", text=med, source=("pubmed", "pmc")[i % 2], domain="medical"))
+        docs.append(Document(id=f"g{i}", text=gen, source=("wikipedia", "web")[i % 2], domain="general"))
+    # financial sources are no label of the medical profile; a web page already moved to medical is left out
+    docs.append(Document(id="f0", text=FINANCIAL[0], source="filings", domain="general"))
+    docs.append(Document(id="mw", text=MEDICAL[0], source="web", domain="medical"))
+    return docs
+
+
+def test_labels_follow_the_profile():
+    from pipeline.profile import load_profile
+
+    medical = load_profile("medical")
+    assert label_of("pubmed", "medical", None, medical) == "medical"
+    assert label_of("pmc", "general", None, medical) == "medical"
+    assert label_of("filings", "general", None, medical) is None
+    assert label_of("web", "general", None, medical) == "general"
+    assert label_of("web", "medical", None, medical) is None
+    assert label_of("pubmed", "general") is None  # finance: PubMed is no label
+
+
+def test_ag_news_business_is_left_out_of_a_medical_classifier(tmp_path):
+    path = tmp_path / "ag.csv"
+    path.write_text('"3","Stocks rise","Shares rose."\n"4","New chip","A chip."\n"2","Match","A goal."\n')
+    assert [(d.id, d.label) for d in read_ag_news(str(path), "medical")] == [
+        ("ag_news:2", "general"),
+        ("ag_news:3", "general"),
+    ]
+
+
+def test_medical_classifier_two_trainings_give_identical_bytes(tmp_path, capsys):
+    """The reproducibility rule of the financial model holds for another profile's: same data, same bytes."""
+    run = tmp_path / "run"
+    write_run(run, medical_docs())
+    outputs = []
+    for name in ("a", "b"):
+        out = tmp_path / name / "domain-medical.ftz"
+        cmd_train_domain(
+            [
+                "--profile",
+                "medical",
+                str(run),
+                "--out",
+                str(out),
+                "--seed",
+                "3",
+                "--dim",
+                "16",
+                "--epoch",
+                "20",
+            ]
+        )
+        outputs.append((out, capsys.readouterr().out.splitlines()))
+    (a, printed_a), (b, printed_b) = outputs
+    assert _sha1(a) == _sha1(b)
+    assert printed_a[:2] == printed_b[:2] and "medical = positive" in printed_a[0]
+    card = (a.parent / "domain-medical.md").read_text()
+    assert "`__label__medical` vs `__label__general`" in card
+    assert "Not used (no label): general/filings=1, medical/web=1" in card
+    clf = DomainClassifier(str(a), label="medical")
+    assert clf.score(MEDICAL[2]) > 0.5 > clf.score(GENERAL[2])
+    with pytest.raises(ValueError, match="no __label__financial label"):
+        DomainClassifier(str(a)).setup()  # a medical model is refused where a financial one is expected
+
+
+def test_medical_profile_refuses_phrasebank_and_unknown_profile(tmp_path):
+    with pytest.raises(ConfigError, match="no label in the medical profile"):
+        cmd_train_domain(["--profile", "medical", "--phrasebank", str(tmp_path / "x.csv")])
+    with pytest.raises(ConfigError, match="unknown profile 'legal'"):
+        cmd_train_domain(["--profile", "legal", str(tmp_path)])

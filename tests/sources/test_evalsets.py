@@ -196,7 +196,7 @@ def test_every_registered_set_has_a_fixture_and_parses():
         "tatqa": 1,
         "financebench": 2,  # question and free-text answer
         "headlines": 2,  # distinct headlines (the file repeats each with nine questions)
-        "pubmedqa": 2,  # question and long answer
+        "pubmedqa": 3,  # question, long answer and context (the test input: indexed for the medical profile)
         "medqa": 1,
         "medmcqa": 1,
     }
@@ -248,6 +248,9 @@ def test_real_pubmedqa_file_parses(shared_data):
     questions = [i for i in items if i.label is not None]
     assert len(questions) == 1000
     assert {i.label for i in questions} == {"yes", "no", "maybe"}
+    data = json.loads(path.read_text())
+    contexts = {" ".join(v["CONTEXTS"]) for v in data.values()}
+    assert len(contexts) == 1000 and contexts <= {i.text for i in items}  # every context is indexed
 
 
 def test_cache_roundtrip_checksum_and_corruption(tmp_path):
