@@ -1,0 +1,613 @@
+"""The corpus-level half of the run, with documents out of every shuffle (issue 21).
+
+``pipeline.run.build_pipeline`` chains four phases; between phases only spill-part paths (``pipeline.spill``)
+and small keys cross the runner, never whole records or documents:
+
+1. **Read**: files are read (a file per worker) and their raw records spilled into small parts (``raw-*``),
+   so that even one big file (a 1,000-page WARC, a Reddit dump, a Wikipedia dump) spreads over every worker
+   for what follows; only the parts' paths are shuffled.
+2. **Per document** (one fused stage per part): Extract, CutAtTime, IdentifyLanguage, ScoreQuality, RedactPII,
+   Decontaminate, then ``SpillDocs`` writes the documents to ``docs-*`` parts and emits, per in-scope document,
+   its distinct paragraph keys (counted per source with a combiner: the boilerplate key set).
+3. **Keys** (``KeysFn``, one part at a time, the boilerplate key set as a side input): boilerplate paragraphs
+   are removed, then for each document its dedup rank, exact key and LSH band keys, its domain score and its
+   token count are computed, the document is written to a ``keyed-*`` part and a small ``Stub`` (id, where
+   the document sits, what the decisions need) goes on. ``Deduplicate``'s exact and near steps run on the keys
+   alone; ``resolve_stubs`` turns the stubs and their dedup assignments into one decision per document.
+4. **Write**: the decisions are grouped by part (``ApplyDecisionsFn``): each part is read once, its documents
+   get their decision (dropped as duplicates, domain set, mixing weight from the mixture side input, shard
+   from the partition sizes side input) and the kept ones are written to one piece per shard; ``MergeShardFn``
+   merges a shard's pieces, sorts them by id and writes the Parquet shard (the same bytes as before: shards
+   depend on the documents alone, not on bundles or workers).
+
+The stages' decisions are those of the stand-alone transforms (``RemoveBoilerplate``, ``Deduplicate``,
+``ClassifyDomain``, ``AssignDomainAndMix``, ``WriteShards``), in the same order: a document dropped as a duplicate
+is never classified or counted in the mixture, the kept copy is chosen by the same rank (before ClassifyDomain
+may rename a page's source), and counters have the same names and values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
+
+import apache_beam as beam
+import numpy as np
+from apache_beam import pvalue
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
+
+from filters.boilerplate import BoilerplateConfig
+from filters.dedup import MinHashConfig, band_keys, exact_key, normalize_for_exact, shingles, signature
+from pipeline import progress
+from pipeline.boilerplate import (
+    EMPTY_REASON,
+    _is_boilerplate,
+    _KeysBySource,
+    doc_paragraph_keys,
+    strip_document,
+)
+from pipeline.boilerplate import STAGE as BOILERPLATE_STAGE
+from pipeline.dedup import (
+    EXACT_DUPS_KEY,
+    EXACT_STAGE,
+    ID_STAGE,
+    NEAR_STAGE,
+    Deduplicate,
+    _band_nodes,
+    _describe,
+    _ExactAssignments,
+    _weight,
+    rank,
+)
+from pipeline.domain import STAGE as DOMAIN_STAGE
+from pipeline.domain import DomainConfig, classify, n_words, needs_score
+from pipeline.mix import add_token_count, assign_weight, compute_mixture
+from pipeline.schema import Document, RecordError, Rejected
+from pipeline.spill import SpillWriter, delete_spill, part_path, read_spill, shuffled
+from pipeline.stage import ERRORS, NAMESPACE, REJECTED, counter, error_from_exception
+from pipeline.timeinfo import period_of
+from pipeline.write import encode_shard, shard_bucket, shard_path, write_bytes_atomically
+
+RAW_PART_OBJECTS = 200  # raw records per part: a 1,000-page WARC becomes 5 parts
+RAW_PART_BYTES = 16 << 20
+DOC_PARTS_PER_RAW = 5  # documents per part: 5x the raw records per part (extraction is the costly step)
+DOC_PART_BYTES = 32 << 20
+DESCRIBE_CHARS = 160
+NEVER_ROLL = 1 << 62
+
+
+def _global(value: Any) -> WindowedValue:
+    return WindowedValue(value, MIN_TIMESTAMP, [GlobalWindow()])
+
+
+class SpillFn(beam.DoFn):
+    """Objects -> spill parts under ``folder``; emits each completed part's path (main) and nothing else."""
+
+    def __init__(self, folder: str, prefix: str, max_objects: int, max_bytes: int):
+        self._folder, self._prefix = folder, prefix
+        self._max_objects, self._max_bytes = max_objects, max_bytes
+
+    def start_bundle(self):
+        self._writer = SpillWriter(self._folder, self._prefix, self._max_bytes, self._max_objects)
+
+    def process(self, element: Any) -> Iterator[str]:
+        path = self._writer.add(element)
+        if path:
+            yield path
+
+    def finish_bundle(self):
+        path = self._writer.close()
+        if path:
+            yield _global(path)
+
+
+def read_part(path: str, delete: bool) -> Iterator[Any]:
+    """The objects of a spill part; the part is deleted once read when ``delete`` (local runs)."""
+    yield from read_spill(path)
+    if delete:
+        delete_spill([path])
+
+
+# ------------------------------------------------------------------ phase 3: keys
+
+
+class Stub(NamedTuple):
+    """What the corpus-level decisions need of one document (a few dozen bytes instead of the document)."""
+
+    id: str
+    part: str  # spill part name (``keyed-<tag>-<n>``) ...
+    row: int  # ... and row in it
+    text_sha1: bytes  # id collisions: the same text or another one
+    exact: bytes  # exact key (binary SHA-1): which exact group the copy kept under a shared id belongs to
+    url: str
+    describe: str  # "<source> <url|file|title>" for an id_collision message
+    n_chars: int  # len(text)
+    weight: int  # 1 + exact duplicates noted upstream (used when exact dedup is off)
+    domain: str  # after ClassifyDomain (computed in phase 3, applied in phase 4)
+    source: str
+    n_tokens: int
+    period: str
+    domain_error: tuple[str, str] | None = None  # (kind, message) when domain scoring failed
+
+
+DOMAIN_SCORE_KEY = "_domain_score"  # private metadata between KeysFn and ApplyDecisionsFn (removed there)
+DOMAIN_SHORT_KEY = "_domain_too_short"
+
+
+class KeysFn(beam.DoFn):
+    """A ``docs`` part -> boilerplate removed, keys computed, documents re-spilled; emits Stubs and keys.
+
+    main: (id, Stub); ``exact``: (exact key, (rank, id)); ``bands``: (id, (rank, weight, band keys));
+    ``shingles`` (verification): (id, shingle hashes); ``rejected``: boilerplate-emptied documents; ``parts``:
+    the ``keyed`` parts written.
+    """
+
+    def __init__(
+        self,
+        folder: str,
+        boilerplate: BoilerplateConfig,
+        domain: DomainConfig,
+        domain_of: dict[str, str],
+        minhash: MinHashConfig | None,
+        priority: list[str],
+        exact: bool,
+        verify: bool,
+        partition_by_period: str,
+        delete: bool,
+    ):
+        self._folder, self._bp, self._domain = folder, boilerplate, domain
+        self._domain_of, self._cfg, self._priority = domain_of, minhash, priority
+        self._exact, self._verify, self._period, self._delete = exact, verify, partition_by_period, delete
+        self._domain_sources = frozenset(domain.sources)
+
+    def setup(self):
+        from filters.domain import DomainClassifier
+
+        self._classifier = DomainClassifier(self._domain.model_path, label=self._domain.label)
+        self._classifier.setup()
+
+    def process(self, path: str, keys_by_source: dict[str, frozenset[str]]) -> Iterator[Any]:
+        writer = SpillWriter(self._folder, "keyed", NEVER_ROLL, NEVER_ROLL)  # rows index one part
+        part_name = writer.next_name()
+        row = 0
+        for doc in read_part(path, self._delete):
+            keys = keys_by_source.get(doc.source) if doc.source in self._bp.sources else None
+            if keys:
+                result = strip_document(doc, keys, self._bp.min_chars)
+                if isinstance(result, Rejected):
+                    yield pvalue.TaggedOutput(REJECTED, result)
+                    continue
+            yield from self._keys(doc, part_name, row)
+            writer.add(doc)
+            row += 1
+        written = writer.close()
+        if written:
+            yield pvalue.TaggedOutput("parts", written)
+
+    def _keys(self, doc: Document, part: str, row: int) -> Iterator[Any]:
+        doc_rank = rank(doc, self._priority)  # before ClassifyDomain may rename the source
+        weight = _weight(doc)
+        norm = normalize_for_exact(doc.text)
+        ekey = exact_key(doc.text, normalized=norm)
+        if self._exact:
+            yield pvalue.TaggedOutput("exact", shuffled((ekey, (doc_rank, doc.id))))
+        if self._cfg is not None:
+            hashes = shingles(doc.text, self._cfg, normalized=norm)
+            yield pvalue.TaggedOutput(
+                "bands",
+                shuffled((doc.id, (doc_rank, weight, band_keys(signature(hashes, self._cfg), self._cfg)))),
+            )
+            if self._verify:
+                yield pvalue.TaggedOutput("shingles", (doc.id, np.unique(hashes).astype(np.uint32)))
+        text_sha1 = hashlib.sha1(doc.text.encode("utf-8", "replace")).digest()
+        describe = _describe(doc)[:DESCRIBE_CHARS]
+        n_chars = len(doc.text)
+        domain_error = None
+        final = doc
+        if needs_score(doc, self._domain_sources):
+            try:
+                score = self._classifier.score(doc.text)
+                too_short = n_words(doc.text, self._domain.min_words) < self._domain.min_words
+            except (ValueError, TypeError, KeyError, IndexError, UnicodeError, OverflowError) as exc:
+                err = error_from_exception(DOMAIN_STAGE, doc.source, doc.id, exc)
+                domain_error = (err.kind, err.message)
+            else:
+                doc.metadata[DOMAIN_SCORE_KEY] = repr(float(score))
+                doc.metadata[DOMAIN_SHORT_KEY] = "1" if too_short else ""
+                final = classify(
+                    dataclasses.replace(doc, metadata=dict(doc.metadata)),
+                    score,
+                    self._domain.threshold,
+                    self._domain_sources,
+                    too_short,
+                    self._domain.label,
+                )
+        domain = final.domain or self._domain_of.get(final.source, "general")
+        add_token_count(doc)
+        stub = Stub(
+            id=doc.id,
+            part=part,
+            row=row,
+            text_sha1=text_sha1,
+            exact=bytes.fromhex(ekey),
+            url=doc.url,
+            describe=describe,
+            n_chars=n_chars,
+            weight=weight,
+            domain=domain,
+            source=final.source,
+            n_tokens=doc.n_tokens,
+            period=period_of(final.available_at, self._period) if self._period else "",
+            domain_error=domain_error,
+        )
+        yield shuffled((doc.id, stub))
+
+
+# ------------------------------------------------------------------ the decisions
+
+
+KEEP, REJECT, ERROR = "keep", "reject", "error"
+
+
+def _collision_error(other: Stub, first: Stub) -> tuple:
+    message = (
+        f"id {other.id} is given to two different documents: {other.describe} ({other.n_chars} chars) "
+        f"and {first.describe} ({first.n_chars} chars, kept)"
+    )
+    return (ERROR, ID_STAGE, "id_collision", message)
+
+
+def resolve_stubs(element: tuple[str, dict[str, list[Any]]], exact: bool, near: bool) -> Iterator[Any]:
+    """One id's stubs + exact assignment + near cluster -> (part, (row, decision, stub)) for each stub.
+
+    The same rules as ``pipeline.dedup._resolve`` (ids made unique first: the same text twice is
+    ``duplicate_id``, another text under a taken id an ``id_collision`` error; then exact, then near), with
+    the same counters. Decisions: (keep, cluster id, cluster size, exact duplicates), (reject, stage, reason,
+    duplicate of), (error, stage, kind, message).
+    """
+    _, grouped = element
+    stubs: list[Stub] = list(grouped["doc"])
+    exact_entries = grouped["exact"] if exact else []
+    same_id_dups = 0
+    if len(stubs) > 1:
+        ordered = sorted(stubs, key=lambda s: (s.text_sha1.hex(), s.url))
+        first = ordered[0]
+        for other in ordered[1:]:
+            if other.text_sha1 == first.text_sha1:
+                counter(f"{ID_STAGE}:dropped:duplicate_id").inc()
+                same_id_dups += 1
+                yield other.part, (other.row, (REJECT, ID_STAGE, "duplicate_id", first.id), other)
+            else:
+                counter(f"{ID_STAGE}:errors:id_collision").inc()
+                yield other.part, (other.row, _collision_error(other, first), other)
+        stubs = [first]
+        if len(exact_entries) > 1:
+            exact_entries = [e for e in exact_entries if e[2] == first.exact.hex()] or exact_entries
+    for stub in stubs:
+        weight = 1
+        exact_dups = 0
+        if exact:
+            kept_id, weight = exact_entries[0][:2]
+            weight -= same_id_dups
+            if kept_id != stub.id:
+                counter(f"{EXACT_STAGE}:dropped:exact_duplicate").inc()
+                yield stub.part, (stub.row, (REJECT, EXACT_STAGE, "exact_duplicate", kept_id), stub)
+                continue
+            if weight > 1:
+                exact_dups = weight - 1
+            counter(f"{EXACT_STAGE}:kept").inc()
+        cluster, size = "", 0
+        if near:
+            if not exact:
+                weight = stub.weight
+            kept_id, size = grouped["cluster"][0] if grouped["cluster"] else (stub.id, weight)
+            if kept_id != stub.id:
+                counter(f"{NEAR_STAGE}:dropped:near_duplicate").inc()
+                yield stub.part, (stub.row, (REJECT, NEAR_STAGE, "near_duplicate", kept_id), stub)
+                continue
+            cluster = kept_id
+            counter(f"{NEAR_STAGE}:kept").inc()
+        if stub.domain_error:
+            yield stub.part, (stub.row, (ERROR, DOMAIN_STAGE, *stub.domain_error), stub)
+            continue
+        yield stub.part, (stub.row, (KEEP, cluster, size, exact_dups), stub)
+
+
+def kept_tokens(decided: tuple[str, tuple[int, tuple, Stub]]) -> Iterator[tuple[tuple[str, str], int]]:
+    """((domain, source), tokens) of a kept document (the mixture's input)."""
+    _, (_, decision, stub) = decided
+    if decision[0] == KEEP:
+        yield (stub.domain, stub.source), stub.n_tokens
+
+
+def kept_partition(
+    decided: tuple[str, tuple[int, tuple, Stub]],
+) -> Iterator[tuple[tuple[str, str, str], int]]:
+    """((domain, source, period), 1) of a kept document (the shard count of its partition)."""
+    _, (_, decision, stub) = decided
+    if decision[0] == KEEP:
+        yield (stub.domain, stub.source, stub.period), 1
+
+
+def slim_decision(decided: tuple[str, tuple[int, tuple, Stub]]) -> tuple[str, tuple[int, tuple]]:
+    """(part, (row, decision)): what the write phase needs (the stub stays behind)."""
+    part, (row, decision, _) = decided
+    return shuffled((part, (row, decision)))
+
+
+# ------------------------------------------------------------------ phase 4: write
+
+
+class ApplyDecisionsFn(beam.DoFn):
+    """(part, [(row, decision)]) -> the part's documents decided: kept ones written to one piece per shard.
+
+    main: (shard key, (piece path, rows)); ``rejected``; ``errors``; ``kept``: (source, domain) per kept
+    document (the funnel).
+    """
+
+    def __init__(
+        self,
+        folder: str,
+        domain: DomainConfig,
+        domain_of: dict[str, str],
+        max_rows: int,
+        partition_by_period: str,
+        delete: bool,
+    ):
+        self._folder, self._domain, self._max_rows = folder, domain, max_rows
+        self._domain_of = domain_of
+        self._period, self._delete = partition_by_period, delete
+        self._domain_sources = frozenset(domain.sources)
+
+    def setup(self):
+        self._scores = beam.metrics.Metrics.distribution(NAMESPACE, f"{DOMAIN_STAGE}:score_permille")
+
+    def process(
+        self,
+        element: tuple[str, Iterable[tuple[int, tuple]]],
+        mixture: dict[str, Any],
+        sizes: dict[tuple[str, str, str], int],
+    ) -> Iterator[Any]:
+        part, decided = element
+        decisions = dict(decided)
+        pieces: dict[tuple, list[Document]] = defaultdict(list)
+        for row, doc in enumerate(read_part(part_path(self._folder, part), self._delete)):
+            score = doc.metadata.pop(DOMAIN_SCORE_KEY, None)
+            too_short = bool(doc.metadata.pop(DOMAIN_SHORT_KEY, ""))
+            decision = decisions.get(row)
+            if decision is None:  # cannot happen: every stub gets a decision; never lose a document silently
+                counter("write:errors:no_decision").inc()
+                yield pvalue.TaggedOutput(
+                    ERRORS,
+                    RecordError(
+                        doc.source, "write", "no_decision", f"no decision for row {row} of {part}", doc.id
+                    ),
+                )
+                continue
+            kind = decision[0]
+            if kind == REJECT:
+                _, stage, reason, duplicate_of = decision
+                yield pvalue.TaggedOutput(
+                    REJECTED, Rejected(stage=stage, reason=reason, document=doc, duplicate_of=duplicate_of)
+                )
+                continue
+            if kind == ERROR:
+                _, stage, error_kind, message = decision
+                if stage == DOMAIN_STAGE:
+                    counter(f"{DOMAIN_STAGE}:errors:{error_kind}").inc()
+                yield pvalue.TaggedOutput(
+                    ERRORS,
+                    RecordError(
+                        source=doc.source,
+                        stage=stage,
+                        kind=error_kind,
+                        message=message,
+                        id=doc.id,
+                        path=doc.url,
+                    ),
+                )
+                continue
+            _, cluster, size, exact_dups = decision
+            if exact_dups:
+                doc.metadata[EXACT_DUPS_KEY] = str(exact_dups)
+            if cluster:
+                doc.dedup_cluster, doc.dedup_cluster_size = cluster, size
+            self._classify(doc, score, too_short)
+            doc.domain = doc.domain or self._domain_of.get(doc.source, "general")
+            assign_weight(doc, mixture)
+            key = (doc.domain, doc.source, period_of(doc.available_at, self._period) if self._period else "")
+            n_shards = math.ceil(sizes[key] / self._max_rows)
+            pieces[(*key, shard_bucket(doc.id, n_shards))].append(doc)
+            yield pvalue.TaggedOutput("kept", doc)
+        for shard_key in sorted(pieces):
+            docs = pieces[shard_key]
+            writer = SpillWriter(self._folder, "piece", NEVER_ROLL, NEVER_ROLL)
+            for doc in docs:
+                writer.add(doc)
+            yield shuffled((shard_key, (writer.close(), len(docs))))
+
+    def _classify(self, doc: Document, score: str | None, too_short: bool) -> None:
+        """ClassifyDomain's decision, from the score KeysFn computed, with ClassifyDomain's counters."""
+        if score is None:  # its source decides its domain
+            counter(f"{DOMAIN_STAGE}:kept").inc()
+            return
+        before = doc.domain
+        classify(
+            doc, float(score), self._domain.threshold, self._domain_sources, too_short, self._domain.label
+        )
+        if too_short:
+            counter(f"{DOMAIN_STAGE}:too_short").inc()
+        counter(f"{DOMAIN_STAGE}:{doc.domain}").inc()
+        if doc.domain != before:
+            counter(f"{DOMAIN_STAGE}:moved_to_{doc.domain}").inc()
+        self._scores.update(int(round(float(score) * 1000)))
+        counter(f"{DOMAIN_STAGE}:kept").inc()
+
+
+class MergeShardFn(beam.DoFn):
+    """(shard key, [(piece path, rows)]) -> the Parquet shard (documents sorted by id); yields its ShardInfo."""
+
+    def __init__(self, run_dir: str, delete: bool):
+        self._run_dir, self._delete = run_dir, delete
+
+    def process(self, element: tuple[tuple[str, str, str, int], Iterable[tuple[str, int]]]):
+        (domain, source, period, bucket), pieces = element
+        docs: list[Document] = []
+        for piece, _ in sorted(pieces):
+            docs.extend(read_part(piece, self._delete))
+        data = encode_shard(docs)
+        path = shard_path(self._run_dir, domain, source, bucket, period)
+        write_bytes_atomically(path, data)
+        progress.tick("written", len(docs))
+        progress.flush()
+        info = {
+            "path": path[len(self._run_dir) :].lstrip("/"),
+            "domain": domain,
+            "source": source,
+            "rows": len(docs),
+            "tokens": sum(d.n_tokens for d in docs),
+            "weighted_tokens": round(sum(d.n_tokens * d.mix_weight for d in docs), 1),
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+        if period:
+            info["period"] = period
+        yield info
+
+
+class BoilerplateKeySet(beam.PTransform):
+    """Documents -> {source: boilerplate paragraph keys} (one element, for a side input), as RemoveBoilerplate
+    counts them: documents per (source, paragraph key), combined before the shuffle; only keys cross."""
+
+    def __init__(self, cfg: BoilerplateConfig):
+        super().__init__()
+        self._cfg = cfg
+
+    def expand(self, docs):
+        cfg = self._cfg
+        return (
+            docs
+            | "ParagraphKeys" >> beam.FlatMap(paragraph_keys_of, cfg)
+            | "CountDocs" >> beam.CombinePerKey(sum)
+            | "SelectBoilerplate" >> beam.Filter(_is_boilerplate, cfg.min_docs)
+            | "BoilerplateKeys" >> beam.CombineGlobally(_KeysBySource())
+        )
+
+
+class DedupDecisions(beam.PTransform):
+    """{stubs, exact, bands, shingles} (``KeysFn``'s outputs) -> (part, (row, decision, stub)) per document.
+
+    ``Deduplicate``'s exact and near steps on the keys alone, then ``resolve_stubs`` (ids made unique even when
+    ``dedup`` is None: no dedup).
+    """
+
+    def __init__(self, dedup: Deduplicate | None, exact: bool, near: bool):
+        super().__init__()
+        self._dedup, self._exact, self._near = dedup, exact, near
+
+    def expand(self, keyed):
+        exact, near = self._exact, self._near
+        joined = {"doc": keyed["stubs"]}
+        if exact:
+            joined["exact"] = keyed["exact"] | "ExactDedup" >> _ExactAssignments()
+        if near:
+            assert self._dedup is not None
+            if exact:
+                nodes = (
+                    {"bands": keyed["bands"], "exact": joined["exact"]}
+                    | "ExactSurvivors" >> beam.CoGroupByKey()
+                    | "BandNodes" >> beam.FlatMap(_band_nodes)
+                )
+            else:
+                nodes = keyed["bands"] | "BandNodes" >> beam.FlatMap(
+                    lambda kv: [(key, (kv[1][0], kv[0], kv[1][1])) for key in kv[1][2]]
+                )
+            joined["cluster"] = nodes | "NearDedup" >> self._dedup.near_clusters(keyed["shingles"])
+        return (
+            joined
+            | "JoinDecisions" >> beam.CoGroupByKey()
+            | "Decide" >> beam.FlatMap(resolve_stubs, exact, near)
+        )
+
+
+class MixtureAndSizes(beam.PTransform):
+    """Decisions -> (the mixture report, {(domain, source, period): kept documents}), one element each: tokens
+    of the kept documents per (domain, source) give the mixing weights (``compute_mixture``), their counts per
+    partition give the shard counts."""
+
+    def __init__(self, domain_of: dict[str, str], mix: Any):
+        super().__init__()
+        self._domain_of, self._mix = domain_of, mix
+
+    def expand(self, decided):
+        mixture = (
+            decided
+            | "KeptTokens" >> beam.FlatMap(kept_tokens)
+            | "SumTokens" >> beam.CombinePerKey(sum)
+            | "TokensAsDict" >> beam.combiners.ToDict()
+            | "Mixture" >> beam.Map(compute_mixture, self._domain_of, self._mix)
+        )
+        sizes = (
+            decided
+            | "KeptPartitions" >> beam.FlatMap(kept_partition)
+            | "CountPerPartition" >> beam.CombinePerKey(sum)
+            | "SizesAsDict" >> beam.combiners.ToDict()
+        )
+        return mixture, sizes
+
+
+class WriteDecided(beam.PTransform):
+    """(decisions, mixture, sizes) -> (shard infos, kept documents, rejected, errors): ``ApplyDecisionsFn`` per
+    part, then ``MergeShardFn`` per shard. Documents are read from the parts, never shuffled."""
+
+    def __init__(self, run_dir, folder, domain_cfg, domain_of, max_rows, partition_by_period, delete):
+        super().__init__()
+        self._run_dir, self._delete = run_dir, delete
+        self._fn = ApplyDecisionsFn(folder, domain_cfg, domain_of, max_rows, partition_by_period, delete)
+
+    def expand(self, inputs):
+        decided, mixture, sizes = inputs
+        applied = (
+            decided
+            | "ByPart" >> beam.Map(slim_decision)
+            | "GroupByPart" >> beam.GroupByKey()
+            | "ApplyDecisions"
+            >> beam.ParDo(
+                self._fn, beam.pvalue.AsSingleton(mixture), beam.pvalue.AsSingleton(sizes)
+            ).with_outputs(REJECTED, ERRORS, "kept", main="pieces")
+        )
+        shards = (
+            applied.pieces
+            | "GroupShardPieces" >> beam.GroupByKey()
+            | "MergeShards" >> beam.ParDo(MergeShardFn(self._run_dir, self._delete))
+        )
+        return shards, applied.kept, applied[REJECTED], applied[ERRORS]
+
+
+def paragraph_keys_of(doc: Document, cfg: BoilerplateConfig) -> Iterator[tuple[tuple[str, str], int]]:
+    """((source, key), 1) per distinct paragraph of an in-scope document (the boilerplate count's input)."""
+    if doc.source in cfg.sources:
+        yield from doc_paragraph_keys(doc, cfg.min_chars)
+
+
+__all__ = [
+    "ApplyDecisionsFn",
+    "BOILERPLATE_STAGE",
+    "EMPTY_REASON",
+    "KeysFn",
+    "MergeShardFn",
+    "SpillFn",
+    "Stub",
+    "kept_partition",
+    "kept_tokens",
+    "paragraph_keys_of",
+    "read_part",
+    "resolve_stubs",
+    "slim_decision",
+]

@@ -1,0 +1,219 @@
+"""The run's corpus-level phases (pipeline.flow) and spill files (pipeline.spill): documents stay out of the
+shuffles, and the decisions are those of the stand-alone transforms, byte for byte."""
+
+from __future__ import annotations
+
+import glob
+import json
+import random
+from pathlib import Path
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+
+from filters.boilerplate import BoilerplateConfig
+from pipeline.boilerplate import RemoveBoilerplate
+from pipeline.config import DedupSettings, MixSettings
+from pipeline.dedup import Deduplicate
+from pipeline.domain import ClassifyDomain, DomainConfig
+from pipeline.flow import (
+    DedupDecisions,
+    KeysFn,
+    MixtureAndSizes,
+    SpillFn,
+    Stub,
+    WriteDecided,
+    resolve_stubs,
+)
+from pipeline.mix import AssignDomainAndMix
+from pipeline.schema import Document
+from pipeline.spill import SpillWriter, WriteLines, read_spill
+from pipeline.write import WriteShards
+
+SOURCE_DOMAINS = {"filings": "financial", "news": "financial", "web": "general", "social": "financial"}
+FOOTER = "Subscribe to our newsletter for the latest market news and analysis delivered every morning."
+
+
+def _words(rng: random.Random, n: int) -> str:
+    vocab = (
+        "the market rates bank shares earnings quarter growth investors bond stock price company said".split()
+    )
+    return " ".join(rng.choice(vocab) + str(rng.randrange(300)) for _ in range(n))
+
+
+def corpus() -> list[Document]:
+    """Web and news pages with a shared footer (boilerplate), exact and near copies, one id given twice."""
+    rng = random.Random(7)
+    docs = []
+    for i in range(40):
+        source = ("web", "news", "filings", "social")[i % 4]
+        paras = [_words(rng, 60) for _ in range(3)]
+        if source in ("web", "news"):
+            paras.append(FOOTER)
+        text = "\n\n".join(paras)
+        docs.append(
+            Document(
+                id=f"d{i:03d}",
+                text=text,
+                source=source,
+                domain=SOURCE_DOMAINS[source],
+                url=f"https://example.com/{i}",
+                available_at=f"2024-0{1 + i % 9}-1{i % 10}T10:00:00.123456Z" if i % 5 else "",
+                quality_score=rng.random(),
+                n_chars=len(text),
+            )
+        )
+    docs.append(Document(**{**docs[3].__dict__, "id": "copy-of-3", "metadata": {}}))  # exact copy
+    near = docs[5].text.split()
+    near[10] = "changed"
+    docs.append(Document(**{**docs[5].__dict__, "id": "near-5", "text": " ".join(near), "metadata": {}}))
+    docs.append(Document(**{**docs[7].__dict__, "metadata": {}}))  # the same id and text twice
+    return docs
+
+
+def test_spill_parts_roll_and_round_trip_documents_exactly(tmp_path):
+    docs = corpus()
+    writer = SpillWriter(str(tmp_path), "docs", max_bytes=1 << 30, max_objects=10)
+    parts = [p for p in (writer.add(d) for d in docs) if p]
+    last = writer.close()
+    parts += [last] if last else []
+    assert len(parts) == -(-len(docs) // 10)  # a part every 10 documents
+    back = [d for p in parts for d in read_spill(p)]
+    assert back == docs  # float fields and sub-second times are kept exactly (Parquet would round them)
+    assert not glob.glob(str(tmp_path / "*.tmp"))
+
+
+def test_write_lines_writes_one_file_per_bundle(tmp_path):
+    with TestPipeline() as p:
+        (
+            p
+            | beam.Create([{"a": 1}, {"a": 2}])
+            | beam.ParDo(WriteLines(str(tmp_path / "rejected"), "quality", json.dumps))
+        )
+    rows = [
+        json.loads(line) for f in glob.glob(str(tmp_path / "rejected/quality-*.jsonl")) for line in open(f)
+    ]
+    assert sorted(r["a"] for r in rows) == [1, 2]
+
+
+def _stub(id_, part="p", row=0, sha=b"1", exact=b"\x01", describe="web x", domain_error=None):
+    return Stub(id_, part, row, sha, exact, "u", describe, 10, 1, "general", "web", 5, "", domain_error)
+
+
+def test_resolve_stubs_makes_ids_unique_then_applies_exact_dedup():
+    same = [_stub("a", row=0), _stub("a", row=1)]
+    out = list(
+        resolve_stubs(("a", {"doc": same, "exact": [("a", 3, b"\x01".hex())], "cluster": []}), True, False)
+    )
+    decisions = sorted((row, d[:3]) for _, (row, d, _) in out)
+    assert decisions == [(0, ("keep", "", 0)), (1, ("reject", "unique_ids", "duplicate_id"))]
+    # the kept copy counts its exact duplicates minus the same-id copy
+    assert [d[3] for _, (_, d, _) in out if d[0] == "keep"] == [1]
+    clash = [
+        _stub("b", row=0, sha=b"1", describe="filings outer"),
+        _stub("b", row=1, sha=b"2", describe="inner"),
+    ]
+    out = list(resolve_stubs(("b", {"doc": clash, "exact": [("b", 1, b"\x01".hex())]}), True, False))
+    errors = [d for _, (_, d, _) in out if d[0] == "error"]
+    assert [e[:3] for e in errors] == [("error", "unique_ids", "id_collision")]
+    assert "filings outer" in errors[0][3] and "inner" in errors[0][3]
+
+
+def test_resolve_stubs_domain_error_only_for_a_kept_document():
+    failed = _stub("c", domain_error=("ValueError", "bad"))
+    dup = list(resolve_stubs(("c", {"doc": [failed], "exact": [("z", 2, "01")]}), True, False))
+    assert [d[:3] for _, (_, d, _) in dup] == [("reject", "exact_dedup", "exact_duplicate")]
+    kept = list(resolve_stubs(("c", {"doc": [failed], "exact": [("c", 1, "01")]}), True, False))
+    assert [d[:3] for _, (_, d, _) in kept] == [("error", "domain", "ValueError")]
+
+
+def _old_chain(docs, run_dir, bp, dedup, domain, mix):
+    with TestPipeline() as p:
+        kept, _ = p | beam.Create(docs) | RemoveBoilerplate(bp)
+        kept, _, _ = kept | Deduplicate.from_settings(dedup, with_errors=True)
+        kept, _, _ = kept | ClassifyDomain(domain)
+        kept, _ = kept | AssignDomainAndMix(SOURCE_DOMAINS, mix)
+        _ = kept | WriteShards(run_dir, 7, "year")
+
+
+def _new_phases(docs, run_dir, bp, dedup, domain, mix):
+    spill = str(Path(run_dir) / "_work")
+    bp_cfg = bp.config() if hasattr(bp, "config") else BoilerplateConfig.from_settings(bp)
+    dedup_s = DedupSettings.of(dedup)
+    domain_cfg = DomainConfig.from_settings(domain)
+    with TestPipeline() as p:
+        docs_pc = p | beam.Create(docs)
+        keys = (
+            docs_pc
+            | "Keys" >> beam.FlatMap(lambda d: [((d.source, k), 1) for k in _para_keys(d, bp_cfg)])
+            | beam.CombinePerKey(sum)
+            | beam.Filter(lambda kv: kv[1] >= bp_cfg.min_docs)
+            | beam.Map(lambda kv: kv[0])
+            | beam.combiners.ToList()
+            | beam.Map(_by_source)
+        )
+        keyed = (
+            docs_pc
+            | beam.ParDo(SpillFn(spill, "docs", 9, 1 << 30))  # several parts
+            | beam.ParDo(
+                KeysFn(
+                    spill,
+                    bp_cfg,
+                    domain_cfg,
+                    SOURCE_DOMAINS,
+                    dedup_s.minhash(),
+                    list(dedup_s.priority),
+                    True,
+                    False,
+                    "year",
+                    False,
+                ),
+                beam.pvalue.AsSingleton(keys),
+            ).with_outputs("rejected", "exact", "bands", "shingles", "parts", main="stubs")
+        )
+        decided = {
+            "stubs": keyed.stubs,
+            "exact": keyed.exact,
+            "bands": keyed.bands,
+            "shingles": keyed.shingles,
+        } | DedupDecisions(Deduplicate.from_settings(dedup_s), True, True)
+        mixture, sizes = decided | MixtureAndSizes(SOURCE_DOMAINS, MixSettings.of(mix))
+        _ = (decided, mixture, sizes) | WriteDecided(
+            run_dir, spill, domain_cfg, SOURCE_DOMAINS, 7, "year", False
+        )
+
+
+def _para_keys(doc, cfg):
+    from pipeline.flow import paragraph_keys_of
+
+    return [k for (_, k), _ in paragraph_keys_of(doc, cfg)]
+
+
+def _by_source(pairs):
+    out: dict[str, set] = {}
+    for source, key in pairs:
+        out.setdefault(source, set()).add(key)
+    return {s: frozenset(k) for s, k in out.items()}
+
+
+@pytest.mark.parametrize("seed", [0])
+def test_phases_write_the_same_shards_as_the_stand_alone_transforms(tmp_path, seed):
+    """Boilerplate (a footer in 20 pages), exact and near copies, a same-id copy, domain, mix, shards by period."""
+    docs = corpus()
+    bp = {"min_docs": 4}
+    dedup = {"exact": True, "near": {"threshold": 0.7}}
+    domain, mix = {}, {}
+    _old_chain(docs, str(tmp_path / "old"), bp, dedup, domain, mix)
+    _new_phases(docs, str(tmp_path / "new"), bp, dedup, domain, mix)
+    old = {
+        Path(p).relative_to(tmp_path / "old"): Path(p).read_bytes()
+        for p in glob.glob(str(tmp_path / "old/data/**/*.parquet"), recursive=True)
+    }
+    new = {
+        Path(p).relative_to(tmp_path / "new"): Path(p).read_bytes()
+        for p in glob.glob(str(tmp_path / "new/data/**/*.parquet"), recursive=True)
+    }
+    assert len(old) > 4  # several sources, periods and buckets
+    assert old.keys() == new.keys()
+    assert old == new
