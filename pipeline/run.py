@@ -24,6 +24,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from pydantic import ValidationError
 
+from filters.sketch import width_for
 from pipeline import __version__, progress
 from pipeline.config import Config, format_errors, load_config, make_input
 from pipeline.decontam import Decontaminate, count_keys, finish_section, per_set_counts
@@ -40,6 +41,7 @@ from pipeline.flow import (
     DedupDecisions,
     KeysFn,
     MixtureAndSizes,
+    SpillDocsFn,
     SpillFn,
     WriteDecided,
     read_part,
@@ -325,10 +327,14 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     counts.append(_count(docs, "DecontamKept", count_keys, flat=True))
     counts.append(_count(decontam_rejected, "DecontamRejected", count_keys, flat=True))
     bp_cfg = cfg.boilerplate.config()
-    doc_parts = docs | "SpillDocs" >> beam.ParDo(
-        SpillFn(spill, "docs", plan.part_records * DOC_PARTS_PER_RAW, DOC_PART_BYTES)
+    spilled = docs | "SpillDocs" >> beam.ParDo(
+        SpillDocsFn(spill, plan.part_records * DOC_PARTS_PER_RAW, DOC_PART_BYTES, bp_cfg)
+    ).with_outputs("pkeys", "sketch", main="parts")
+    doc_parts = spilled.parts
+    sketch_width = width_for(sum(f.size for f in plan.files) // 256)
+    keys_by_source = (spilled.sketch, spilled.pkeys) | "RemoveBoilerplate" >> BoilerplateKeySet(
+        bp_cfg, sketch_width, delete
     )
-    keys_by_source = docs | "RemoveBoilerplate" >> BoilerplateKeySet(bp_cfg)
 
     # Phase 3: boilerplate removed, dedup/domain/token keys computed; only keys and Stubs go on.
     dedup = cfg.dedup

@@ -18,10 +18,11 @@ from pipeline.config import DedupSettings, MixSettings
 from pipeline.dedup import Deduplicate
 from pipeline.domain import ClassifyDomain, DomainConfig
 from pipeline.flow import (
+    BoilerplateKeySet,
     DedupDecisions,
     KeysFn,
     MixtureAndSizes,
-    SpillFn,
+    SpillDocsFn,
     Stub,
     WriteDecided,
     resolve_stubs,
@@ -98,7 +99,7 @@ def test_write_lines_writes_one_file_per_bundle(tmp_path):
 
 
 def _stub(id_, part="p", row=0, sha=b"1", exact=b"\x01", describe="web x", domain_error=None):
-    return Stub(id_, part, row, sha, exact, "u", describe, 10, 1, "general", "web", 5, "", domain_error)
+    return tuple(Stub(id_, part, row, sha, exact, "", describe, 10, 1, "general", "web", 5, "", domain_error))
 
 
 def test_resolve_stubs_makes_ids_unique_then_applies_exact_dedup():
@@ -143,35 +144,27 @@ def _new_phases(docs, run_dir, bp, dedup, domain, mix):
     dedup_s = DedupSettings.of(dedup)
     domain_cfg = DomainConfig.from_settings(domain)
     with TestPipeline() as p:
-        docs_pc = p | beam.Create(docs)
-        keys = (
-            docs_pc
-            | "Keys" >> beam.FlatMap(lambda d: [((d.source, k), 1) for k in _para_keys(d, bp_cfg)])
-            | beam.CombinePerKey(sum)
-            | beam.Filter(lambda kv: kv[1] >= bp_cfg.min_docs)
-            | beam.Map(lambda kv: kv[0])
-            | beam.combiners.ToList()
-            | beam.Map(_by_source)
-        )
-        keyed = (
-            docs_pc
-            | beam.ParDo(SpillFn(spill, "docs", 9, 1 << 30))  # several parts
-            | beam.ParDo(
-                KeysFn(
-                    spill,
-                    bp_cfg,
-                    domain_cfg,
-                    SOURCE_DOMAINS,
-                    dedup_s.minhash(),
-                    list(dedup_s.priority),
-                    True,
-                    False,
-                    "year",
-                    False,
-                ),
-                beam.pvalue.AsSingleton(keys),
-            ).with_outputs("rejected", "exact", "bands", "shingles", "parts", main="stubs")
-        )
+        spilled = (
+            p
+            | beam.Create(docs)
+            | beam.ParDo(SpillDocsFn(spill, 9, 1 << 30, bp_cfg)).with_outputs("pkeys", "sketch", main="parts")
+        )  # several parts
+        keys = (spilled.sketch, spilled.pkeys) | BoilerplateKeySet(bp_cfg, 10, False)
+        keyed = spilled.parts | beam.ParDo(
+            KeysFn(
+                spill,
+                bp_cfg,
+                domain_cfg,
+                SOURCE_DOMAINS,
+                dedup_s.minhash(),
+                list(dedup_s.priority),
+                True,
+                False,
+                "year",
+                False,
+            ),
+            beam.pvalue.AsSingleton(keys),
+        ).with_outputs("rejected", "exact", "bands", "shingles", "parts", main="stubs")
         decided = {
             "stubs": keyed.stubs,
             "exact": keyed.exact,
@@ -182,19 +175,6 @@ def _new_phases(docs, run_dir, bp, dedup, domain, mix):
         _ = (decided, mixture, sizes) | WriteDecided(
             run_dir, spill, domain_cfg, SOURCE_DOMAINS, 7, "year", False
         )
-
-
-def _para_keys(doc, cfg):
-    from pipeline.flow import paragraph_keys_of
-
-    return [k for (_, k), _ in paragraph_keys_of(doc, cfg)]
-
-
-def _by_source(pairs):
-    out: dict[str, set] = {}
-    for source, key in pairs:
-        out.setdefault(source, set()).add(key)
-    return {s: frozenset(k) for s, k in out.items()}
 
 
 @pytest.mark.parametrize("seed", [0])
@@ -217,3 +197,26 @@ def test_phases_write_the_same_shards_as_the_stand_alone_transforms(tmp_path, se
     assert len(old) > 4  # several sources, periods and buckets
     assert old.keys() == new.keys()
     assert old == new
+
+
+def test_count_min_sketch_never_undercounts_and_merges():
+    import numpy as np
+
+    from filters.sketch import CountMinSketch
+
+    rng = np.random.default_rng(1)
+    keys = rng.integers(0, 2**63, size=5000, dtype=np.uint64)
+    a, b = CountMinSketch(10), CountMinSketch(10)  # 1,024 counters: many collisions on purpose
+    for i in range(12):
+        (a if i % 2 else b).add(keys[:50])  # 50 keys in 12 documents
+    a.add(keys)  # 5,000 keys once more
+    merged = a.merge(b)
+    est = merged.estimate(keys)
+    assert (est[:50] >= 13).all() and (est[50:] >= 1).all()  # upper bounds
+    exact = CountMinSketch(22)
+    exact.add(keys)
+    assert (exact.estimate(keys) == 1).all()  # a wide sketch is exact here
+    big = CountMinSketch(8)
+    for _ in range(300):
+        big.add(keys[:1])
+    assert big.estimate(keys[:1])[0] == 255  # saturates instead of wrapping around
