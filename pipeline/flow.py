@@ -145,7 +145,8 @@ DOMAIN_SHORT_KEY = "_domain_too_short"
 class KeysFn(beam.DoFn):
     """A ``docs`` part -> boilerplate removed, keys computed, documents re-spilled; emits Stubs and keys.
 
-    main: (id, Stub); ``exact``: (exact key, (rank, id)); ``bands``: (id, (rank, weight, band keys));
+    main: (id, Stub); ``exact``: (exact key, (rank, id)); ``band_sketch``: each document's band keys as sketch
+    keys; ``band_parts``: parts of (id, (rank, weight, band keys)) (read back by ``candidate_bands``);
     ``shingles`` (verification): (id, shingle hashes); ``rejected``: boilerplate-emptied documents; ``parts``:
     the ``keyed`` parts written.
     """
@@ -176,6 +177,7 @@ class KeysFn(beam.DoFn):
 
     def process(self, path: str, keys_by_source: dict[str, frozenset[str]]) -> Iterator[Any]:
         writer = SpillWriter(self._folder, "keyed", NEVER_ROLL, NEVER_ROLL)  # rows index one part
+        self._bands = SpillWriter(self._folder, "bands", NEVER_ROLL, NEVER_ROLL)
         part_name = writer.next_name()
         row = 0
         for doc in read_part(path, self._delete):
@@ -191,6 +193,9 @@ class KeysFn(beam.DoFn):
         written = writer.close()
         if written:
             yield pvalue.TaggedOutput("parts", written)
+        bands = self._bands.close()
+        if bands:
+            yield pvalue.TaggedOutput("band_parts", bands)
 
     def _band_keys(self, hashes: np.ndarray) -> list[bytes]:
         """LSH band keys cut to 2 + 8 bytes (band index + 64-bit hash): a false bucket needs a 64-bit
@@ -209,10 +214,10 @@ class KeysFn(beam.DoFn):
             yield pvalue.TaggedOutput("exact", shuffled((ekey, (doc_rank, doc.id))))
         if self._cfg is not None:
             hashes = shingles(doc.text, self._cfg, normalized=norm)
-            yield pvalue.TaggedOutput(
-                "bands",
-                shuffled((doc.id, (doc_rank, weight, self._band_keys(hashes)))),
-            )
+            keys = self._band_keys(hashes)
+            # the bands wait in a side part; only keys that a bucket shares go on (see candidate_bands)
+            self._bands.add((doc.id, (doc_rank, weight, keys)))
+            yield pvalue.TaggedOutput("band_sketch", band_sketch_keys(keys))
             if self._verify:
                 yield pvalue.TaggedOutput("shingles", (doc.id, np.unique(hashes).astype(np.uint32)))
         text_sha1 = hashlib.sha1(doc.text.encode("utf-8", "replace")).digest()
@@ -258,6 +263,29 @@ class KeysFn(beam.DoFn):
             domain_error=domain_error,
         )
         yield shuffled((doc.id, tuple(stub)))  # a plain tuple: Beam's coder then needs no pickling
+
+
+def band_sketch_keys(keys: list[bytes]) -> np.ndarray:
+    """uint64 sketch keys of a document's band keys (band index folded into the 64-bit hash)."""
+    return np.array(
+        [
+            int.from_bytes(k[2:10], "little") ^ (int.from_bytes(k[:2], "big") * 0x9E3779B97F4A7C15 % 2**64)
+            for k in keys
+        ],
+        dtype=np.uint64,
+    )
+
+
+def candidate_bands(path: str, sketch: CountMinSketch, delete: bool) -> Iterator[tuple[str, tuple]]:
+    """(id, (rank, weight, band keys)) of a ``bands`` part, each document with only the band keys whose sketch
+    estimate is >= 2, i.e. that may share an LSH bucket with another document (a key seen once cannot make an
+    edge); documents left with none are not emitted. The near-dup graph is the same as with every key, and
+    most documents (no near copy) never reach the shuffle."""
+    for doc_id, (doc_rank, weight, keys) in read_part(path, delete):
+        est = sketch.estimate(band_sketch_keys(keys))
+        shared = [k for k, n in zip(keys, est, strict=True) if n >= 2]
+        if shared:
+            yield shuffled((doc_id, (doc_rank, weight, shared)))
 
 
 # ------------------------------------------------------------------ the decisions
@@ -604,31 +632,43 @@ class BoilerplateKeySet(beam.PTransform):
 
 
 class DedupDecisions(beam.PTransform):
-    """{stubs, exact, bands, shingles} (``KeysFn``'s outputs) -> (part, (row, decision, stub)) per document.
+    """{stubs, exact, band_sketch, band_parts, shingles} (``KeysFn``'s outputs) -> (part, (row, decision, stub))
+    per document.
 
     ``Deduplicate``'s exact and near steps on the keys alone, then ``resolve_stubs`` (ids made unique even when
     ``dedup`` is None: no dedup).
     """
 
-    def __init__(self, dedup: Deduplicate | None, exact: bool, near: bool):
+    def __init__(
+        self, dedup: Deduplicate | None, exact: bool, near: bool, width_log2: int = 20, delete: bool = False
+    ):
         super().__init__()
         self._dedup, self._exact, self._near = dedup, exact, near
+        self._width_log2, self._delete = width_log2, delete
 
     def expand(self, keyed):
         exact, near = self._exact, self._near
         joined = {"doc": keyed["stubs"]}
+        if near:
+            sketch = keyed["band_sketch"] | "BandSketch" >> beam.CombineGlobally(_SketchFn(self._width_log2))
+            bands = (
+                keyed["band_parts"]
+                | "SpreadBandParts" >> beam.Reshuffle()
+                | "SharedBands"
+                >> beam.FlatMap(candidate_bands, beam.pvalue.AsSingleton(sketch), self._delete)
+            )
         if exact:
             joined["exact"] = keyed["exact"] | "ExactDedup" >> _ExactAssignments()
         if near:
             assert self._dedup is not None
             if exact:
                 nodes = (
-                    {"bands": keyed["bands"], "exact": joined["exact"]}
+                    {"bands": bands, "exact": joined["exact"]}
                     | "ExactSurvivors" >> beam.CoGroupByKey()
                     | "BandNodes" >> beam.FlatMap(_band_nodes)
                 )
             else:
-                nodes = keyed["bands"] | "BandNodes" >> beam.FlatMap(
+                nodes = bands | "BandNodes" >> beam.FlatMap(
                     lambda kv: [(key, (kv[1][0], kv[0], kv[1][1])) for key in kv[1][2]]
                 )
             joined["cluster"] = nodes | "NearDedup" >> self._dedup.near_clusters(keyed["shingles"])

@@ -361,15 +361,22 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
                 delete,
             ),
             beam.pvalue.AsSingleton(keys_by_source),
-        ).with_outputs(REJECTED, "exact", "bands", "shingles", "parts", main="stubs")
+        ).with_outputs(REJECTED, "exact", "band_sketch", "band_parts", "shingles", "parts", main="stubs")
     )
     rejected_out(keyed[REJECTED], "Boilerplate")
     decided = {
         "stubs": keyed.stubs,
         "exact": keyed.exact,
-        "bands": keyed.bands,
+        "band_sketch": keyed.band_sketch,
+        "band_parts": keyed.band_parts,
         "shingles": keyed.shingles,
-    } | "Dedup" >> DedupDecisions(Deduplicate.from_settings(dedup) if (exact or near) else None, exact, near)
+    } | "Dedup" >> DedupDecisions(
+        Deduplicate.from_settings(dedup) if (exact or near) else None,
+        exact,
+        near,
+        width_for(sum(f.size for f in plan.files) // 512),  # ~16 band keys per document of ~8 KB
+        delete,
+    )
     mixture, sizes = decided | "AssignDomainAndMix" >> MixtureAndSizes(domain_of, cfg.mix)
 
     # Phase 4: each part read once more, its documents decided; kept ones to shard pieces, merged per shard.

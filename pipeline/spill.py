@@ -7,8 +7,8 @@ folder by the stage that made them, and only the file's path (plus small keys) c
 which reads the file back. Memory per worker is then one spill part, whatever the corpus size; on Dataflow the
 same design keeps the shuffle to keys and ids (what a batch job pays for).
 
-Format: a part is a sequence of zstd frames (level 1), each a pickled list of objects (``RawRecord``s or
-``Document``s), written through ``FileSystems`` (local or ``gs://``) under a temporary name and renamed when
+Format: a part is a sequence of length-prefixed zstd frames (level 1) of about 1 MB of pickled objects each
+(``RawRecord``s, ``Document``s or small tuples, one pickle after another), written through ``FileSystems`` (local or ``gs://``) under a temporary name and renamed when
 complete. Pickle round-trips a ``Document`` exactly (Parquet would round its float32 columns and drop sub-second
 times, and is ~2x dearer to encode from Python objects); the final shards are Parquet as always.
 
@@ -22,6 +22,7 @@ reported per document in the manifest's ``shuffle`` section).
 
 from __future__ import annotations
 
+import io
 import pickle
 import uuid
 from collections.abc import Iterable, Iterator
@@ -33,7 +34,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.stage import counter
 
-FRAME_OBJECTS = 256  # objects per zstd frame
+FRAME_BYTES = 1 << 20  # pickled bytes per zstd frame (a frame is what a reader holds at once)
 DEFAULT_PART_BYTES = 64 << 20  # roll to a new part after this many (uncompressed, pickled) bytes
 DEFAULT_PART_OBJECTS = 2000  # ... or this many objects: enough parts to spread over the workers
 SHUFFLE_COUNTER = "shuffle:bytes"
@@ -49,8 +50,8 @@ class SpillWriter:
     """Writes objects into rolling spill parts ``<folder>/<prefix>-<uuid>-<n>.spill``; returns their paths.
 
     ``add`` returns the path of a part it just completed (or None); ``close`` completes the last one.
-    Objects are buffered as pickled frames of ``FRAME_OBJECTS``; a part rolls at ``max_bytes`` or
-    ``max_objects``, so memory stays at one part.
+    Objects are pickled one by one into frames of ``FRAME_BYTES`` (compressed as soon as full); a part rolls
+    at ``max_bytes`` (pickled) or ``max_objects``, so memory stays at one compressed part.
     """
 
     def __init__(
@@ -65,7 +66,8 @@ class SpillWriter:
         self._tag = uuid.uuid4().hex[:12]
         self._n = 0
         self._frames: list[bytes] = []
-        self._pending: list[Any] = []
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
         self._bytes = 0
         self._objects = 0
         self._compressor = zstandard.ZstdCompressor(level=1)
@@ -75,9 +77,12 @@ class SpillWriter:
         return f"{self._prefix}-{self._tag}-{self._n:05d}"
 
     def add(self, obj: Any) -> str | None:
-        self._pending.append(obj)
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        self._bytes += len(data)
         self._objects += 1
-        if len(self._pending) >= FRAME_OBJECTS:
+        if self._pending_bytes >= FRAME_BYTES:
             self._frame()
         if self._bytes >= self._max_bytes or self._objects >= self._max_objects:
             return self.close()
@@ -85,10 +90,8 @@ class SpillWriter:
 
     def _frame(self) -> None:
         if self._pending:
-            data = pickle.dumps(self._pending, protocol=pickle.HIGHEST_PROTOCOL)
-            self._bytes += len(data)
-            self._frames.append(self._compressor.compress(data))
-            self._pending = []
+            self._frames.append(self._compressor.compress(b"".join(self._pending)))
+            self._pending, self._pending_bytes = [], 0
 
     def close(self) -> str | None:
         """Write the current part (if it holds anything); returns its path."""
@@ -120,8 +123,10 @@ def read_spill(path: str) -> Iterator[Any]:
             head = f.read(8)
             if not head:
                 return
-            frame = f.read(int.from_bytes(head, "little"))
-            yield from pickle.loads(decompressor.decompress(frame))
+            frame = io.BytesIO(decompressor.decompress(f.read(int.from_bytes(head, "little"))))
+            end = len(frame.getbuffer())
+            while frame.tell() < end:
+                yield pickle.load(frame)  # a fresh unpickler per object: each pickle has its own memo
 
 
 def delete_spill(paths: Iterable[str]) -> None:

@@ -164,13 +164,14 @@ def _new_phases(docs, run_dir, bp, dedup, domain, mix):
                 False,
             ),
             beam.pvalue.AsSingleton(keys),
-        ).with_outputs("rejected", "exact", "bands", "shingles", "parts", main="stubs")
+        ).with_outputs("rejected", "exact", "band_sketch", "band_parts", "shingles", "parts", main="stubs")
         decided = {
             "stubs": keyed.stubs,
             "exact": keyed.exact,
-            "bands": keyed.bands,
+            "band_sketch": keyed.band_sketch,
+            "band_parts": keyed.band_parts,
             "shingles": keyed.shingles,
-        } | DedupDecisions(Deduplicate.from_settings(dedup_s), True, True)
+        } | DedupDecisions(Deduplicate.from_settings(dedup_s), True, True, 10)
         mixture, sizes = decided | MixtureAndSizes(SOURCE_DOMAINS, MixSettings.of(mix))
         _ = (decided, mixture, sizes) | WriteDecided(
             run_dir, spill, domain_cfg, SOURCE_DOMAINS, 7, "year", False
