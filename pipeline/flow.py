@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -73,7 +74,7 @@ from pipeline.schema import Document, RecordError, Rejected
 from pipeline.spill import SpillWriter, delete_spill, part_path, read_spill, shuffled
 from pipeline.stage import ERRORS, NAMESPACE, REJECTED, counter, error_from_exception
 from pipeline.timeinfo import period_of
-from pipeline.write import encode_shard, shard_bucket, shard_path, write_bytes_atomically
+from pipeline.write import shard_bucket, shard_path
 
 RAW_PART_OBJECTS = 200  # raw records per part: a 1,000-page WARC becomes 5 parts
 RAW_PART_BYTES = 16 << 20
@@ -469,7 +470,7 @@ class ApplyDecisionsFn(beam.DoFn):
             pieces[(*key, shard_bucket(doc.id, n_shards))].append(doc)
             yield pvalue.TaggedOutput("kept", doc)
         for shard_key in sorted(pieces):
-            docs = pieces[shard_key]
+            docs = sorted(pieces[shard_key], key=lambda d: d.id)  # pieces are merged by id
             writer = SpillWriter(self._folder, "piece", NEVER_ROLL, NEVER_ROLL)
             for doc in docs:
                 writer.add(doc)
@@ -493,32 +494,87 @@ class ApplyDecisionsFn(beam.DoFn):
         counter(f"{DOMAIN_STAGE}:kept").inc()
 
 
+SHARD_GROUP_ROWS = 20_000  # a shard is written in row groups of at most this many rows ...
+SHARD_GROUP_CHARS = 64 << 20  # ... or this many characters of text, so a worker holds one row group
+
+
+class _HashingSink:
+    """A write-only file object that hashes and counts what goes through it (the shard's sha256 and size)."""
+
+    def __init__(self, f):
+        self._f, self.sha256, self.size, self.closed = f, hashlib.sha256(), 0, False
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        self.sha256.update(data)
+        self.size += len(data)
+        self._f.write(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def write_shard(path: str, docs: Iterable[Document]) -> dict[str, Any]:
+    """Documents (sorted by id) -> one Parquet file (zstd, ``DOCUMENT_SCHEMA``) written as it streams: row
+    groups of up to SHARD_GROUP_ROWS rows or SHARD_GROUP_CHARS characters; a shard that fits one group has the
+    same bytes as ``encode_shard``. Written to ``path + '.tmp'`` and renamed. Returns rows, tokens,
+    weighted tokens, bytes and sha256."""
+    import pyarrow.parquet as pq
+    from apache_beam.io.filesystems import FileSystems
+
+    from pipeline.schema import DOCUMENT_SCHEMA, documents_to_table
+    from pipeline.write import PARQUET_COMPRESSION
+
+    tmp = path + ".tmp"
+    stats = {"rows": 0, "tokens": 0, "weighted_tokens": 0.0}
+    with FileSystems.create(tmp) as f:
+        sink = _HashingSink(f)
+        writer = pq.ParquetWriter(sink, DOCUMENT_SCHEMA, compression=PARQUET_COMPRESSION)
+        group: list[Document] = []
+        chars = 0
+        for doc in docs:
+            group.append(doc)
+            chars += len(doc.text)
+            stats["rows"] += 1
+            stats["tokens"] += doc.n_tokens
+            stats["weighted_tokens"] += doc.n_tokens * doc.mix_weight
+            if len(group) >= SHARD_GROUP_ROWS or chars >= SHARD_GROUP_CHARS:
+                writer.write_table(documents_to_table(group))
+                group, chars = [], 0
+        if group or not stats["rows"]:
+            writer.write_table(documents_to_table(group))
+        writer.close()
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
+    stats["weighted_tokens"] = round(stats["weighted_tokens"], 1)
+    return {**stats, "bytes": sink.size, "sha256": sink.sha256.hexdigest()}
+
+
 class MergeShardFn(beam.DoFn):
-    """(shard key, [(piece path, rows)]) -> the Parquet shard (documents sorted by id); yields its ShardInfo."""
+    """(shard key, [(piece path, rows)]) -> the Parquet shard; yields its ShardInfo.
+
+    Each piece is sorted by id, so the shard is a streaming k-way merge of its pieces (``heapq.merge``): a worker
+    holds one frame per piece and one row group, not the shard."""
 
     def __init__(self, run_dir: str, delete: bool):
         self._run_dir, self._delete = run_dir, delete
 
     def process(self, element: tuple[tuple[str, str, str, int], Iterable[tuple[str, int]]]):
         (domain, source, period, bucket), pieces = element
-        docs: list[Document] = []
-        for piece, _ in sorted(pieces):
-            docs.extend(read_part(piece, self._delete))
-        data = encode_shard(docs)
+        streams = [read_part(piece, self._delete) for piece, _ in sorted(pieces)]
         path = shard_path(self._run_dir, domain, source, bucket, period)
-        write_bytes_atomically(path, data)
-        progress.tick("written", len(docs))
+        written = write_shard(path, heapq.merge(*streams, key=lambda d: d.id))
+        progress.tick("written", written["rows"])
         progress.flush()
-        info = {
-            "path": path[len(self._run_dir) :].lstrip("/"),
-            "domain": domain,
-            "source": source,
-            "rows": len(docs),
-            "tokens": sum(d.n_tokens for d in docs),
-            "weighted_tokens": round(sum(d.n_tokens * d.mix_weight for d in docs), 1),
-            "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-        }
+        info = {"path": path[len(self._run_dir) :].lstrip("/"), "domain": domain, "source": source, **written}
         if period:
             info["period"] = period
         yield info

@@ -221,3 +221,23 @@ def test_count_min_sketch_never_undercounts_and_merges():
     for _ in range(300):
         big.add(keys[:1])
     assert big.estimate(keys[:1])[0] == 255  # saturates instead of wrapping around
+
+
+def test_write_shard_streams_row_groups_and_matches_encode_shard(tmp_path, monkeypatch):
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    from pipeline import flow
+    from pipeline.write import encode_shard
+
+    docs = sorted(corpus()[:40], key=lambda d: d.id)
+    one = flow.write_shard(str(tmp_path / "one.parquet"), iter(docs))
+    data = encode_shard(docs)
+    assert (tmp_path / "one.parquet").read_bytes() == data  # one row group: the same bytes as before
+    assert one["sha256"] == hashlib.sha256(data).hexdigest() and one["bytes"] == len(data)
+    monkeypatch.setattr(flow, "SHARD_GROUP_ROWS", 7)
+    many = flow.write_shard(str(tmp_path / "many.parquet"), iter(docs))
+    meta = pq.read_metadata(tmp_path / "many.parquet")
+    assert meta.num_row_groups == 6 and many["rows"] == meta.num_rows == 40
+    assert pq.read_table(tmp_path / "many.parquet").column("id").to_pylist() == [d.id for d in docs]
