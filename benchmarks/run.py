@@ -115,6 +115,7 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     import shutil
     from collections import Counter, defaultdict
 
+    from core.schema import Rejected
     from filters.boilerplate import paragraph_keys
     from filters.dedup import band_keys, exact_key, normalize_for_exact, shingles, signature
     from filters.domain import DomainClassifier
@@ -131,7 +132,6 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     from pipeline.mix import add_token_count, assign_weight, compute_mixture, tokens_key
     from pipeline.pii import redact_document
     from pipeline.quality import quality_config
-    from pipeline.schema import Rejected
     from pipeline.write import encode_shard, rejected_to_line, shard_bucket, write_bytes_atomically
 
     stages: list[dict[str, Any]] = []

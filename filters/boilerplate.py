@@ -26,8 +26,8 @@ import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from core.schema import SOURCES
 from filters.dedup import normalize_for_exact, normalize_lines
-from pipeline.schema import SOURCES
 
 DEFAULT_MIN_DOCS = 10
 DEFAULT_MIN_CHARS = 40

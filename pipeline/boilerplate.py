@@ -24,8 +24,8 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
+from core.schema import Document, Rejected
 from filters.boilerplate import BoilerplateConfig, paragraph_keys, remove_paragraphs
-from pipeline.schema import Document, Rejected
 from pipeline.stage import REJECTED, counter
 
 STAGE = "boilerplate"

@@ -36,10 +36,10 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
+from core.errors import ConfigError
+from core.schema import Document, Rejected
 from filters.decontam import DEFAULT_NGRAM, MIN_WORDS, DecontamIndex, EvalSet
 from pipeline.config import DecontamSettings
-from pipeline.errors import ConfigError
-from pipeline.schema import Document, Rejected
 from pipeline.stage import ERRORS, REJECTED, DocumentStage, counter
 
 STAGE = "decontam"

@@ -48,9 +48,9 @@ import numpy as np
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
+from core.schema import Document, RecordError, Rejected
 from filters.dedup import MinHashConfig, band_keys, exact_key, normalize_for_exact, shingles, signature
 from pipeline.config import DedupSettings
-from pipeline.schema import Document, RecordError, Rejected
 from pipeline.stage import ERRORS, NAMESPACE, REJECTED, counter
 
 Rank = tuple[int, int, float, int, str]

@@ -18,7 +18,7 @@ becomes ``web`` (the source it came from stays in ``metadata["source_before_doma
 ``c4``), so the mixer's financial web target applies to it. A scored social post keeps its source. Nothing is
 dropped (tag, then decide: the mixer does the rest).
 
-``domain.model_path`` defaults to the model shipped in ``pipeline/models/domain-finpile.ftz`` (trained on AG News,
+``domain.model_path`` defaults to the model shipped in ``pipeline/profiles/models/domain-finpile.ftz`` (trained on AG News,
 Financial PhraseBank, EDGAR filings, financial tweets, Wikipedia and general news; see its model card
 ``domain-finpile.md``); train your own with ``python -m pipeline train-domain-classifier``.
 """
@@ -33,10 +33,10 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from core.errors import ConfigError
+from core.schema import Document, Rejected
 from filters.domain import DomainClassifier, normalise
 from pipeline.config import DomainSettings
-from pipeline.errors import ConfigError
-from pipeline.schema import Document, Rejected
 from pipeline.stage import NAMESPACE, DocumentStage, apply_stage, counter
 
 STAGE = "domain"
@@ -49,8 +49,8 @@ UNKNOWN_HINT = "unknown"
 
 
 def default_model_path() -> str:
-    """The domain model shipped in the installed package (``pipeline/models/domain-finpile.ftz``)."""
-    return str(resources.files("pipeline") / "models" / DEFAULT_MODEL)
+    """The domain model shipped in the installed package (``pipeline/profiles/models/domain-finpile.ftz``)."""
+    return str(resources.files("pipeline") / "profiles" / "models" / DEFAULT_MODEL)
 
 
 @dataclass(frozen=True)

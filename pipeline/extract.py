@@ -4,16 +4,16 @@
 - ``sgml``: the filings-aware extractor (``sources.edgar.extract_filing``) for EDGAR documents;
 - ``wikitext``: mwparserfromhell (``sources.general.extract_wikitext``);
 - ``text``/``json``: the text as the connector gave it (social posts, generic JSONL), in the text shape's
-  character rules (``sources.textshape.normalize_text``: no control characters, no trailing spaces, no runs
+  character rules (``core.textshape.normalize_text``: no control characters, no trailing spaces, no runs
   of blank lines); its line and paragraph breaks are the author's and stay.
 
-Every extractor produces the one text shape of ``sources.textshape`` (README "Text shape").
+Every extractor produces the one text shape of ``core.textshape`` (README "Text shape").
 
 Per-input reader options (the config's ``inputs[].options``) reach the extractor too, e.g. the EDGAR table
 policy. With the EDGAR option ``split_items_as_documents``, a 10-K/10-Q becomes one document per item; the
 extra documents are counted on the ``derived`` output so that the funnel still adds up.
 
-Every document gets its ``available_at`` here, from what its reader recorded (``pipeline.timeinfo``), so the
+Every document gets its ``available_at`` here, from what its reader recorded (``core.timeinfo``), so the
 conversion lives in one place for every source.
 
 A connector may mark a record it read as a document to drop (``metadata["drop_reason"]``, e.g.
@@ -31,12 +31,12 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
+from core.errors import RecordFailure
+from core.schema import Document, RawRecord, RecordError, Rejected, doc_id
+from core.textshape import normalize_text
+from core.timeinfo import assign_time
 from pipeline import progress
-from pipeline.errors import RecordFailure
-from pipeline.schema import Document, RawRecord, RecordError, Rejected, doc_id
 from pipeline.stage import ERRORS, REJECTED, counter, error_from_exception
-from pipeline.timeinfo import assign_time
-from sources.textshape import normalize_text
 
 _LOG = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 
 
 def validate_options(kind: str, options: Mapping[str, Any], where: str = "") -> None:

@@ -28,6 +28,7 @@ from typing import Any
 
 import apache_beam as beam
 
+from core.schema import Document, Rejected
 from filters.language import (
     MAX_WINDOWS,
     MIN_LETTERS,
@@ -37,7 +38,6 @@ from filters.language import (
     LanguageResult,
 )
 from pipeline.config import LanguageSettings
-from pipeline.schema import Document, Rejected
 from pipeline.stage import DocumentStage, apply_stage
 
 STAGE = "language"

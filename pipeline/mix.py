@@ -41,9 +41,9 @@ from typing import Any
 
 import apache_beam as beam
 
+from core.schema import Document
 from filters.tokens import count_tokens
 from pipeline.config import MixSettings
-from pipeline.schema import Document
 
 DEFAULT_DOMAIN_TARGETS = {"financial": 0.51, "general": 0.49}
 # BloombergGPT Table 1, % of training tokens, mapped onto our sources (see the module docstring).

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import apache_beam as beam
 
+from core.schema import Document
 from filters.pii import PiiRedactor
 from pipeline.config import PiiSettings
-from pipeline.schema import Document
 from pipeline.stage import DocumentStage, apply_stage, counter
 
 STAGE = "pii"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import apache_beam as beam
 
+from core.schema import Document, Rejected
 from filters.quality import QualityConfig, QualityScorer
 from pipeline.config import QualitySettings
-from pipeline.schema import Document, Rejected
 from pipeline.stage import DocumentStage, apply_stage
 
 STAGE = "quality"

@@ -19,10 +19,10 @@ from apache_beam import pvalue
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from core.errors import ConfigError, RecordFailure
+from core.schema import RawRecord, RecordError, Skipped
 from pipeline import progress
 from pipeline.config import InputBase
-from pipeline.errors import ConfigError, RecordFailure
-from pipeline.schema import RawRecord, RecordError, Skipped
 from pipeline.stage import ERRORS, counter
 from sources import get_reader, swap_skip_sink
 

@@ -15,9 +15,9 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
+from core.errors import RecordFailure
+from core.schema import Document, RecordError, Rejected
 from pipeline import progress
-from pipeline.errors import RecordFailure
-from pipeline.schema import Document, RecordError, Rejected
 
 NAMESPACE = "finpile"
 REJECTED = "rejected"

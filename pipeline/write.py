@@ -26,9 +26,9 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from core.schema import Document, RecordError, Rejected, documents_to_table
+from core.timeinfo import period_of
 from pipeline import progress
-from pipeline.schema import Document, RecordError, Rejected, documents_to_table
-from pipeline.timeinfo import period_of
 
 PARQUET_COMPRESSION = "zstd"
 

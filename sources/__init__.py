@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, BinaryIO
 
-from pipeline.schema import RawRecord, RecordError
+from core.schema import RawRecord, RecordError
 
 Reader = Callable[[str, BinaryIO, Mapping[str, Any]], Iterator[RawRecord | RecordError]]
 

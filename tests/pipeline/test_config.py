@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError
+from core.schema import Document
 from pipeline.config import (
     Config,
     DecontamSettings,
@@ -18,13 +20,11 @@ from pipeline.config import (
     PiiSettings,
     QualitySettings,
     config_reference,
-    default_config_path,
     load_config,
     make_input,
     parse_config,
 )
-from pipeline.errors import ConfigError
-from pipeline.schema import Document
+from pipeline.profiles import default_config_path
 
 REPO = Path(__file__).resolve().parents[2]
 WARC = {"kind": "warc", "paths": "x.warc.gz"}

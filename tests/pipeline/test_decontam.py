@@ -10,9 +10,9 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from core.errors import ConfigError
+from core.schema import Document
 from pipeline.decontam import DecontamConfig, Decontaminate, decontam_decision
-from pipeline.errors import ConfigError
-from pipeline.schema import Document
 
 EXAMPLE = (
     "Operating profit totalled EUR 21.1 mn , up from EUR 18.6 mn in 2007 , representing 9.7 % of net sales ."
@@ -251,8 +251,8 @@ def test_config_rejects_unknown_standard_set():
 
 
 def test_per_set_counts_dropped_and_flagged():
+    from core.schema import Rejected
     from pipeline.decontam import count_keys, finish_section, per_set_counts
-    from pipeline.schema import Rejected
 
     a = decontam_decision(Document(id="a", text="x", source="web"), {"pb": 5, "tw": 1}, "drop")
     b = decontam_decision(Document(id="b", text="x", source="web"), {"tw": 2}, "drop")

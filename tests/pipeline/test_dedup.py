@@ -17,6 +17,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from core.schema import Document
 from filters.dedup import MinHashConfig, shingles
 from pipeline.dedup import (
     ConnectedComponents,
@@ -32,8 +33,7 @@ from pipeline.dedup import (
     small_star,
     union_find_labels,
 )
-from pipeline.run import choose_runner
-from pipeline.schema import Document
+from pipeline.runner import choose_runner
 
 PRIORITY = ["filings", "press", "news", "web", "social", "wikipedia", "c4"]
 CFG = MinHashConfig()

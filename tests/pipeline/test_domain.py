@@ -10,10 +10,10 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from core.errors import ConfigError
+from core.schema import Document, RawRecord
 from filters.domain import DomainClassifier
 from pipeline.domain import ClassifyDomain, DomainConfig, classify, default_model_path, needs_score
-from pipeline.errors import ConfigError
-from pipeline.schema import Document, RawRecord
 from sources.html import extract_html
 from tests.filters.test_domain import train_tiny_model
 

@@ -7,9 +7,9 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from core.schema import RawRecord, Rejected
 from pipeline.config import DEFAULT_SOURCE_DOMAINS
 from pipeline.extract import Extract, extract
-from pipeline.schema import RawRecord, Rejected
 
 TENK = """<html><body>
 <p>ACME CORP ANNUAL REPORT ON FORM 10-K</p>

@@ -1,4 +1,4 @@
-"""Domain profiles (pipeline/profile.py): selection, the medical profile's config, and what a profile changes in
+"""Domain profiles (pipeline/profiles/__init__.py): selection, the medical profile's config, and what a profile changes in
 a run (domains, mix targets, the report's reference table, decontamination sets)."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from core.errors import ConfigError
+from core.schema import Document
 from pipeline.config import load_config, parse_config
 from pipeline.decontam import Decontaminate
-from pipeline.errors import ConfigError
 from pipeline.mix import compute_mixture
-from pipeline.profile import FINANCE, profile_config_path, profile_names, resolve_profile
-from pipeline.schema import Document
+from pipeline.profiles import FINANCE, profile_config_path, profile_names, resolve_profile
 from pipeline.stats import composition
 from tests.conftest import run_cli
 
@@ -28,7 +28,7 @@ def medical():
 
 def test_shipped_profiles_and_unknown_name():
     assert profile_names() == ["finance", "medical"]
-    assert profile_config_path("finance").endswith("pipeline/configs/default.yaml")
+    assert profile_config_path("finance").endswith("pipeline/profiles/finance.yaml")
     with pytest.raises(ConfigError, match=r"unknown profile 'legal'; choose one of: finance, medical"):
         profile_config_path("legal")
 
@@ -56,7 +56,7 @@ def test_medical_profile_config():
     # a web page the classifier moves to medical has a target (else the mixer gives it weight 0)
     assert set(cfg.mix.source_targets["medical"]) == {"pmc", "pubmed", "web"}
     assert cfg.decontam.sets == ["pubmedqa", "medqa", "medmcqa"]
-    assert cfg.domain.model_path.endswith("pipeline/models/domain-medical.ftz")
+    assert cfg.domain.model_path.endswith("pipeline/profiles/models/domain-medical.ftz")
     assert cfg.profile.reference.label == "The Pile %"
     assert cfg.profile.reference.shares["medical/pmc"] == 14.40
 

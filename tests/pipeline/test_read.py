@@ -14,9 +14,9 @@ from apache_beam.testing.util import assert_that, equal_to
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from core.schema import RawRecord, RecordError, Skipped
 from pipeline.read import InputFile, ReadSources, read_file
 from pipeline.run import funnel_from_counts
-from pipeline.schema import RawRecord, RecordError, Skipped
 from sources import READERS
 
 

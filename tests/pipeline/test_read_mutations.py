@@ -30,10 +30,10 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from core.schema import RawRecord, RecordError, Skipped  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.extract import extract_outcome  # noqa: E402
 from pipeline.read import InputFile, read_file  # noqa: E402
-from pipeline.schema import RawRecord, RecordError, Skipped  # noqa: E402
 
 MAX_EXAMPLES = 500
 PREFIX_BYTES = 48_000  # each base file is cut to about this many (decompressed) bytes at a line boundary

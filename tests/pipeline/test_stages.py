@@ -9,12 +9,12 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from core.schema import Document
 from pipeline.language import IdentifyLanguage
 from pipeline.mix import AssignDomainAndMix
 from pipeline.pii import RedactPII
 from pipeline.quality import ScoreQuality
 from pipeline.read import InputFile, ReadSources
-from pipeline.schema import Document
 
 ENGLISH = (
     "The central bank kept interest rates unchanged on Wednesday and said it would watch inflation closely "

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.schema import Document
+from core.schema import Document
 from pipeline.write import WriteShards, encode_shard, shard_bucket
 
 

@@ -1,4 +1,4 @@
-"""The one text shape (``sources.textshape``): the helpers, and every real non-EDGAR file kind of
+"""The one text shape (``core.textshape``): the helpers, and every real non-EDGAR file kind of
 ``../shared/data`` (plus the sample corpus) read and extracted by the pipeline's own code path."""
 
 from __future__ import annotations
@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_config
-from pipeline.extract import extract
-from pipeline.inspect import Inspector
-from pipeline.read import InputFile, read_file
-from pipeline.schema import Document, RawRecord
-from sources.textshape import (
+from core.schema import Document, RawRecord
+from core.textshape import (
     has_layout_residue,
     linearize_table,
     markdown_table,
     normalize_text,
 )
+from pipeline.config import load_config
+from pipeline.extract import extract
+from pipeline.inspect import Inspector
+from pipeline.read import InputFile, read_file
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "pipeline" / "sample"

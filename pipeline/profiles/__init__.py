@@ -12,11 +12,13 @@ Nothing else in the pipeline is specific to a domain: a profile is a config file
 - the report's **reference table** (``profile.reference``): the published composition the report's
   composition table shows beside the run's own (BloombergGPT's FinPile for ``finance``).
 
-Profiles: ``finance`` is the embedded default config ``pipeline/configs/default.yaml`` (it has no ``profile:``
-section: a config without one is a finance config, so every config written before profiles means what it
-meant); every other profile is ``pipeline/profiles/<name>.yaml``. ``python -m pipeline run --profile medical``
-selects one; ``--config FILE`` takes any config, whose ``profile:`` section (or its absence) says which
-profile it follows.
+This folder is the profiles: ``<name>.yaml`` is a profile's config and ``models/`` holds their domain
+classifiers (with their model cards). ``finance`` (``finance.yaml``) is the embedded default config; it has no
+``profile:`` section (a config without one is a finance config, so every config written before profiles means
+what it meant) and takes its profile from ``FINANCE`` below. Every other profile's config names its own.
+``python -m pipeline run --profile medical`` selects one; ``--config FILE`` takes any config, whose ``profile:``
+section (or its absence) says which profile it follows. Dropping a ``<name>.yaml`` here makes ``<name>`` a
+``--profile`` name.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import os
 from importlib import resources
 from typing import Any
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 
 DEFAULT_PROFILE = "finance"
 GENERAL_DOMAIN = "general"
@@ -72,6 +74,11 @@ def profiles_dir() -> str:
     return str(resources.files("pipeline") / "profiles")
 
 
+def default_config_path() -> str:
+    """The embedded default config: the ``finance`` profile's (``pipeline/profiles/finance.yaml``)."""
+    return os.path.join(profiles_dir(), f"{DEFAULT_PROFILE}.yaml")
+
+
 def profile_names() -> list[str]:
     """Every shipped profile: ``finance`` and one per ``pipeline/profiles/*.yaml``."""
     names = {DEFAULT_PROFILE}
@@ -83,10 +90,6 @@ def profile_names() -> list[str]:
 
 def profile_config_path(name: str) -> str:
     """The config file of a shipped profile; ``ConfigError`` (one line) for an unknown name."""
-    from pipeline.config import default_config_path
-
-    if name == DEFAULT_PROFILE:
-        return default_config_path()
     path = os.path.join(profiles_dir(), f"{name}.yaml")
     if not name or "/" in name or not os.path.isfile(path):
         raise ConfigError(

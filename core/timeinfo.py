@@ -28,24 +28,23 @@ published after it was fetched: such a date is a mis-dating). Using the upper bo
 a cut: a page crawled before the cut was certainly public before it; one crawled after is treated as after it.
 A day-precision date counts as the end of that day for the same reason.
 
-The ``time`` stage (``CutAtTime``) applies ``--as_of`` / ``time.as_of``: a document available after the cut is
-rejected with reason ``after_cutoff``; one with no known time follows ``time.unknown`` (``keep``, ``drop`` with
-reason ``unknown_time``, or ``flag``: kept with ``metadata["available_at_unknown"] = "true"``).
+The ``time`` stage (``pipeline.timecut.CutAtTime``, a Beam shell around ``cut``) applies ``--as_of`` /
+``time.as_of``: a document available after the cut is rejected with reason ``after_cutoff``; one with no known
+time follows ``time.unknown`` (``keep``, ``drop`` with reason ``unknown_time``, or ``flag``: kept with
+``metadata["available_at_unknown"] = "true"``).
 """
 
 from __future__ import annotations
 
 import email.utils
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline.errors import ConfigError
-from pipeline.schema import Document, RawRecord, Rejected, format_utc, parse_utc
-from pipeline.stage import DocumentStage
+from core.errors import ConfigError
+from core.schema import Document, RawRecord, Rejected, format_utc, parse_utc
 
 STAGE = "time"
 AFTER_CUTOFF = "after_cutoff"
@@ -316,19 +315,6 @@ def cut(doc: Document, cfg: TimeConfig) -> Document | Rejected:
     if parse_utc(doc.available_at) > parse_utc(cfg.as_of):
         return Rejected(stage=STAGE, reason=AFTER_CUTOFF, document=doc)
     return doc
-
-
-class CutAtTime(DocumentStage):
-    """The ``time`` stage: rejects documents available after ``as_of`` (``after_cutoff``); applies the
-    unknown-time policy."""
-
-    stage = STAGE
-
-    def __init__(self, settings: Mapping[str, Any] | None):
-        self._cfg = TimeConfig.from_settings(settings)
-
-    def handle(self, doc: Document) -> Document | Rejected:
-        return cut(doc, self._cfg)
 
 
 def period_of(available_at: str, by: str) -> str:

@@ -6,7 +6,7 @@ import io
 
 import pyarrow.parquet as pq
 
-from pipeline.schema import (
+from core.schema import (
     DOCUMENT_SCHEMA,
     SCHEMA_VERSION,
     Document,

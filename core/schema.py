@@ -5,7 +5,7 @@ passes ``Document``s on, or turns them into ``Rejected`` (with stage and reason)
 (with the exception kind). ``DOCUMENT_SCHEMA`` is the pyarrow schema of one Parquet row; the writer, the
 reader and the report all use it. Bump ``SCHEMA_VERSION`` on any change of fields or types.
 
-Time columns (see ``pipeline.timeinfo``):
+Time columns (see ``core.timeinfo``):
 
 - ``available_at``: when the text became public, in UTC (an ISO-8601 string ``...Z`` in Python, "" when
   unknown; a nullable ``timestamp[us, tz=UTC]`` in Parquet). EDGAR: the SEC acceptance time (else the end of the
@@ -34,7 +34,7 @@ SCHEMA_VERSION = "2.0"
 # (``datasets`` has no map type). ``entries_to_dict`` turns either form back into a dict. Also in 2.0:
 # ``available_at`` (nullable UTC timestamp), when the text became public.
 
-# The domains of the shipped profiles (pipeline/profile.py): each profile has its own domain and `general`.
+# The domains of the shipped profiles (pipeline/profiles/__init__.py): each profile has its own domain and `general`.
 DOMAINS = ("financial", "medical", "general")
 
 # FinPile-style sources (the `source=` partition). Connectors map their records onto these.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 
 
 def positive_int(text: str) -> int:

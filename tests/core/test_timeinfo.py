@@ -16,11 +16,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.config import DEFAULT_SOURCE_DOMAINS
-from pipeline.errors import ConfigError
-from pipeline.extract import extract
-from pipeline.schema import Document, RawRecord, Rejected, entries_to_dict
-from pipeline.timeinfo import (
+from core.errors import ConfigError
+from core.schema import Document, RawRecord, Rejected, entries_to_dict
+from core.timeinfo import (
     AFTER_CUTOFF,
     UNKNOWN_TIME,
     TimeConfig,
@@ -32,6 +30,8 @@ from pipeline.timeinfo import (
     period_of,
     sec_acceptance_utc,
 )
+from pipeline.config import DEFAULT_SOURCE_DOMAINS
+from pipeline.extract import extract
 from sources import get_reader
 from tests.conftest import run_cli
 
@@ -249,7 +249,7 @@ def test_pubmed_publication_year_counts_as_its_end(shared_data):
 
 
 def test_end_of_period():
-    from pipeline.timeinfo import end_of_period
+    from core.timeinfo import end_of_period
 
     assert end_of_period("2019") == "2019-12-31T23:59:59Z"
     assert end_of_period("2019-12") == "2019-12-31T23:59:59Z"
@@ -268,7 +268,7 @@ def test_feed_publication_time():
 
 
 def test_available_at_is_a_utc_timestamp_column():
-    from pipeline.schema import documents_to_table, table_to_documents
+    from core.schema import documents_to_table, table_to_documents
 
     table = documents_to_table([_doc("2024-12-27T21:29:40Z"), _doc("")])
     assert str(table.schema.field("available_at").type) == "timestamp[us, tz=UTC]"
@@ -414,7 +414,7 @@ def test_cut_at_time_stage_in_beam_counts_every_path():
     from apache_beam.testing.util import assert_that, equal_to
 
     from pipeline.stage import apply_stage
-    from pipeline.timeinfo import CutAtTime
+    from pipeline.timecut import CutAtTime
 
     docs = [
         Document(id="before", text="x", source="news", available_at="2019-12-31T23:59:59Z"),
