@@ -12,13 +12,12 @@ Nothing else in the pipeline is specific to a domain: a profile is a config file
 - the report's **reference table** (``profile.reference``): the published composition the report's
   composition table shows beside the run's own (BloombergGPT's FinPile for ``finance``).
 
-This folder is the profiles: ``<name>.yaml`` is a profile's config and ``models/`` holds their domain
-classifiers (with their model cards). ``finance`` (``finance.yaml``) is the embedded default config; it has no
-``profile:`` section (a config without one is a finance config, so every config written before profiles means
-what it meant) and takes its profile from ``FINANCE`` below. Every other profile's config names its own.
-``python -m pipeline run --profile medical`` selects one; ``--config FILE`` takes any config, whose ``profile:``
-section (or its absence) says which profile it follows. Dropping a ``<name>.yaml`` here makes ``<name>`` a
-``--profile`` name.
+This folder is the profiles: ``<name>.yaml`` is a profile's config (with its ``profile:`` section) and
+``models/`` holds their domain classifiers (with their model cards). ``finance`` (``finance.yaml``) is the
+embedded default config; ``FINANCE`` below is its ``profile:`` section, which a config without one follows (so
+every config written before profiles means what it meant). ``python -m pipeline run --profile medical``
+selects one; ``--config FILE`` takes any config, whose ``profile:`` section (or its absence) says which profile
+it follows. Dropping a ``<name>.yaml`` here makes ``<name>`` a ``--profile`` name.
 """
 
 from __future__ import annotations
@@ -35,39 +34,6 @@ GENERAL_DOMAIN = "general"
 PROFILE_KEYS = {"name", "domain", "domain_sources", "reference"}
 REFERENCE_KEYS = {"label", "title", "shares", "note", "span", "span_name"}
 
-# The finance profile (FinPile): what a config without a ``profile:`` section follows.
-FINANCE: dict[str, Any] = {
-    "name": "finance",
-    "domain": "financial",
-    "domain_sources": ["filings", "press", "news", "social"],
-    "reference": {
-        "label": "FinPile %",
-        "title": "FinPile's Table 1",
-        "span": [2007, 2022],  # the years FinPile's documents come from (the report's dates section)
-        "span_name": "FinPile",
-        # BloombergGPT (Wu et al., 2023), Table 1: share of training tokens. Rows are "<domain>/<source>", then
-        # domain subtotals. General web stands in for The Pile, as in the default mix targets; BloombergGPT
-        # publishes no social share, and its "Bloomberg" part (0.70) has no source of ours.
-        "shares": {
-            "financial/web": 42.01,
-            "financial/news": 5.31,
-            "financial/filings": 2.04,
-            "financial/press": 1.21,
-            "general/web": 25.90,
-            "general/c4": 19.48,
-            "general/wikipedia": 3.35,
-            "financial": 51.27,
-            "general": 48.73,
-        },
-        "note": (
-            "FinPile % is the published share of BloombergGPT's training tokens (Wu et al., 2023, Table 1): "
-            "financial web 42.01, news 5.31, filings 2.04, press 1.21, Bloomberg 0.70 (financial total 51.27); "
-            "public: The Pile 25.90 (beside general web here, as in the default mix targets), C4 19.48, "
-            "Wikipedia 3.35 (public total 48.73). BloombergGPT publishes no social share."
-        ),
-    },
-}
-
 
 def profiles_dir() -> str:
     """The folder of the shipped profile configs (``pipeline/profiles``)."""
@@ -77,6 +43,19 @@ def profiles_dir() -> str:
 def default_config_path() -> str:
     """The embedded default config: the ``finance`` profile's (``pipeline/profiles/finance.yaml``)."""
     return os.path.join(profiles_dir(), f"{DEFAULT_PROFILE}.yaml")
+
+
+def _profile_section(path: str) -> dict[str, Any]:
+    """The ``profile:`` section of a shipped profile's config file, as written."""
+    import yaml
+
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)["profile"]
+
+
+# The finance profile (FinPile), from its config file: what a config without a ``profile:`` section follows
+# (configs and runs made before profiles existed).
+FINANCE: dict[str, Any] = _profile_section(default_config_path())
 
 
 def profile_names() -> list[str]:

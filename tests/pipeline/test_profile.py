@@ -3,12 +3,14 @@ a run (domains, mix targets, the report's reference table, decontamination sets)
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
 import apache_beam as beam
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -34,11 +36,30 @@ def test_shipped_profiles_and_unknown_name():
 
 
 def test_a_config_without_profile_is_finance():
-    cfg = load_config()
+    path = profile_config_path("finance")
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    shipped = parse_config(raw, str(Path(path).parent))
+    del raw["profile"]  # a config written before profiles
+    cfg = parse_config(raw, str(Path(path).parent))
+    assert cfg.config_hash == shipped.config_hash == load_config().config_hash
     assert cfg.profile.name == "finance" and cfg.domains == ("financial", "general")
     assert cfg.profile.reference.model_dump(exclude_none=True) == FINANCE["reference"]
     assert cfg.domain_of("filings") == "financial" and cfg.domain_of("pubmed") == "general"
     assert "pubmedqa" not in cfg.decontam.sets and "phrasebank" in cfg.decontam.sets
+
+
+def test_the_finance_profile_is_its_file_not_code():
+    """finance.yaml holds the finance profile (FinPile's domain, sources, reference table); the code that reads
+    profiles names no domain of its own."""
+    section = yaml.safe_load(Path(profile_config_path("finance")).read_text(encoding="utf-8"))["profile"]
+    assert section == FINANCE and section["domain"] == "financial"
+    assert section["reference"]["shares"]["financial/filings"] == 2.04
+    tree = ast.parse(
+        Path(profile_config_path("finance")).with_name("__init__.py").read_text(encoding="utf-8")
+    )
+    docstrings = {id(f.body[0].value) for f in ast.walk(tree) if isinstance(f, ast.Module | ast.FunctionDef)}
+    strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in docstrings]
+    assert not [v for v in strings if isinstance(v, str) and ("financial" in v or "FinPile" in v)]
 
 
 def test_medical_profile_config():
