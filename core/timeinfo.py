@@ -28,7 +28,7 @@ published after it was fetched: such a date is a mis-dating). Using the upper bo
 a cut: a page crawled before the cut was certainly public before it; one crawled after is treated as after it.
 A day-precision date counts as the end of that day for the same reason.
 
-The ``time`` stage (``pipeline.timecut.CutAtTime``, a Beam shell around ``cut``) applies ``--as_of`` /
+The ``time`` stage (``pipeline.stages.timecut.CutAtTime``, a Beam shell around ``cut``) applies ``--as_of`` /
 ``time.as_of``: a document available after the cut is rejected with reason ``after_cutoff``; one with no known
 time follows ``time.unknown`` (``keep``, ``drop`` with reason ``unknown_time``, or ``flag``: kept with
 ``metadata["available_at_unknown"] = "true"``).

@@ -81,7 +81,7 @@ def load_labelled(config_path: str | None, only: list[str] | None) -> tuple[list
     import hashlib
 
     from pipeline.config import load_config
-    from pipeline.decontam import DecontamConfig
+    from pipeline.stages.decontam import DecontamConfig
     from sources.evalsets import REGISTRY, cached_names, load_cached, map_label
 
     cfg = DecontamConfig.from_settings(load_config(config_path).decontam)

@@ -16,8 +16,8 @@ from apache_beam.io.filesystems import FileSystems
 from core.errors import ConfigError
 from pipeline.report_html import render_html
 from pipeline.report_plots import make_plots
+from pipeline.stages.write import write_bytes_atomically, write_json
 from pipeline.stats import DEFAULT_SAMPLES, compare_stats, compute_stats, render_markdown, signed
-from pipeline.write import write_bytes_atomically, write_json
 
 
 def write_report(

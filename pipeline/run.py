@@ -27,26 +27,33 @@ from pydantic import ValidationError
 from core.errors import ConfigError
 from core.schema import SCHEMA_VERSION, Document, RawRecord, RecordError, Rejected
 from pipeline import __version__, progress
-from pipeline.boilerplate import RemoveBoilerplate
 from pipeline.config import Config, format_errors, load_config, make_input
-from pipeline.decontam import Decontaminate, count_keys, finish_section, per_set_counts
-from pipeline.dedup import Deduplicate, UniqueIds
-from pipeline.domain import ClassifyDomain
-from pipeline.extract import Extract
 from pipeline.input_options import group_cli_inputs, option_value
-from pipeline.language import IdentifyLanguage
-from pipeline.mix import AssignDomainAndMix
 from pipeline.options import FinPileOptions
-from pipeline.pii import RedactPII
 from pipeline.profiles import profile_config_path
-from pipeline.quality import ScoreQuality
-from pipeline.read import InputFile, ReadSources, list_input_files
 from pipeline.report import write_report
 from pipeline.runlock import RunLock
 from pipeline.runner import choose_runner, translation_only
-from pipeline.stage import apply_stage
-from pipeline.timecut import CutAtTime
-from pipeline.write import WriteRecords, WriteShards, error_to_line, read_json, rejected_to_line, write_json
+from pipeline.stages.base import apply_stage
+from pipeline.stages.boilerplate import RemoveBoilerplate
+from pipeline.stages.decontam import Decontaminate, count_keys, finish_section, per_set_counts
+from pipeline.stages.dedup import Deduplicate, UniqueIds
+from pipeline.stages.domain import ClassifyDomain
+from pipeline.stages.extract import Extract
+from pipeline.stages.language import IdentifyLanguage
+from pipeline.stages.mix import AssignDomainAndMix
+from pipeline.stages.pii import RedactPII
+from pipeline.stages.quality import ScoreQuality
+from pipeline.stages.read import InputFile, ReadSources, list_input_files
+from pipeline.stages.timecut import CutAtTime
+from pipeline.stages.write import (
+    WriteRecords,
+    WriteShards,
+    error_to_line,
+    read_json,
+    rejected_to_line,
+    write_json,
+)
 from sources import READERS
 
 _LOG = logging.getLogger(__name__)

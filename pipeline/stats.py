@@ -50,7 +50,7 @@ from filters.tokens import TOKENIZER_NAME, count_tokens
 from pipeline import __version__
 from pipeline.profiles import FINANCE, domains_of, reference_of, resolve_profile
 from pipeline.runner import choose_runner
-from pipeline.write import read_json, write_json
+from pipeline.stages.write import read_json, write_json
 
 STATS_VERSION = "2"
 

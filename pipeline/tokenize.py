@@ -63,9 +63,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from core.errors import ConfigError
 from pipeline import __version__
+from pipeline.stages.write import read_json, write_bytes_atomically, write_json
 from pipeline.token_files import FORMATS, MEGATRON, encode_file, file_suffixes, token_dtype
 from pipeline.tokenizer import AUTO, TokenizerSpec, load, make_spec
-from pipeline.write import read_json, write_bytes_atomically, write_json
 
 TOKENIZE_VERSION = "1"
 NAMESPACE = "finpile"

@@ -55,8 +55,8 @@ def child(n: int) -> None:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from filters.dedup import MinHashConfig
-    from pipeline.dedup import NearDeduplicate
     from pipeline.runner import choose_runner
+    from pipeline.stages.dedup import NearDeduplicate
 
     docs = corpus(n)
     rss_input = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -81,7 +81,7 @@ def child(n: int) -> None:
 
 def shuffle_estimate(sample: int = 1000, rounds: int = 12) -> dict[str, float]:
     from filters.dedup import MinHashConfig
-    from pipeline.dedup import _weight, bucket_edges, doc_band_keys, rank
+    from pipeline.stages.dedup import _weight, bucket_edges, doc_band_keys, rank
 
     cfg = MinHashConfig()
     docs = corpus(sample)

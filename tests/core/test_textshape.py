@@ -16,9 +16,9 @@ from core.textshape import (
     normalize_text,
 )
 from pipeline.config import load_config
-from pipeline.extract import extract
 from pipeline.inspect import Inspector
-from pipeline.read import InputFile, read_file
+from pipeline.stages.extract import extract
+from pipeline.stages.read import InputFile, read_file
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "pipeline" / "sample"

@@ -31,7 +31,7 @@ from core.timeinfo import (
     sec_acceptance_utc,
 )
 from pipeline.config import DEFAULT_SOURCE_DOMAINS
-from pipeline.extract import extract
+from pipeline.stages.extract import extract
 from sources import get_reader
 from tests.conftest import run_cli
 
@@ -413,8 +413,8 @@ def test_cut_at_time_stage_in_beam_counts_every_path():
     from apache_beam.testing.test_pipeline import TestPipeline
     from apache_beam.testing.util import assert_that, equal_to
 
-    from pipeline.stage import apply_stage
-    from pipeline.timecut import CutAtTime
+    from pipeline.stages.base import apply_stage
+    from pipeline.stages.timecut import CutAtTime
 
     docs = [
         Document(id="before", text="x", source="news", available_at="2019-12-31T23:59:59Z"),

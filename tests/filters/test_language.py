@@ -23,7 +23,7 @@ from filters.language import (
     window_slices,
 )
 from pipeline.config import load_config
-from pipeline.language import LanguageConfig, identify_language
+from pipeline.stages.language import LanguageConfig, identify_language
 
 REPO = Path(__file__).resolve().parents[2]
 

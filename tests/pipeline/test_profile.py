@@ -17,9 +17,9 @@ from apache_beam.testing.util import assert_that, equal_to
 from core.errors import ConfigError
 from core.schema import Document
 from pipeline.config import load_config, parse_config
-from pipeline.decontam import Decontaminate
-from pipeline.mix import compute_mixture
 from pipeline.profiles import FINANCE, profile_config_path, profile_names, resolve_profile
+from pipeline.stages.decontam import Decontaminate
+from pipeline.stages.mix import compute_mixture
 from pipeline.stats import composition
 from tests.conftest import run_cli
 
@@ -248,7 +248,7 @@ def test_pubmedqa_context_given_as_input_is_dropped(shared_data, isolated_fetch_
 def test_a_model_without_the_profiles_label_is_refused_before_the_run():
     """The financial model in a medical config: one ConfigError when the pipeline is built (it used to fail in
     every worker's setup with a traceback)."""
-    from pipeline.domain import ClassifyDomain, default_model_path
+    from pipeline.stages.domain import ClassifyDomain, default_model_path
 
     with pytest.raises(ConfigError, match=r"no __label__medical label.*train-domain-classifier --profile"):
         ClassifyDomain({"model_path": default_model_path()}, "medical")

@@ -18,7 +18,7 @@ import pytest
 from core.errors import ConfigError
 from core.schema import RawRecord, Skipped
 from pipeline.config import InputSpec
-from pipeline.read import list_input_files, read_file
+from pipeline.stages.read import list_input_files, read_file
 from sources.edgar import read_records
 from sources.edgar_fetch import (
     EdgarFetchConfig,

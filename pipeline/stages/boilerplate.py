@@ -26,7 +26,7 @@ from apache_beam import pvalue
 
 from core.schema import Document, Rejected
 from filters.boilerplate import BoilerplateConfig, paragraph_keys, remove_paragraphs
-from pipeline.stage import REJECTED, counter
+from pipeline.stages.base import REJECTED, counter
 
 STAGE = "boilerplate"
 EMPTY_REASON = "boilerplate:empty"

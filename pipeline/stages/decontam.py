@@ -40,7 +40,7 @@ from core.errors import ConfigError
 from core.schema import Document, Rejected
 from filters.decontam import DEFAULT_NGRAM, MIN_WORDS, DecontamIndex, EvalSet
 from pipeline.config import DecontamSettings
-from pipeline.stage import ERRORS, REJECTED, DocumentStage, counter
+from pipeline.stages.base import ERRORS, REJECTED, DocumentStage, counter
 
 STAGE = "decontam"
 MODES = ("drop", "flag")

@@ -11,7 +11,7 @@ import apache_beam as beam
 from core.schema import Document, Rejected
 from filters.quality import QualityConfig, QualityScorer
 from pipeline.config import QualitySettings
-from pipeline.stage import DocumentStage, apply_stage
+from pipeline.stages.base import DocumentStage, apply_stage
 
 STAGE = "quality"
 

@@ -13,7 +13,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from core.errors import ConfigError
 from core.schema import Document, RawRecord
 from filters.domain import DomainClassifier
-from pipeline.domain import ClassifyDomain, DomainConfig, classify, default_model_path, needs_score
+from pipeline.stages.domain import ClassifyDomain, DomainConfig, classify, default_model_path, needs_score
 from sources.html import extract_html
 from tests.filters.test_domain import train_tiny_model
 

@@ -10,11 +10,11 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from core.schema import Document
-from pipeline.language import IdentifyLanguage
-from pipeline.mix import AssignDomainAndMix
-from pipeline.pii import RedactPII
-from pipeline.quality import ScoreQuality
-from pipeline.read import InputFile, ReadSources
+from pipeline.stages.language import IdentifyLanguage
+from pipeline.stages.mix import AssignDomainAndMix
+from pipeline.stages.pii import RedactPII
+from pipeline.stages.quality import ScoreQuality
+from pipeline.stages.read import InputFile, ReadSources
 
 ENGLISH = (
     "The central bank kept interest rates unchanged on Wednesday and said it would watch inflation closely "

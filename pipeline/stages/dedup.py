@@ -51,7 +51,7 @@ from apache_beam.metrics import Metrics
 from core.schema import Document, RecordError, Rejected
 from filters.dedup import MinHashConfig, band_keys, exact_key, normalize_for_exact, shingles, signature
 from pipeline.config import DedupSettings
-from pipeline.stage import ERRORS, NAMESPACE, REJECTED, counter
+from pipeline.stages.base import ERRORS, NAMESPACE, REJECTED, counter
 
 Rank = tuple[int, int, float, int, str]
 # A graph node: (rank, id, weight) where weight = documents it stands for (itself + its exact duplicates).

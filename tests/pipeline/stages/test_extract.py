@@ -9,7 +9,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from core.schema import RawRecord, Rejected
 from pipeline.config import DEFAULT_SOURCE_DOMAINS
-from pipeline.extract import Extract, extract
+from pipeline.stages.extract import Extract, extract
 
 TENK = """<html><body>
 <p>ACME CORP ANNUAL REPORT ON FORM 10-K</p>
@@ -77,7 +77,7 @@ def test_whole_filing_without_the_option_and_counters():
 
 def test_control_characters_are_stripped_and_counted():
     """Issue 16 item 9: NUL and C0 control characters reached the stored text."""
-    from pipeline.extract import strip_control_chars
+    from pipeline.stages.extract import strip_control_chars
 
     assert strip_control_chars("a\x00b\x07c\tok\r\nnext\x0cpage\x1b[0m\x7f\x9d") == (
         "abc\tok\nnext\npage[0m",

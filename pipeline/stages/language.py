@@ -38,7 +38,7 @@ from filters.language import (
     LanguageResult,
 )
 from pipeline.config import LanguageSettings
-from pipeline.stage import DocumentStage, apply_stage
+from pipeline.stages.base import DocumentStage, apply_stage
 
 STAGE = "language"
 DECLARED_KEY = "declared_lang"

@@ -15,8 +15,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from core.schema import RawRecord, RecordError, Skipped
-from pipeline.read import InputFile, ReadSources, read_file
 from pipeline.run import funnel_from_counts
+from pipeline.stages.read import InputFile, ReadSources, read_file
 from sources import READERS
 
 

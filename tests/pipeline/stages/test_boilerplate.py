@@ -8,7 +8,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from core.schema import Document
-from pipeline.boilerplate import RemoveBoilerplate
+from pipeline.stages.boilerplate import RemoveBoilerplate
 
 FOOTER = "Sign up for our newsletter to get the latest market news delivered to your inbox every morning."
 DISCLAIMER = (

@@ -23,7 +23,7 @@ from core.errors import ConfigError, RecordFailure
 from core.schema import RawRecord, RecordError, Skipped
 from pipeline import progress
 from pipeline.config import InputBase
-from pipeline.stage import ERRORS, counter
+from pipeline.stages.base import ERRORS, counter
 from sources import get_reader, swap_skip_sink
 
 _LOG = logging.getLogger(__name__)

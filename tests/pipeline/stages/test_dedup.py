@@ -19,7 +19,8 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from core.schema import Document
 from filters.dedup import MinHashConfig, shingles
-from pipeline.dedup import (
+from pipeline.runner import choose_runner
+from pipeline.stages.dedup import (
     ConnectedComponents,
     Deduplicate,
     ExactDeduplicate,
@@ -33,7 +34,6 @@ from pipeline.dedup import (
     small_star,
     union_find_labels,
 )
-from pipeline.runner import choose_runner
 
 PRIORITY = ["filings", "press", "news", "web", "social", "wikipedia", "c4"]
 CFG = MinHashConfig()
@@ -467,7 +467,7 @@ def _twice_and_collision() -> list[Document]:
 
 
 def test_resolve_id_collisions_rejects_copies_and_names_both_sides_of_a_clash():
-    from pipeline.dedup import resolve_id_collisions
+    from pipeline.stages.dedup import resolve_id_collisions
 
     first, rejected, errors = resolve_id_collisions(_twice_and_collision()[:2])
     assert first.id == "same" and not errors
@@ -483,7 +483,7 @@ def test_resolve_id_collisions_rejects_copies_and_names_both_sides_of_a_clash():
     "make",
     [
         lambda: Deduplicate(PRIORITY, CFG, with_errors=True),
-        lambda: __import__("pipeline.dedup").dedup.UniqueIds(),
+        lambda: __import__("pipeline.stages.dedup").stages.dedup.UniqueIds(),
     ],
 )
 def test_ids_are_unique_in_the_output(make):

@@ -11,7 +11,7 @@ import apache_beam as beam
 from core.schema import Document
 from filters.pii import PiiRedactor
 from pipeline.config import PiiSettings
-from pipeline.stage import DocumentStage, apply_stage, counter
+from pipeline.stages.base import DocumentStage, apply_stage, counter
 
 STAGE = "pii"
 

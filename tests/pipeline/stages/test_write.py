@@ -12,7 +12,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from core.schema import Document
-from pipeline.write import WriteShards, encode_shard, shard_bucket
+from pipeline.stages.write import WriteShards, encode_shard, shard_bucket
 
 
 def _docs(n, source="news", domain="financial"):

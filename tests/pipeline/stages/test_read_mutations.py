@@ -4,8 +4,8 @@ Every kind of real file in ../shared/data (EDGAR submissions plain and gzipped, 
 WARC gzipped and plain, WET, a Wikipedia dump plain and bz2, Reddit dumps plain and zstd, tweets as JSON lines
 and CSV, generic JSONL, a text file, a web page, MEDLINE citations, a PMC JATS article) is cut to a small prefix at a line boundary, then mutated by
 hypothesis: truncations, byte flips, insertions (random bytes, or a copy of another span), deletions. The
-mutated file is read through ``pipeline.read.read_file`` (what the Beam shell calls) and every record through
-``pipeline.extract.extract_outcome``. Properties:
+mutated file is read through ``pipeline.stages.read.read_file`` (what the Beam shell calls) and every record through
+``pipeline.stages.extract.extract_outcome``. Properties:
 
 - nothing raises;
 - no read error comes from the last-resort guard in ``read_file``: each reader handles what it meets itself
@@ -32,8 +32,8 @@ from hypothesis import strategies as st  # noqa: E402
 
 from core.schema import RawRecord, RecordError, Skipped  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.extract import extract_outcome  # noqa: E402
-from pipeline.read import InputFile, read_file  # noqa: E402
+from pipeline.stages.extract import extract_outcome  # noqa: E402
+from pipeline.stages.read import InputFile, read_file  # noqa: E402
 
 MAX_EXAMPLES = 500
 PREFIX_BYTES = 48_000  # each base file is cut to about this many (decompressed) bytes at a line boundary

@@ -37,7 +37,7 @@ from core.errors import ConfigError
 from core.schema import Document, Rejected
 from filters.domain import DomainClassifier, normalise
 from pipeline.config import DomainSettings
-from pipeline.stage import NAMESPACE, DocumentStage, apply_stage, counter
+from pipeline.stages.base import NAMESPACE, DocumentStage, apply_stage, counter
 
 STAGE = "domain"
 DEFAULT_MODEL = "domain-finpile.ftz"

@@ -12,7 +12,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from core.errors import ConfigError
 from core.schema import Document
-from pipeline.decontam import DecontamConfig, Decontaminate, decontam_decision
+from pipeline.stages.decontam import DecontamConfig, Decontaminate, decontam_decision
 
 EXAMPLE = (
     "Operating profit totalled EUR 21.1 mn , up from EUR 18.6 mn in 2007 , representing 9.7 % of net sales ."
@@ -174,7 +174,7 @@ decontam:
         manifest = run(
             ["--config", str(tmp_path / "run.yaml"), "--runner=DirectRunner", "--progress_interval=0"]
         )
-    warnings = [r.getMessage() for r in caplog.records if r.name == "pipeline.decontam"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "pipeline.stages.decontam"]
     assert len(warnings) == 1 and "finqa" in warnings[0] and "fetch evalsets finqa" in warnings[0]
 
     run_dir = tmp_path / "out" / "decontam"
@@ -252,7 +252,7 @@ def test_config_rejects_unknown_standard_set():
 
 def test_per_set_counts_dropped_and_flagged():
     from core.schema import Rejected
-    from pipeline.decontam import count_keys, finish_section, per_set_counts
+    from pipeline.stages.decontam import count_keys, finish_section, per_set_counts
 
     a = decontam_decision(Document(id="a", text="x", source="web"), {"pb": 5, "tw": 1}, "drop")
     b = decontam_decision(Document(id="b", text="x", source="web"), {"tw": 2}, "drop")

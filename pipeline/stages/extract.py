@@ -36,7 +36,7 @@ from core.schema import Document, RawRecord, RecordError, Rejected, doc_id
 from core.textshape import normalize_text
 from core.timeinfo import assign_time
 from pipeline import progress
-from pipeline.stage import ERRORS, REJECTED, counter, error_from_exception
+from pipeline.stages.base import ERRORS, REJECTED, counter, error_from_exception
 
 _LOG = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from core.schema import Document
-from pipeline.mix import DEFAULT_SOURCE_TARGETS, AssignDomainAndMix, compute_mixture
+from pipeline.stages.mix import DEFAULT_SOURCE_TARGETS, AssignDomainAndMix, compute_mixture
 
 DOMAIN_OF = {"filings": "financial", "news": "financial", "wikipedia": "general", "web": "general"}
 NATURAL = {"source_targets": {"financial": "natural", "general": "natural"}}

@@ -12,7 +12,7 @@ from typing import Any
 
 from core.schema import Document, Rejected
 from core.timeinfo import STAGE, TimeConfig, cut
-from pipeline.stage import DocumentStage
+from pipeline.stages.base import DocumentStage
 
 
 class CutAtTime(DocumentStage):
