@@ -420,7 +420,8 @@ def dates_plot(stats: dict[str, Any]) -> bytes | None:
         )
     axes[1].set_xlim(min(xs) - 0.5, max(xs) + 0.6)
     _log_axis(axes[1], "y")
-    axes[1].legend(fontsize=8)
+    if span:  # the only labelled artist of this panel
+        axes[1].legend(fontsize=8)
     axes[1].set_xlabel("month (each bar one calendar month)")
     axes[1].set_ylabel("documents (log scale)")
     axes[1].set_title("Documents per month (all sources)")
