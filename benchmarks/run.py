@@ -124,7 +124,7 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     from filters.tokens import count_tokens
     from pipeline.config import load_config
     from pipeline.stages.boilerplate import strip_document
-    from pipeline.stages.decontam import DecontamConfig, decontam_decision
+    from pipeline.stages.decontam import DecontamConfig, Decontaminate, decontam_decision
     from pipeline.stages.dedup import minhash_config, rank, union_find_labels
     from pipeline.stages.domain import DomainConfig, classify
     from pipeline.stages.extract import extract, split_documents
@@ -153,7 +153,7 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     scorer.setup()
     redactor = PiiRedactor(cfg.pii.policy())
     decontam_cfg = DecontamConfig.from_settings(cfg.decontam)
-    decontaminator = decontam_cfg.build()
+    decontaminator = Decontaminate(cfg.decontam, warn=False).index  # the index the pipeline builds
     boilerplate_cfg = cfg.boilerplate.config()
     mh = minhash_config(cfg.dedup)
     exact_key("warm up")  # the punctuation table

@@ -299,7 +299,7 @@ def new_summary() -> dict[str, Any]:
         "hist_lang_score": [0] * (len(UNIT_EDGES) - 1),
         "hist_domain_score": [0] * (len(UNIT_EDGES) - 1),
         "domain_score_docs": 0,
-        "domain_moved": {},  # "to_financial" / "to_general": documents ClassifyDomain moved
+        "domain_moved": {},  # "to_<domain>" / "to_general": documents ClassifyDomain moved
         "signals": {name: [0] * (len(edges) - 1) for name, edges in MAIN_SIGNALS.items()},
         "signal_docs": dict.fromkeys(MAIN_SIGNALS, 0),
         "languages": {},
@@ -693,7 +693,7 @@ DOMAIN_THRESHOLDS = (
     0.5,
     0.6,
     0.7,
-)  # the report says how many scored documents each would call financial
+)  # the report says how many scored documents each would put in the profile's domain
 
 
 def at_or_above(counts: list[int]) -> dict[str, int]:
@@ -706,31 +706,44 @@ def at_or_above(counts: list[int]) -> dict[str, int]:
     return out
 
 
+def profile_domain(stats: dict[str, Any]) -> str:
+    """The run's own domain (the profile's; ``financial`` for stats written before profiles)."""
+    return stats.get("domain") or FINANCE["domain"]
+
+
 def domain_rows(stats: dict[str, Any]) -> list[list[str]]:
-    """Per source with scored documents: scored, moved each way, and how many each threshold calls financial."""
+    """Per source with scored documents: scored, moved each way, and how many each threshold puts in the
+    profile's domain."""
     rows = []
+    own = profile_domain(stats)
     for source, dist in stats["distributions"].items():
         d = dist["domain_score"]
         if not d["docs"]:
             continue
         name = "**all**" if source == ALL else source
+        moved = d["moved"]
         rows.append(
-            [name, f"{d['docs']:,}", f"{d['moved']['to_financial']:,}", f"{d['moved']['to_general']:,}"]
+            [name, f"{d['docs']:,}", f"{moved.get(f'to_{own}', 0):,}", f"{moved.get('to_general', 0):,}"]
             + [f"{d['at_or_above'][f'{t:.1f}']:,}" for t in DOMAIN_THRESHOLDS]
         )
     return rows
 
 
-DOMAIN_HEADER = ["Source", "Scored", "Moved to financial", "Moved to general"] + [
-    f">= {t:.1f}" for t in DOMAIN_THRESHOLDS
-]
+def domain_header(stats: dict[str, Any]) -> list[str]:
+    """The header of ``domain_rows``: moved to the profile's domain, moved to general, per threshold."""
+    own = profile_domain(stats)
+    return ["Source", "Scored", f"Moved to {own}", "Moved to general"] + [
+        f">= {t:.1f}" for t in DOMAIN_THRESHOLDS
+    ]
 
 
 def _histogram(edges: list[float], counts: list[int]) -> dict[str, Any]:
     return {"edges": edges, "counts": counts}
 
 
-def distributions(summaries: dict[str, dict[str, Any]], quantiles: dict[tuple[str, str], list]) -> dict:
+def distributions(
+    summaries: dict[str, dict[str, Any]], quantiles: dict[tuple[str, str], list], domain: str | None = None
+) -> dict:
     """Per source and for all sources: histograms, percentiles, languages, cluster sizes and dates."""
     out = {}
     keyed = dict(summaries)
@@ -765,7 +778,10 @@ def distributions(summaries: dict[str, dict[str, Any]], quantiles: dict[tuple[st
             "domain_score": {
                 "docs": s["domain_score_docs"],
                 "histogram": _histogram(UNIT_EDGES, s["hist_domain_score"]),
-                "moved": {k: s["domain_moved"].get(k, 0) for k in ("to_financial", "to_general")},
+                "moved": {
+                    k: s["domain_moved"].get(k, 0)
+                    for k in (f"to_{domain or FINANCE['domain']}", "to_general")
+                },
                 "at_or_above": at_or_above(s["hist_domain_score"]),
             },
             "signals": {
@@ -1066,7 +1082,8 @@ def compute_stats(
         "languages_identified": None,
         "mixture": None,
         "decontam": None,
-        "distributions": distributions(summaries, quantiles),
+        "domain": profile["domain"],
+        "distributions": distributions(summaries, quantiles, profile["domain"]),
         "top": top_tables(top, distinct),
         "samples": samples_table(sample_lists),
         "time": time_audit(summaries, time_cfg, leak_count, leak_examples, samples),
@@ -1331,10 +1348,10 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
     if domain_rows(stats):
         lines += [
             "Documents the domain classifier scored (their source does not decide their domain), how many it moved",
-            "from the domain their source gave them, and how many each threshold would call financial.",
+            f"from the domain their source gave them, and how many each threshold would put in {profile_domain(stats)}.",
             "",
         ]
-        lines += _md_table(DOMAIN_HEADER, domain_rows(stats))
+        lines += _md_table(domain_header(stats), domain_rows(stats))
         lines += [""]
     else:
         lines += ['No document carries metadata["domain_score"] in this corpus.', ""]

@@ -474,7 +474,8 @@ def _tweet_csv_items(
     except DECOMPRESSION_ERRORS as exc:
         yield stream_error(SOURCE, path, exc, f"row:{rowno + 1}")
     finally:
-        text.detach()  # leave the caller's stream open
+        if not text.closed:  # the caller may have closed the stream before dropping a half-read generator
+            text.detach()  # leave the caller's stream open
 
 
 def read_tweets(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iterator[RawRecord | RecordError]:

@@ -154,15 +154,17 @@ def test_cli_profile_errors_are_one_line_exit_2():
 
 
 @pytest.fixture(scope="module")
-def medical_run(tmp_path_factory) -> tuple[Path, str]:
+def medical_run(tmp_path_factory) -> tuple[Path, str, str]:
     root = tmp_path_factory.mktemp("medical-run")
     proc = run_cli("run", "--profile", "medical", f"--output_root={root}", "--run_name=med")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return root / "med", proc.stdout
+    return root / "med", proc.stdout, proc.stderr
 
 
 def test_medical_default_run_end_to_end(medical_run):
-    run_dir, stdout = medical_run
+    run_dir, stdout, stderr = medical_run
+    # a profile without a reference date span drew an empty legend: matplotlib warned on the user's console
+    assert "Warning" not in stderr, stderr[-2000:]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["config"]["profile"]["name"] == "medical"
     funnel = manifest["funnel"]
