@@ -8,7 +8,8 @@ Pushshift/Arctic-Shift Reddit dumps (zstd NDJSON), Twitter API v1.1 tweet JSON a
 The texts live in ``scripts/sample_texts/`` beside this script: prose (``.txt`` articles with a ``key: value``
 header, ``.wiki`` pages), fixed documents (``.html``, ``.txt``) and the tables and facts the formats need
 (``.json``: company facts, financial tables, site furniture, accounts, the wiki dump's pages, each with an
-``about`` line); this script only turns them into the source formats.
+``about`` line), and the news sites' page templates (``web_page_*.html``, ``{name}`` marks what is filled in);
+this script only turns them into the source formats.
 
 The output is deterministic: no clocks, no random numbers, fixed WARC dates and record ids, gzip/bz2/zstd
 without timestamps. Re-running the script gives byte-identical files (with the same compression
@@ -79,10 +80,9 @@ def read_text(name: str) -> str:
 
 
 def fill(template: str, **values: str) -> str:
-    """``template`` with each ``{name}`` replaced by ``values[name]`` (no other brace is special)."""
-    for name, value in values.items():
-        template = template.replace("{" + name + "}", value)
-    return template
+    """``template`` with each ``{name}`` of ``values`` replaced, in one pass (other braces, and braces in the
+    values, are left as they are)."""
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), template)
 
 
 def read_json(name: str) -> dict:
@@ -1110,58 +1110,28 @@ def news_page_html(
         if meta.get("byline")
         else ""
     )
-    return f"""<!DOCTYPE html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(meta["title"])} | {site["name"]}</title>
-<meta name="description" content="{html.escape(meta.get("dek", ""))}">
-<meta property="og:title" content="{html.escape(meta["title"])}">
-<meta property="og:type" content="article">
-<meta property="og:url" content="{canonical or url}">
-<meta property="og:site_name" content="{site["name"]}">
-<meta property="article:published_time" content="{meta["date"]}">
-<link rel="canonical" href="{canonical or url}">
-<link rel="stylesheet" href="/static/css/main.{stable_hex(site_key, "css")}.css">
-<script type="application/ld+json">{ld}</script>
-<script async src="/static/js/analytics.{stable_hex(site_key, "js")}.js"></script>
-</head>
-<body class="article-page">
-<div id="consent-banner" class="cookie-banner" role="dialog" aria-live="polite">
-<p>{cookie}</p>
-<button class="btn-accept">{accept}</button> <button class="btn-settings">Settings</button>
-</div>
-<header class="site-header">
-<a class="site-logo" href="/">{site["name"]}</a>
-<nav class="primary-nav" aria-label="Main"><ul>{nav}</ul></nav>
-<div class="header-actions"><a href="/account/subscribe">Subscribe</a> <a href="/account/sign-in">Sign In</a></div>
-</header>
-<main id="main-content">
-<article class="article">
-<header class="article-header">
-<h1 class="article-headline">{esc(meta["title"])}</h1>
-{dek}
-{byline}
-<time datetime="{meta["date"]}">{human}</time>
-</header>
-<div class="article-body">
-{body_html}
-</div>
-</article>
-<aside class="related-content" aria-label="Related">
-<h2>Read Next</h2>
-<ul>{related}</ul>
-</aside>
-<div class="newsletter-signup"><h3>Get the morning briefing</h3><form action="/newsletters/subscribe"><input type="email" placeholder="Email address"><button>Sign up</button></form></div>
-</main>
-<footer class="site-footer">
-<ul class="footer-links"><li><a href="/about/">About</a></li><li><a href="/contact/">Contact</a></li><li><a href="/privacy/">Privacy</a></li><li><a href="/terms/">Terms of Use</a></li><li><a href="/careers/">Careers</a></li></ul>
-<p>{site["footer"]}</p>
-</footer>
-</body>
-</html>
-"""
+    return fill(
+        read_text("web_page_news.html"),
+        lang=lang,
+        title=esc(meta["title"]),
+        site_name=site["name"],
+        description=html.escape(meta.get("dek", "")),
+        og_title=html.escape(meta["title"]),
+        canonical_url=canonical or url,
+        date=meta["date"],
+        css_hash=stable_hex(site_key, "css"),
+        ld=ld,
+        js_hash=stable_hex(site_key, "js"),
+        cookie=cookie,
+        accept=accept,
+        nav=nav,
+        dek=dek,
+        byline=byline,
+        human=human,
+        body_html=body_html,
+        related=related,
+        footer=site["footer"],
+    )
 
 
 def article_body_html(name: str) -> tuple[dict[str, str], str]:
@@ -1192,33 +1162,18 @@ def syndicated_page_html(url: str, canonical: str, meta: dict[str, str], article
     related = "".join(
         f'<li><a href="/news/{stable_hex("yahoo", r)}.html">{r}</a></li>' for r in site["related"]
     )
-    return f"""<!DOCTYPE html>
-<html lang="en-US" class="no-js">
-<head>
-<meta charset="utf-8">
-<title>{esc(meta["title"])}</title>
-<meta name="description" content="{html.escape(meta["dek"])}">
-<meta property="og:site_name" content="Yahoo Finance">
-<meta property="og:url" content="{url}">
-<link rel="canonical" href="{canonical}">
-<link rel="stylesheet" href="https://s.yimg.com/finance/css/{stable_hex("yahoo", "css")}.css">
-</head>
-<body>
-<div id="consent-page"><div class="con-wizard"><p>We and our partners use cookies to run this site, remember your settings, measure how the site is used and show advertising that may be personalised.</p><button name="agree">Accept all</button><button name="reject">Reject all</button></div></div>
-<div id="ybar"><a href="https://finance.yahoo.com/" class="logo">Yahoo Finance</a><form action="/lookup"><input type="search" placeholder="Search for news, symbols or companies"></form><a href="/login">Sign in</a></div>
-<nav id="Nav-0-DesktopNav"><ul>{nav}</ul></nav>
-<div id="quote-ticker"><span>S&amp;P 500</span> <span>Dow 30</span> <span>Nasdaq</span> <span>Russell 2000</span> <span>Crude Oil</span> <span>Gold</span></div>
-<div id="Main" role="main">
-<div class="caas-attr-meta"><span class="caas-attr-provider">Reuters</span></div>
-{article}
-<div class="caas-readmore"><a href="{canonical}">Read the full article on Reuters</a></div>
-</div>
-<div id="recommended"><h3>Recommended Stories</h3><ul>{related}</ul></div>
-<div id="ad-lrec" class="ad"><iframe title="Advertisement" src="about:blank"></iframe></div>
-<footer id="footer"><p>{site["footer"]}</p><ul><li><a href="/terms">Terms</a></li><li><a href="/privacy">Privacy</a></li><li><a href="/about">About Our Ads</a></li><li><a href="/sitemap">Sitemap</a></li></ul></footer>
-</body>
-</html>
-"""
+    return fill(
+        read_text("web_page_yahoo.html"),
+        title=esc(meta["title"]),
+        description=html.escape(meta["dek"]),
+        url=url,
+        canonical=canonical,
+        css_hash=stable_hex("yahoo", "css"),
+        nav=nav,
+        article=article,
+        related=related,
+        footer=site["footer"],
+    )
 
 
 def reuters_page_html(url: str, meta: dict[str, str], article: str) -> str:
@@ -1227,31 +1182,18 @@ def reuters_page_html(url: str, meta: dict[str, str], article: str) -> str:
     related = "".join(
         f'<li><a href="/business/{stable_hex("reuters", r)}/">{r}</a></li>' for r in site["related"]
     )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{esc(meta["title"])} | Reuters</title>
-<meta name="description" content="{html.escape(meta["dek"])}">
-<meta property="og:site_name" content="Reuters">
-<meta property="og:url" content="{url}">
-<meta name="article:published_time" content="{meta["date"]}">
-<link rel="canonical" href="{url}">
-<link rel="amphtml" href="{url}?outputType=amp">
-</head>
-<body>
-<div id="onetrust-banner-sdk" class="otFlat" role="region" aria-label="Cookie banner"><p>{COOKIE_EN}</p><button id="onetrust-accept-btn-handler">Accept All Cookies</button><button id="onetrust-pc-btn-handler">Cookie Settings</button></div>
-<header class="site-header"><a class="logo" href="/" aria-label="Reuters home">Reuters</a><nav aria-label="Primary"><ul>{nav}</ul></nav><a href="/account/register/sign-up/">Register</a></header>
-<main id="main-content">
-<nav class="breadcrumbs"><a href="/business/">Business</a> <a href="/technology/">Technology</a></nav>
-{article}
-<div class="standards"><p><a href="/info-pages/standards/">Our editorial standards</a></p></div>
-<section class="related-stories"><h2>Read Next</h2><ul>{related}</ul></section>
-</main>
-<footer class="site-footer"><p>{site["footer"]}</p><ul><li><a href="/info-pages/about-us/">About Reuters</a></li><li><a href="/info-pages/careers/">Careers</a></li><li><a href="/info-pages/contact-us/">Contact Us</a></li></ul></footer>
-</body>
-</html>
-"""
+    return fill(
+        read_text("web_page_reuters.html"),
+        title=esc(meta["title"]),
+        description=html.escape(meta["dek"]),
+        url=url,
+        date=meta["date"],
+        cookie_en=COOKIE_EN,
+        nav=nav,
+        article=article,
+        related=related,
+        footer=site["footer"],
+    )
 
 
 def prnewswire_page_html(url: str) -> str:
@@ -1263,38 +1205,15 @@ def prnewswire_page_html(url: str) -> str:
         lambda m: f"<p><b>{m.group(1)}</b></p>\n" if m.group(1) in _HEADINGS else m.group(0),
         inner,
     )
-    return f"""<!DOCTYPE html>
-<html lang="en-US">
-<head>
-<meta charset="utf-8">
-<title>{esc(meta["title"])}</title>
-<meta name="description" content="{html.escape(meta["dek"])}">
-<meta property="og:site_name" content="PR Newswire">
-<meta property="og:url" content="{url}">
-<link rel="canonical" href="{url}">
-</head>
-<body class="release-page">
-<div class="cookie-notice" role="dialog"><p>{COOKIE_EN}</p><button>Accept Cookies</button></div>
-<header class="pnr-header"><a href="/" class="pnr-logo">PR Newswire: news distribution, targeting and monitoring</a>
-<nav><ul><li><a href="/news-releases/">News</a></li><li><a href="/products/">Products</a></li><li><a href="/contact-us/">Contact</a></li><li><a href="/account/login/">Login</a></li><li><a href="/account/signup/">Send a Release</a></li></ul></nav></header>
-<div class="release-header">
-<p class="release-type">News provided by</p>
-<p class="company-name"><a href="/news/pellworth-instruments%2C-inc./">Pellworth Instruments, Inc.</a></p>
-<p class="mb-no">08 Feb, 2024, 07:00 ET</p>
-<div class="social-share"><a href="#">Share this article</a> <a href="#">Share to X</a> <a href="#">Share to LinkedIn</a> <a href="#">Share to Email</a></div>
-</div>
-<article class="news-release">
-<header><h1>{esc(meta["title"])}</h1><p class="subtitle"><i>{esc(meta["dek"])}</i></p></header>
-<section class="release-body container">
-{inner}
-</section>
-</article>
-<div class="more-news"><h3>Also from this source</h3><ul><li><a href="/news-releases/pellworth-instruments-to-report-fourth-quarter-2023-results-on-february-8-302041120.html">Pellworth Instruments to Report Fourth Quarter 2023 Results on February 8</a></li><li><a href="/news-releases/pellworth-instruments-opens-advanced-packaging-applications-lab-301987654.html">Pellworth Instruments Opens Advanced Packaging Applications Lab</a></li></ul></div>
-<div class="explore"><h3>Explore</h3><ul><li><a href="/news-releases/electronics-semiconductors/">Semiconductors</a></li><li><a href="/news-releases/financial-services-latest-news/earnings-list/">Earnings</a></li><li><a href="/news-releases/aerospace-defense-latest-news/">Aerospace, Defense</a></li></ul></div>
-<footer class="pnr-footer"><p>&copy; 2024 PR Newswire. All rights reserved.</p><ul><li><a href="/terms-of-use/">Terms of Use</a></li><li><a href="/privacy/">Privacy Policy</a></li><li><a href="/sitemap/">Site Map</a></li></ul></footer>
-</body>
-</html>
-"""
+    return fill(
+        read_text("web_page_prnewswire.html"),
+        title=esc(meta["title"]),
+        description=html.escape(meta["dek"]),
+        url=url,
+        cookie_en=COOKIE_EN,
+        dek=esc(meta["dek"]),
+        inner=inner,
+    )
 
 
 _HEADINGS = set(WEB_SITES["release_headings"])
