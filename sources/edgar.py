@@ -55,9 +55,9 @@ import lxml.etree
 import lxml.html
 from apache_beam.metrics import Metrics
 
-from pipeline.errors import ConfigError, RecordFailure
-from pipeline.schema import Document, RawRecord, RecordError, doc_id
-from pipeline.timeinfo import cover_filing_date
+from core.errors import ConfigError, RecordFailure
+from core.schema import Document, RawRecord, RecordError, doc_id
+from core.timeinfo import cover_filing_date
 from sources import note_skipped
 from sources.tables import (
     Cell,
@@ -310,7 +310,7 @@ def parse_header(header: str) -> dict[str, str]:
         "period": _iso_date(top.get("CONFORMED PERIOD OF REPORT", "")),
         "sic": sic.group(1) if sic else "",
         "state": company.get("STATE OF INCORPORATION") or company.get("STATE", ""),
-        # YYYYMMDDHHMMSS, US Eastern, as the header states it (pipeline.timeinfo converts it to UTC)
+        # YYYYMMDDHHMMSS, US Eastern, as the header states it (core.timeinfo converts it to UTC)
         "acceptance_datetime": top.get("ACCEPTANCE-DATETIME", ""),
     }
 
@@ -1898,7 +1898,7 @@ def extract_filing(raw: RawRecord, options: Mapping[str, Any] | None = None) -> 
         domain="financial",
         url=raw.url,
         title=title,
-        date=metadata.get("filed", ""),  # the filing date, never the period (see pipeline.schema)
+        date=metadata.get("filed", ""),  # the filing date, never the period (see core.schema)
         n_chars=len(text),
         metadata=metadata,
     )

@@ -32,8 +32,8 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from pipeline.schema import RawRecord, RecordError
-from sources import note_skipped  # skipped records are counted per file by pipeline.read
+from core.schema import RawRecord, RecordError
+from sources import note_skipped  # skipped records are counted per file by pipeline.stages.read
 from sources.general import DECOMPRESSION_ERRORS, open_decompressed, stream_error
 
 PUBMED_SOURCE = "pubmed"

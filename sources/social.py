@@ -24,9 +24,9 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, BinaryIO
 
+from core.errors import RecordFailure
+from core.schema import RawRecord, RecordError
 from filters.language import normalize_language_tag
-from pipeline.errors import RecordFailure
-from pipeline.schema import RawRecord, RecordError
 from sources import note_skipped
 from sources.files import decode_legacy
 from sources.general import (

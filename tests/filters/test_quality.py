@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 import filters.quality as quality_module
+from core.errors import ConfigError
+from core.schema import Document
 from filters.quality import (
     ChunkTokenizer,
     GopherQualityThresholds,
@@ -31,8 +33,6 @@ from filters.quality import (
     evaluate_rules,
     rule_checks,
 )
-from pipeline.errors import ConfigError
-from pipeline.schema import Document
 from sources.tables import split_table_lines
 
 GOOD = """Shares of regional banks rose on Tuesday after the central bank signalled that it would keep interest rates unchanged for the rest of the year.

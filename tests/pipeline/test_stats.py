@@ -13,10 +13,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from core.errors import ConfigError
+from core.schema import Document, documents_to_table
 from filters.tokens import count_tokens
-from pipeline.errors import ConfigError
+from pipeline.report import stats_main, write_report
 from pipeline.run import funnel_from_counts
-from pipeline.schema import Document, documents_to_table
 from pipeline.stats import (
     ALL,
     LENGTH_EDGES,
@@ -26,9 +27,7 @@ from pipeline.stats import (
     compute_stats,
     document_date,
     percentiles,
-    stats_main,
     web_domain,
-    write_report,
 )
 
 REJECTED_TEXT = "Cheap loans!!! Write to john.doe@example.com or call (212) 555-1234 today."

@@ -17,8 +17,8 @@ import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from pipeline.errors import ConfigError, RecordFailure
-from pipeline.schema import Document, RawRecord, RecordError, doc_id
+from core.errors import ConfigError, RecordFailure
+from core.schema import Document, RawRecord, RecordError, doc_id
 from sources import get_reader
 from sources.edgar import (
     EdgarOptions,

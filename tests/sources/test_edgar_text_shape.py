@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from pipeline.schema import RawRecord, RecordError
+from core.schema import RawRecord, RecordError
 from sources.edgar import extract_filing, non_filing_kind, read_records
 from sources.tables import is_table_line
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ConfigError, RecordFailure
-from pipeline.schema import RawRecord, doc_id
+from core.errors import ConfigError, RecordFailure
+from core.schema import RawRecord, doc_id
 from sources.html import declared_language, decode_html, extract_html
 from sources.web import read_warc
 

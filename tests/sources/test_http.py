@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.errors import RecordFailure
+from core.errors import RecordFailure
 from sources import http
 from sources.http import FetchError, HttpClient, RateLimiter, RawCache, parse_retry_after, robots_allowed
 

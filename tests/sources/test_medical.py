@@ -8,7 +8,7 @@ import io
 import re
 from pathlib import Path
 
-from pipeline.schema import RawRecord, RecordError
+from core.schema import RawRecord, RecordError
 from sources.files import detect_kind
 from sources.medical import license_allowed, read_pmc, read_pubmed, table_to_markdown
 

@@ -11,10 +11,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from core.schema import RawRecord
 from pipeline.config import load_config
-from pipeline.extract import extract, split_documents
-from pipeline.read import list_input_files
-from pipeline.schema import RawRecord
+from pipeline.stages.extract import extract, split_documents
+from pipeline.stages.read import list_input_files
 from sources import READERS, get_reader
 from sources.options import READER_OPTIONS, HtmlExtractOptions
 
