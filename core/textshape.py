@@ -23,6 +23,16 @@ from collections.abc import Iterable, Sequence
 
 TABLE_MODES = ("markdown", "linearize", "drop")
 DEFAULT_TABLE_MODE = "markdown"
+UNITS_LINE_MAX_CHARS = (
+    120  # a table's units line right above it, "(In millions)", counts as part of the table
+)
+
+# A number, amount, percentage, dash (zero) or "n/a" as tables (financial statements above all) write them.
+_NUMERIC_CELL_RE = re.compile(
+    r"^[(\[]?\s*[-–—+]?\s*(?:US|C|A)?[$€£¥]?\s*[(]?\s*[-–—+]?\d[\d,]*(?:\.\d+)?\s*[)%]*\s*(?:%|pts|bps|x)?\s*"
+    r"[)\]]?\s*\*?$|^[-–—]+\s*%?$|^[$€£¥%]$|^n/?[am]\.?$|^nm$|^\(\d+\)$",
+    re.IGNORECASE,
+)
 
 # C0/C1 control characters except tab and newline (a tab becomes a space), and the Unicode line/paragraph
 # separators, which are line breaks to a reader but not to ``str.split("\n")``.
@@ -77,12 +87,23 @@ def clean_rows(rows: Sequence[Sequence[str]]) -> list[list[str]]:
     return [[row[j] for j in keep] for row in rows]
 
 
+def is_numeric_cell(text: str) -> bool:
+    """A number, amount, percentage, dash (zero) or "n/a" as statements write them."""
+    return bool(_NUMERIC_CELL_RE.match(text))
+
+
 def markdown_table(rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-flavoured Markdown table; the first row is the header row. ``""`` for a table without text."""
+    """A GitHub-flavoured Markdown table, the one renderer of every extractor (pages, filings, JATS articles):
+    the first row is the header row; columns whose body cells are mostly numbers are right-aligned (``---:``).
+    ``""`` for a table without text."""
     rows = clean_rows(rows)
     if not rows:
         return ""
-    lines = [_markdown_row(rows[0]), _markdown_row(["---"] * len(rows[0]))]
+    rule = []
+    for j in range(len(rows[0])):
+        body = [row[j] for row in rows[1:] if row[j]]
+        rule.append("---:" if body and sum(map(is_numeric_cell, body)) * 2 > len(body) else "---")
+    lines = [_markdown_row(rows[0]), "|" + "|".join(f" {r} " for r in rule) + "|"]
     lines += [_markdown_row(row) for row in rows[1:]]
     return "\n".join(lines)
 
@@ -116,6 +137,49 @@ def is_markdown_table_line(line: str) -> bool:
     return len(stripped) >= 2 and stripped.startswith("|") and stripped.endswith("|")
 
 
+def table_line_mask(lines: list[str]) -> list[bool]:
+    """For each line: whether it belongs to a Markdown table.
+
+    A table is its ``|`` lines and the units line right above it (a short parenthesised line such as
+    "(In millions, except per-share amounts)", at most one blank line away): repeated from table to table,
+    it belongs to the tables, not to the prose (the blank line between them goes with it).
+    """
+    mask = [is_markdown_table_line(line) for line in lines]
+    for i, is_table in enumerate(mask):
+        if not is_table or (i and mask[i - 1]):
+            continue
+        j = i - 1
+        if j >= 0 and not lines[j].strip():
+            j -= 1
+        if j >= 0:
+            line = lines[j].strip()
+            if line.startswith("(") and line.endswith(")") and len(line) <= UNITS_LINE_MAX_CHARS:
+                for k in range(j, i):
+                    mask[k] = True
+    return mask
+
+
+def split_table_lines(text: str) -> tuple[str, int]:
+    """``text`` without its Markdown tables (see ``table_line_mask``), and the number of characters they held
+    (newlines included)."""
+    if "|" not in text:
+        return text, 0
+    lines = text.split("\n")
+    mask = table_line_mask(lines)
+    if not any(mask):
+        return text, 0
+    kept = [line for line, is_table in zip(lines, mask, strict=True) if not is_table]
+    table_chars = sum(len(line) + 1 for line, is_table in zip(lines, mask, strict=True) if is_table)
+    return "\n".join(kept), table_chars
+
+
+def table_line_share(text: str) -> float:
+    """Share of ``text``'s characters (newlines included) on Markdown table lines; 0.0 for an empty text."""
+    if not text:
+        return 0.0
+    return min(1.0, split_table_lines(text)[1] / len(text))
+
+
 def has_layout_residue(text: str) -> list[str]:
     """The text-shape rules ``text`` breaks, as short names (``[]`` when it is in shape); for tests/tools."""
     problems = []
@@ -136,9 +200,13 @@ __all__ = [
     "clean_rows",
     "has_layout_residue",
     "is_markdown_table_line",
+    "is_numeric_cell",
     "join_blocks",
     "linearize_table",
     "markdown_table",
     "normalize_line",
     "normalize_text",
+    "split_table_lines",
+    "table_line_mask",
+    "table_line_share",
 ]

@@ -125,7 +125,7 @@ from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION, split_in
 
 from core.errors import ConfigError
 from core.schema import Document
-from sources.tables import split_table_lines, table_line_mask
+from core.textshape import split_table_lines, table_line_mask
 
 GROUPS = ("gopher_quality", "gopher_repetition", "c4", "fineweb")
 ENGINES = ("datatrove", "signals")

@@ -57,18 +57,10 @@ from apache_beam.metrics import Metrics
 
 from core.errors import ConfigError, RecordFailure
 from core.schema import Document, RawRecord, RecordError, doc_id
+from core.textshape import is_numeric_cell, linearize_table, markdown_table
 from core.timeinfo import cover_filing_date
 from sources import note_skipped
-from sources.tables import (
-    Cell,
-    align,
-    html_rows,
-    is_layout,
-    is_numeric_cell,
-    layout_paragraphs,
-    linearize,
-    markdown_table,
-)
+from sources.tables import Cell, align, html_rows, is_layout, layout_paragraphs
 
 __all__ = [
     "EXHIBIT_POLICIES",
@@ -137,7 +129,7 @@ class EdgarOptions:
     - ``exhibits``: ``press`` (default: keep the main document and EX-99.x press releases), ``all`` (every
       text exhibit too) or ``none`` (main document only). Binary, XBRL and data documents are always skipped.
     - ``tables``: ``markdown`` (default: every data table as a Markdown table, its caption and units line
-      right above it), ``linearize`` (one line per row, cells joined by " | "), ``drop`` (no tables; their
+      right above it), ``linearize`` (one line per row: "label: header: value; ..."), ``drop`` (no tables; their
       captions, units lines and "See accompanying notes" lines go too) or ``drop_numeric`` (the earlier
       default: numeric tables dropped with their captions, text tables linearized). Tables of contents are
       always dropped; layout tables (one column of text, a bulleted list, prose in cells) become paragraphs.
@@ -1298,7 +1290,8 @@ def _table_blocks(
         return [Block("", "dropped_table")]
     if policy == "markdown":
         return [Block(markdown_table(grid), "table")]
-    return [Block(linearize(grid), "table")]
+    # a header row is a row of column headings over an empty first cell (as ``align`` finds them)
+    return [Block(linearize_table(grid, header=not grid[0][0]), "table")]
 
 
 _UNITS_LINE_RE = re.compile(

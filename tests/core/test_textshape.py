@@ -36,9 +36,15 @@ def test_normalize_text() -> None:
 def test_markdown_table_drops_empty_rows_and_columns_and_escapes_pipes() -> None:
     rows = [["", "2024", "", "2023"], ["", "", "", ""], ["Revenue", "1,234", "", "(56)"], ["A|B", "-1.5"]]
     assert markdown_table(rows) == (
-        "| | 2024 | 2023 |\n| --- | --- | --- |\n| Revenue | 1,234 | (56) |\n| A\\|B | -1.5 | |"
+        "| | 2024 | 2023 |\n| --- | ---: | ---: |\n| Revenue | 1,234 | (56) |\n| A\\|B | -1.5 | |"
     )
     assert markdown_table([["", ""], [" ", ""]]) == ""
+    # a column is right-aligned when most of its body cells are numbers, whatever the header
+    assert markdown_table([["Name", "Role"], ["Jane", "CEO"]]).split("\n")[1] == "| --- | --- |"
+    assert (
+        markdown_table([["a", "b"], ["x", "12%"], ["y", "n/a"], ["z", "text"]]).split("\n")[1]
+        == "| --- | ---: |"
+    )
 
 
 def test_linearize_table() -> None:
@@ -71,7 +77,11 @@ def _documents(kind: str, path: Path, options: dict[str, str], limit: int = 400)
     docs = []
     domains = load_config().source_domains
     item = InputFile(
-        input_name="t", kind=kind, path=str(path), size=path.stat().st_size, options=tuple(sorted(options.items()))
+        input_name="t",
+        kind=kind,
+        path=str(path),
+        size=path.stat().st_size,
+        options=tuple(sorted(options.items())),
     )
     for record in read_file(item):
         if isinstance(record, RawRecord):

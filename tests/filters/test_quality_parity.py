@@ -30,6 +30,7 @@ from datatrove.utils.text import split_into_words
 
 from benchmarks.quality.corpus import load_corpus
 from core.schema import Document
+from core.textshape import split_table_lines
 from filters.quality import (
     QualityConfig,
     QualityScorer,
@@ -40,7 +41,6 @@ from filters.quality import (
     first_failure,
     word_tokenizer,
 )
-from sources.tables import split_table_lines
 
 # datatrove's reason strings -> ours (the group prefix comes from the block).
 GOPHER_QUALITY_REASONS = {
