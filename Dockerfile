@@ -11,6 +11,7 @@ FROM apache/beam_python3.11_sdk:2.77.0
 
 WORKDIR /opt/finpile
 COPY pyproject.toml setup.py README.md ./
+COPY core ./core
 COPY pipeline ./pipeline
 COPY sources ./sources
 COPY filters ./filters

@@ -75,7 +75,7 @@ def _since(start: tuple[float, float]) -> tuple[float, float]:
 def load_records(corpus: Path) -> tuple[list[Any], list[Any], dict[str, Any]]:
     """(RawRecords, RecordErrors, info) read with the project's connectors, in config order."""
     from pipeline.config import load_config
-    from pipeline.read import list_input_files
+    from pipeline.stages.read import list_input_files
     from sources import get_reader
 
     cfg = load_config(str(corpus / "finpile.yaml"))
@@ -115,24 +115,24 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     import shutil
     from collections import Counter, defaultdict
 
+    from core.schema import Rejected
     from filters.boilerplate import paragraph_keys
     from filters.dedup import band_keys, exact_key, normalize_for_exact, shingles, signature
     from filters.domain import DomainClassifier
     from filters.pii import PiiRedactor
     from filters.quality import QualityScorer
     from filters.tokens import count_tokens
-    from pipeline.boilerplate import strip_document
     from pipeline.config import load_config
-    from pipeline.decontam import DecontamConfig, decontam_decision
-    from pipeline.dedup import minhash_config, rank, union_find_labels
-    from pipeline.domain import DomainConfig, classify
-    from pipeline.extract import extract, split_documents
-    from pipeline.language import LanguageConfig, identify_language
-    from pipeline.mix import add_token_count, assign_weight, compute_mixture, tokens_key
-    from pipeline.pii import redact_document
-    from pipeline.quality import quality_config
-    from pipeline.schema import Rejected
-    from pipeline.write import encode_shard, rejected_to_line, shard_bucket, write_bytes_atomically
+    from pipeline.stages.boilerplate import strip_document
+    from pipeline.stages.decontam import DecontamConfig, Decontaminate, decontam_decision
+    from pipeline.stages.dedup import minhash_config, rank, union_find_labels
+    from pipeline.stages.domain import DomainConfig, classify
+    from pipeline.stages.extract import extract, split_documents
+    from pipeline.stages.language import LanguageConfig, identify_language
+    from pipeline.stages.mix import add_token_count, assign_weight, compute_mixture, tokens_key
+    from pipeline.stages.pii import redact_document
+    from pipeline.stages.quality import quality_config
+    from pipeline.stages.write import encode_shard, rejected_to_line, shard_bucket, write_bytes_atomically
 
     stages: list[dict[str, Any]] = []
     rejected: list[Any] = []
@@ -153,7 +153,7 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     scorer.setup()
     redactor = PiiRedactor(cfg.pii.policy())
     decontam_cfg = DecontamConfig.from_settings(cfg.decontam)
-    decontaminator = decontam_cfg.build()
+    decontaminator = Decontaminate(cfg.decontam, warn=False).index  # the index the pipeline builds
     boilerplate_cfg = cfg.boilerplate.config()
     mh = minhash_config(cfg.dedup)
     exact_key("warm up")  # the punctuation table
@@ -390,7 +390,7 @@ def _as_text(content: Any) -> str:
 
 def worker_ceiling(corpus: Path) -> dict[str, Any]:
     """trafilatura alone on every HTML document; and the filings: our extractor vs trafilatura."""
-    from pipeline.extract import extract
+    from pipeline.stages.extract import extract
 
     records, _, info = load_records(corpus)
     cfg = info["config"]
@@ -481,7 +481,6 @@ def worker_datatrove(corpus: Path) -> dict[str, Any]:
     import logging
 
     from datatrove.executor import LocalPipelineExecutor
-    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
     from datatrove.pipeline.extractors import Trafilatura
     from datatrove.pipeline.filters import (
         C4QualityFilter,
@@ -491,6 +490,7 @@ def worker_datatrove(corpus: Path) -> dict[str, Any]:
         LanguageFilter,
     )
     from datatrove.pipeline.readers import JsonlReader, WarcReader
+    from datatrove.pipeline.stages.dedup.minhash import MinhashConfig, MinhashDedupSignature
 
     logging.getLogger().setLevel(logging.WARNING)
     try:

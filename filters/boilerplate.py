@@ -5,7 +5,7 @@ wikitext converters) writes one paragraph per line. Its key is the first 8 bytes
 ``normalize_for_exact(paragraph)`` (NFKC, casefold, punctuation deleted, whitespace collapsed), so the same
 disclaimer with different quotes, case or spacing gets one key.
 
-The Beam shell (``pipeline.boilerplate.RemoveBoilerplate``) counts, per (source, key), the documents that
+The Beam shell (``pipeline.stages.boilerplate.RemoveBoilerplate``) counts, per (source, key), the documents that
 carry the paragraph and removes every paragraph whose count reaches ``min_docs`` from every document of that
 source that carries it. Defaults, and why:
 
@@ -26,8 +26,8 @@ import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from core.schema import SOURCES
 from filters.dedup import normalize_for_exact, normalize_lines
-from pipeline.schema import SOURCES
 
 DEFAULT_MIN_DOCS = 10
 DEFAULT_MIN_CHARS = 40

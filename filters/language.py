@@ -33,7 +33,7 @@ Long documents: windows
     ``share`` is that language's share of the letters. So a 10-K whose cover page scores 0.68 but whose body
     windows score 0.95 is English at ~0.9, and a filing that is 80% English with a Spanish exhibit is English
     with share 0.8, never Spanish. How much foreign text a kept document may hold is the caller's rule
-    (``pipeline.language``: kept when the share is at least ``language.min_share``, default 0.5, so a
+    (``pipeline.stages.language``: kept when the share is at least ``language.min_share``, default 0.5, so a
     bilingual page is kept when English holds at least half its letters).
 
 Declared language (a prior, never blindly trusted)

@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 
 KINDS = ("email", "phone", "ip_address", "ssn", "card_number")
 PLACEHOLDERS = {

@@ -61,7 +61,7 @@ Drop reasons (``<group>:<rule>``): ``basic:empty``, ``basic:min_words``, ``basic
 C4's line rules are cleaning rules: with ``c4.keep_cleaned_text`` (default true) a document kept by
 ``decide`` leaves with its text cleaned by C4's *content* line rules (lines with a javascript notice, a
 cookie/terms phrase or an over-long word gone, ``[1]``/``[edit]`` citations removed), but in the text shape
-of ``sources.textshape`` (``c4_shaped_text``): C4's "fewer than 3 words" rule is a signal, not a cleaning
+of ``core.textshape`` (``c4_shaped_text``): C4's "fewer than 3 words" rule is a signal, not a cleaning
 step (it would delete every heading and short list item: "Overview", "Early history", "Forward-Looking
 Statements"), blank lines between paragraphs stay, and Markdown table lines are left alone. The signals and
 the FineWeb rules use datatrove's C4-cleaned prose exactly (``c4_cleaned_text``: short lines removed, lines
@@ -123,9 +123,9 @@ from typing import Any
 import numpy as np
 from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION, split_into_sentences
 
-from pipeline.errors import ConfigError
-from pipeline.schema import Document
-from sources.tables import split_table_lines, table_line_mask
+from core.errors import ConfigError
+from core.schema import Document
+from core.textshape import split_table_lines, table_line_mask
 
 GROUPS = ("gopher_quality", "gopher_repetition", "c4", "fineweb")
 ENGINES = ("datatrove", "signals")

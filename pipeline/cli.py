@@ -11,9 +11,9 @@ import os
 import sys
 from typing import Any
 
+from core.argtypes import parse_args_or_config_error, positive_int
+from core.errors import ConfigError
 from pipeline import __version__
-from pipeline.argtypes import parse_args_or_config_error, positive_int
-from pipeline.errors import ConfigError
 
 USAGE = """usage: python -m pipeline COMMAND [options]
 
@@ -146,7 +146,7 @@ def cmd_run(argv: list[str]) -> int:
 
 
 def cmd_stats(argv: list[str]) -> int:
-    from pipeline.stats import stats_main
+    from pipeline.report import stats_main
 
     return stats_main(argv)
 
@@ -194,7 +194,7 @@ def cmd_inspect(argv: list[str]) -> int:
 
     config = args.config
     if args.profile is not None:
-        from pipeline.profile import profile_config_path
+        from pipeline.profiles import profile_config_path
 
         if args.config:
             raise ConfigError("inspect: pass --config or --profile, not both")

@@ -1,6 +1,6 @@
 """The run configuration: one typed schema (pydantic v2) for everything a YAML config may hold.
 
-The embedded default (``pipeline/configs/default.yaml``) is just a config shipped in the package; it points at
+The embedded default (``pipeline/profiles/finance.yaml``) is just a config shipped in the package; it points at
 the embedded sample corpus. ``--config FILE`` selects another; flags override single values. A relative path
 (inputs, model files, evaluation sets) is resolved against the directory of the config file that names it, so a
 config and its data travel together.
@@ -23,7 +23,6 @@ import json
 import os
 import types
 import typing
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self, Union, get_origin
 
@@ -47,6 +46,8 @@ from pydantic import (
     model_validator,
 )
 
+from core.errors import ConfigError
+from core.schema import DOMAINS, SOURCES
 from filters.pii import KINDS as PII_KINDS
 from filters.quality import GROUPS as QUALITY_GROUPS
 from filters.quality import (
@@ -56,20 +57,17 @@ from filters.quality import (
     GopherQualityThresholds,
     GopherRepetitionThresholds,
 )
-from pipeline.errors import ConfigError
-from pipeline.profile import (
+from pipeline.profiles import (
     DEFAULT_PROFILE,
     FINANCE,
     GENERAL_DOMAIN,
+    default_config_path,
     domains_of,
     resolve_profile,
     source_domains_of,
 )
-from pipeline.schema import DOMAINS, SOURCES
 from sources import READERS
 from sources.options import READER_OPTIONS, ReaderOptions, dump_reader_options
-
-DEFAULT_CONFIG_NAME = "default.yaml"
 
 SourceName = Literal[SOURCES]  # type: ignore[valid-type]
 DomainName = Literal[DOMAINS]  # type: ignore[valid-type]
@@ -404,7 +402,7 @@ class DomainSettings(Section):
     SECTION: ClassVar[str] = "domain"
 
     model_path: StrictStr | None = Field(
-        None, description="fastText model (default: the shipped pipeline/models/domain-finpile.ftz)"
+        None, description="fastText model (default: the shipped pipeline/profiles/models/domain-finpile.ftz)"
     )
     threshold: Fraction = Field(0.5, description="domain_score at or above this: financial")
     sources: list[SourceName] = Field(
@@ -468,7 +466,7 @@ class ReferenceSettings(Section):
 
 
 class ProfileSettings(Section):
-    """The domain profile (pipeline/profile.py): the profile's domain, its sources, the report's reference.
+    """The domain profile (pipeline/profiles/__init__.py): the profile's domain, its sources, the report's reference.
 
     A config without this section follows ``finance``; keys left out of a ``finance`` section take the finance
     profile's values."""
@@ -489,7 +487,7 @@ class ProfileSettings(Section):
     @model_validator(mode="before")
     @classmethod
     def _resolve(cls, data: Any) -> Any:
-        """Fill a section from the built-in profile of its name and check it (pipeline.profile.resolve_profile)."""
+        """Fill a section from the built-in profile of its name and check it (pipeline.profiles.resolve_profile)."""
         if not isinstance(data, dict):
             return data
         try:
@@ -516,7 +514,7 @@ class ShardSettings(Section):
 
 
 def _as_of(value: Any) -> Any:
-    from pipeline.timeinfo import parse_as_of
+    from core.timeinfo import parse_as_of
 
     if value in (None, ""):
         return None
@@ -527,7 +525,7 @@ def _as_of(value: Any) -> Any:
 
 
 class TimeSettings(Section):
-    """Point in time (pipeline.timeinfo): the --as_of cut and the policy for documents of unknown time."""
+    """Point in time (core.timeinfo): the --as_of cut and the policy for documents of unknown time."""
 
     SECTION: ClassVar[str] = "time"
 
@@ -765,11 +763,6 @@ SECTIONS: dict[str, type[Section]] = {
 
 # ---------------------------------------------------------------------------------------------------------
 # Loading
-
-
-def default_config_path() -> str:
-    """Path of the embedded default config inside the installed package."""
-    return str(resources.files("pipeline") / "configs" / DEFAULT_CONFIG_NAME)
 
 
 def load_config(path: str | None = None) -> Config:
@@ -1068,7 +1061,7 @@ def config_reference() -> str:
         "<!-- Generated from pipeline/config.py and sources/options.py by "
         "`python -m pipeline config-reference --write`; do not edit by hand. -->",
         "",
-        "A config is a YAML mapping (start from `pipeline/configs/default.yaml`). Every key below is checked "
+        "A config is a YAML mapping (start from `pipeline/profiles/finance.yaml`). Every key below is checked "
         'before a run starts: types are strict (`"false"` is not a boolean, `en` is not a list), ranges and '
         "choices are enforced, and an unknown key is refused with a suggestion. Relative paths resolve "
         "against the config file's folder. Thresholds of the quality rule groups are listed in "

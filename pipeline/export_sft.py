@@ -41,8 +41,9 @@ from typing import Any
 import numpy as np
 import xxhash
 
+from core.argtypes import parse_args_or_config_error
+from core.errors import ConfigError
 from filters.decontam import decode, normalize, read_rows
-from pipeline.errors import ConfigError
 
 INSTRUCTIONS = {
     "news": "What is the sentiment of this news? Please choose an answer from {negative/neutral/positive}.",
@@ -80,7 +81,7 @@ def load_labelled(config_path: str | None, only: list[str] | None) -> tuple[list
     import hashlib
 
     from pipeline.config import load_config
-    from pipeline.decontam import DecontamConfig
+    from pipeline.stages.decontam import DecontamConfig
     from sources.evalsets import REGISTRY, cached_names, load_cached, map_label
 
     cfg = DecontamConfig.from_settings(load_config(config_path).decontam)
@@ -317,9 +318,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def export_sft(argv: list[str]) -> dict[str, Any]:
     """Run the export; returns the data card."""
-    from pipeline.fetch import _parse
-
-    args = _parse(_parser(), argv)
+    args = parse_args_or_config_error(_parser(), argv)
     if not 0 < args.test_fraction < 1:
         raise ConfigError("export sft: --test_fraction must be in (0, 1)")
     if not 0 < args.near_threshold < 1:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipeline.argtypes import non_negative_int, parse_args_or_config_error, positive_float, positive_int
-from pipeline.errors import ConfigError
+from core.argtypes import non_negative_int, parse_args_or_config_error, positive_float, positive_int
+from core.errors import ConfigError
 from sources.http import FetchError
 
 SOURCES = ("edgar", "feeds", "evalsets", "pubmed", "pmc")
@@ -76,11 +76,6 @@ def _edgar_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
-    """argparse, but a usage error is a ConfigError (one line) rather than SystemExit."""
-    return parse_args_or_config_error(parser, argv)
-
-
 def cmd_fetch(argv: list[str]) -> int:
     """``fetch SOURCE [options]``: 0 when everything listed is cached, 1 when some filings failed."""
     if not argv or argv[0] in ("-h", "--help"):
@@ -102,7 +97,7 @@ def cmd_fetch(argv: list[str]) -> int:
         return cmd_fetch_medical(argv[0], argv[1:])
     from sources.edgar_fetch import EdgarFetchConfig, resolve_user_agent, run_fetch
 
-    args = _parse(_edgar_parser(), argv[1:])
+    args = parse_args_or_config_error(_edgar_parser(), argv[1:])
     config = EdgarFetchConfig(
         user_agent=resolve_user_agent(args.user_agent),
         forms=args.forms,

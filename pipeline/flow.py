@@ -43,19 +43,23 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
+from core.schema import Document, RecordError, Rejected
+from core.timeinfo import period_of
 from filters.boilerplate import BoilerplateConfig
 from filters.dedup import MinHashConfig, band_keys, exact_key, normalize_for_exact, shingles, signature
 from filters.sketch import CountMinSketch
 from pipeline import progress
-from pipeline.boilerplate import (
+from pipeline.spill import SpillWriter, delete_spill, part_path, read_spill, shuffled
+from pipeline.stages.base import ERRORS, NAMESPACE, REJECTED, counter, error_from_exception
+from pipeline.stages.boilerplate import (
     EMPTY_REASON,
     _is_boilerplate,
     _KeysBySource,
     doc_paragraph_keys,
     strip_document,
 )
-from pipeline.boilerplate import STAGE as BOILERPLATE_STAGE
-from pipeline.dedup import (
+from pipeline.stages.boilerplate import STAGE as BOILERPLATE_STAGE
+from pipeline.stages.dedup import (
     EXACT_DUPS_KEY,
     EXACT_STAGE,
     ID_STAGE,
@@ -67,14 +71,10 @@ from pipeline.dedup import (
     _weight,
     rank,
 )
-from pipeline.domain import STAGE as DOMAIN_STAGE
-from pipeline.domain import DomainConfig, classify, n_words, needs_score
-from pipeline.mix import add_token_count, assign_weight, compute_mixture
-from pipeline.schema import Document, RecordError, Rejected
-from pipeline.spill import SpillWriter, delete_spill, part_path, read_spill, shuffled
-from pipeline.stage import ERRORS, NAMESPACE, REJECTED, counter, error_from_exception
-from pipeline.timeinfo import period_of
-from pipeline.write import shard_bucket, shard_path
+from pipeline.stages.domain import STAGE as DOMAIN_STAGE
+from pipeline.stages.domain import DomainConfig, classify, n_words, needs_score
+from pipeline.stages.mix import add_token_count, assign_weight, compute_mixture
+from pipeline.stages.write import shard_bucket, shard_path
 
 RAW_PART_OBJECTS = 200  # raw records per part: a 1,000-page WARC becomes 5 parts
 RAW_PART_BYTES = 16 << 20
@@ -529,8 +529,8 @@ def write_shard(path: str, docs: Iterable[Document]) -> dict[str, Any]:
     import pyarrow.parquet as pq
     from apache_beam.io.filesystems import FileSystems
 
-    from pipeline.schema import DOCUMENT_SCHEMA, documents_to_table
-    from pipeline.write import PARQUET_COMPRESSION
+    from core.schema import DOCUMENT_SCHEMA, documents_to_table
+    from pipeline.stages.write import PARQUET_COMPRESSION
 
     tmp = path + ".tmp"
     stats = {"rows": 0, "tokens": 0, "weighted_tokens": 0.0}

@@ -2,7 +2,7 @@
 
 An input's options (the config's ``inputs[].options``, ``run --input KIND=PATH --option KEY=VALUE``,
 ``inspect FILE --option KEY=VALUE``) go to its reader and to the extractor of its records: the same mapping,
-through the same code (``pipeline.read.read_file`` and ``pipeline.extract.extract`` / ``split_documents``),
+through the same code (``pipeline.stages.read.read_file`` and ``pipeline.stages.extract.extract`` / ``split_documents``),
 whichever command runs them. An unknown key or a bad ``tables`` value is a ``ConfigError`` (one line, exit 2)
 before anything is read.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 
 
 def validate_options(kind: str, options: Mapping[str, Any], where: str = "") -> None:

@@ -18,17 +18,17 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from core.errors import ConfigError, RecordFailure
+from core.schema import RecordError, Rejected, Skipped
 from filters.pii import PiiRedactor
 from filters.quality import QualityScorer
 from pipeline.config import Config, load_config, make_input
-from pipeline.errors import ConfigError, RecordFailure
-from pipeline.extract import extract, split_documents
-from pipeline.language import LanguageConfig, language_decision, tag_language
-from pipeline.mix import add_token_count
-from pipeline.pii import redact_document
-from pipeline.quality import quality_config
-from pipeline.read import InputFile, read_file
-from pipeline.schema import RecordError, Rejected, Skipped
+from pipeline.stages.extract import extract, split_documents
+from pipeline.stages.language import LanguageConfig, language_decision, tag_language
+from pipeline.stages.mix import add_token_count
+from pipeline.stages.pii import redact_document
+from pipeline.stages.quality import quality_config
+from pipeline.stages.read import InputFile, read_file
 from sources import READERS
 from sources.files import SNIFF_BYTES, detect_kind
 

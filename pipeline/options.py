@@ -18,8 +18,8 @@ from typing import NoReturn
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, _BeamArgumentParser
 
-from pipeline.argtypes import non_negative_float, positive_int
-from pipeline.errors import ConfigError
+from core.argtypes import non_negative_float, positive_int
+from core.errors import ConfigError
 from sources import READERS
 
 

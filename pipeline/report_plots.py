@@ -50,9 +50,11 @@ SOURCE_COLOURS = {
     "social": "#a05195",
     "wikipedia": "#7f7f7f",
     "c4": "#cc79a7",
-    "medical": "#009e73",
+    "pubmed": "#d55e00",
+    "pmc": "#009e73",
 }
-_FALLBACK_COLOURS = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#5254a3", "#6b6ecf", "#bd9e39"]
+# none of them a fixed source's colour, so a source of a new profile never looks like web or filings
+_FALLBACK_COLOURS = ["#393b79", "#637939", "#843c39", "#7b4173", "#5254a3", "#6b6ecf", "#bd9e39", "#17becf"]
 
 
 def _source_colours(sources: list[str]) -> dict[str, Any]:
@@ -285,7 +287,7 @@ def scores_plot(stats: dict[str, Any]) -> bytes | None:
         ("lang_score", "language confidence"),
     ]
     if dist[ALL]["domain_score"]["docs"]:
-        panels.append(("domain_score", "financial-domain score"))
+        panels.append(("domain_score", f"{stats.get('domain') or 'financial'}-domain score"))
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4))
     for ax, (field, label) in zip(axes, panels, strict=True):
         for s in sources:
@@ -420,7 +422,8 @@ def dates_plot(stats: dict[str, Any]) -> bytes | None:
         )
     axes[1].set_xlim(min(xs) - 0.5, max(xs) + 0.6)
     _log_axis(axes[1], "y")
-    axes[1].legend(fontsize=8)
+    if span:  # the only labelled artist of this panel
+        axes[1].legend(fontsize=8)
     axes[1].set_xlabel("month (each bar one calendar month)")
     axes[1].set_ylabel("documents (log scale)")
     axes[1].set_title("Documents per month (all sources)")

@@ -21,17 +21,14 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 from pydantic import ValidationError
 
+from core.errors import ConfigError
+from core.schema import SCHEMA_VERSION, Document, RawRecord, RecordError, Rejected
 from filters.sketch import width_for
 from pipeline import __version__, progress
 from pipeline.config import Config, format_errors, load_config, make_input
-from pipeline.decontam import Decontaminate, count_keys, finish_section, per_set_counts
-from pipeline.dedup import Deduplicate
-from pipeline.domain import DomainConfig, check_model_label
-from pipeline.errors import ConfigError
-from pipeline.extract import Extract
 from pipeline.flow import (
     DOC_PART_BYTES,
     DOC_PARTS_PER_RAW,
@@ -47,18 +44,23 @@ from pipeline.flow import (
     read_part,
 )
 from pipeline.input_options import group_cli_inputs, option_value
-from pipeline.language import IdentifyLanguage
 from pipeline.options import FinPileOptions
-from pipeline.pii import RedactPII
-from pipeline.profile import profile_config_path
-from pipeline.quality import ScoreQuality
-from pipeline.read import InputFile, ReadSources, list_input_files
+from pipeline.profiles import profile_config_path
+from pipeline.report import write_report
 from pipeline.runlock import RunLock
-from pipeline.schema import SCHEMA_VERSION, Document, RawRecord, RecordError, Rejected
+from pipeline.runner import choose_runner, translation_only
 from pipeline.spill import SHUFFLE_COUNTER, WriteLines
-from pipeline.stage import REJECTED, apply_stage
-from pipeline.timeinfo import CutAtTime
-from pipeline.write import error_to_line, read_json, rejected_to_line, write_json
+from pipeline.stages.base import REJECTED, apply_stage
+from pipeline.stages.decontam import Decontaminate, count_keys, finish_section, per_set_counts
+from pipeline.stages.dedup import Deduplicate
+from pipeline.stages.domain import DomainConfig, check_model_label
+from pipeline.stages.extract import Extract
+from pipeline.stages.language import IdentifyLanguage
+from pipeline.stages.pii import RedactPII
+from pipeline.stages.quality import ScoreQuality
+from pipeline.stages.read import InputFile, ReadSources, list_input_files
+from pipeline.stages.timecut import CutAtTime
+from pipeline.stages.write import error_to_line, read_json, rejected_to_line, write_json
 from sources import READERS
 
 _LOG = logging.getLogger(__name__)
@@ -598,28 +600,6 @@ def make_plan(opts: FinPileOptions, argv: list[str] | None = None) -> RunPlan:
     )
 
 
-def choose_runner(options: PipelineOptions):
-    """The runner to use. For DirectRunner we pick Beam's FnApiRunner ourselves.
-
-    Beam's DirectRunner would first try the Prism runner (downloading a binary when online) and fall back to
-    the FnApiRunner offline: picking it explicitly makes a run behave the same with or without internet. It
-    honours --direct_running_mode (in_memory, multi_threading, multi_processing) and --direct_num_workers.
-    """
-    name = options.view_as(StandardOptions).runner or "DirectRunner"
-    if name not in ("DirectRunner", "direct"):
-        return name, name
-    from apache_beam.portability.api import beam_provision_api_pb2
-    from apache_beam.runners.portability.fn_api_runner import fn_runner
-    from apache_beam.runners.portability.portable_runner import JobServiceHandle
-
-    encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
-    provision = fn_runner.ExtendedProvisionInfo(
-        beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)
-    )
-    mode = options.view_as(DirectOptions).direct_running_mode
-    return fn_runner.FnApiRunner(provision_info=provision), f"DirectRunner (FnApiRunner, {mode})"
-
-
 AUTO_BYTES_PER_WORKER = 16 << 20  # --workers auto: one worker per 16 MB of input at most (start-up ~5 s)
 
 
@@ -651,16 +631,6 @@ def apply_workers(options: PipelineOptions, argv: list[str], input_bytes: int) -
 
 def _is_local(runner) -> bool:
     return not isinstance(runner, str)
-
-
-def _translation_only(options: PipelineOptions) -> str:
-    """Where the job graph goes when the runner only translates (Dataflow template or dry run), else ''."""
-    all_options = options.get_all_options()
-    if all_options.get("template_location"):
-        return str(all_options["template_location"])
-    if all_options.get("dry_run"):
-        return "dry run"
-    return ""
 
 
 def _run_local(p: beam.Pipeline, interval: float):
@@ -721,7 +691,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any] | None:
     args = list(argv) if argv is not None else sys.argv[1:]
     plan = make_plan(opts, args)
     apply_workers(options, args, sum(f.size for f in plan.files))
-    translation = _translation_only(options)
+    translation = translation_only(options)
     if translation:
         return _translate(options, plan)
     with RunLock(plan.run_dir):
@@ -734,7 +704,7 @@ def _translate(options: PipelineOptions, plan: RunPlan) -> None:
     p = beam.Pipeline(runner=runner, options=options)
     build_pipeline(p, plan)
     p.run()
-    print(f"job graph translated for {runner_name}: {_translation_only(options)}", file=sys.stderr)
+    print(f"job graph translated for {runner_name}: {translation_only(options)}", file=sys.stderr)
     return None
 
 
@@ -757,8 +727,6 @@ def _run_locked(options: PipelineOptions, opts: FinPileOptions, plan: RunPlan) -
     manifest["shuffle"] = shuffle_section(result, manifest["funnel"]["totals"])
     write_json(FileSystems.join(plan.run_dir, "mixture.json"), manifest["mixture"])
     if plan.write_stats:
-        from pipeline.stats import write_report
-
         write_report(plan.run_dir, manifest=manifest)
         manifest["stats_files"] = sorted(_relative(plan.run_dir, m) for m in _glob(plan.run_dir, "stats/*"))
     write_json(FileSystems.join(plan.run_dir, "manifest.json"), manifest)  # last: the folder is complete

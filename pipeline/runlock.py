@@ -22,7 +22,7 @@ import socket
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 
 _LOG = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ import apache_beam as beam
 import zstandard
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.stage import counter
+from pipeline.stages.base import counter
 
 FRAME_BYTES = 1 << 20  # pickled bytes per zstd frame (a frame is what a reader holds at once)
 DEFAULT_PART_BYTES = 64 << 20  # roll to a new part after this many (uncompressed, pickled) bytes

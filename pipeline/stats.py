@@ -1,7 +1,7 @@
-"""Corpus statistics: ``stats/report.html``, ``stats/report.md`` (+ PNG plots) and ``stats/stats.json``.
+"""Corpus statistics: what ``stats/stats.json`` holds, and the tables of ``stats/report.md``.
 
-``python -m pipeline stats RUN_DIR [--compare OTHER_RUN] [--samples N]`` (``stats_main``), also called by
-``run`` at the end (``write_report``). The report is what a data team reads before training on the corpus:
+``pipeline.report`` writes the report files (``python -m pipeline stats RUN_DIR``, and the end of ``run``) from
+``compute_stats`` here. The report is what a data team reads before training on the corpus:
 
 - composition in the shape of BloombergGPT's FinPile Table 1, with the published shares beside it;
 - the funnel per source and stage, in documents and tokens (tokens of rejected documents are counted from
@@ -17,7 +17,7 @@
 The numbers come from one small Beam pipeline over the shards (``StatsPipeline``): counts and sums,
 fixed-bin histograms (log bins for lengths), approximate quantiles (``beam.ApproximateQuantiles``) and
 top-k (``beam.combiners.Top``), so memory does not grow with the corpus and the same code runs on Dataflow.
-The driver only renders (``pipeline.report_plots``, ``pipeline.report_html``). The layout of ``stats.json``
+The driver only renders (``render_markdown`` here, ``pipeline.report_plots``, ``pipeline.report_html``). The layout of ``stats.json``
 is documented in ``pipeline/stats_schema.md``.
 
 A run folder's shards are checked against the manifest (existence, sha256, Parquet footer) before anything
@@ -28,7 +28,6 @@ documents are then "not available").
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import time
@@ -44,18 +43,19 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import ReadAllFromParquet
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from core.errors import ConfigError
+from core.schema import SCHEMA_VERSION, entries_to_dict, format_utc
+from core.timeinfo import SOURCE_KEY, later_years
 from filters.tokens import TOKENIZER_NAME, count_tokens
 from pipeline import __version__
-from pipeline.errors import ConfigError
-from pipeline.profile import FINANCE, domains_of, reference_of, resolve_profile
-from pipeline.schema import SCHEMA_VERSION, entries_to_dict, format_utc
-from pipeline.timeinfo import SOURCE_KEY, later_years
-from pipeline.write import read_json, write_bytes_atomically, write_json
+from pipeline.profiles import FINANCE, domains_of, reference_of, resolve_profile
+from pipeline.runner import choose_runner
+from pipeline.stages.write import read_json, write_json
 
 STATS_VERSION = "2"
 
 # The reference composition beside the run's own (FinPile's for finance) comes from the run's profile
-# (``profile.reference`` in pipeline/profile.py and the profile's config), recorded in the manifest's config.
+# (``profile.reference`` in pipeline/profiles/__init__.py and the profile's config), recorded in the manifest's config.
 
 STATS_COLUMNS = [
     "id",
@@ -299,7 +299,7 @@ def new_summary() -> dict[str, Any]:
         "hist_lang_score": [0] * (len(UNIT_EDGES) - 1),
         "hist_domain_score": [0] * (len(UNIT_EDGES) - 1),
         "domain_score_docs": 0,
-        "domain_moved": {},  # "to_financial" / "to_general": documents ClassifyDomain moved
+        "domain_moved": {},  # "to_<domain>" / "to_general": documents ClassifyDomain moved
         "signals": {name: [0] * (len(edges) - 1) for name, edges in MAIN_SIGNALS.items()},
         "signal_docs": dict.fromkeys(MAIN_SIGNALS, 0),
         "languages": {},
@@ -589,8 +589,6 @@ def run_stats_pipeline(
     as_of: str = "",
 ) -> list[list]:
     """Run ``StatsPipeline`` (DirectRunner by default) and return its tagged results."""
-    from pipeline.run import choose_runner
-
     options = PipelineOptions(pipeline_args or [])
     runner, _ = choose_runner(options)
     out_path = FileSystems.join(run_dir, "stats", f"_work-{uuid.uuid4().hex[:8]}.json")
@@ -695,7 +693,7 @@ DOMAIN_THRESHOLDS = (
     0.5,
     0.6,
     0.7,
-)  # the report says how many scored documents each would call financial
+)  # the report says how many scored documents each would put in the profile's domain
 
 
 def at_or_above(counts: list[int]) -> dict[str, int]:
@@ -708,31 +706,44 @@ def at_or_above(counts: list[int]) -> dict[str, int]:
     return out
 
 
+def profile_domain(stats: dict[str, Any]) -> str:
+    """The run's own domain (the profile's; ``financial`` for stats written before profiles)."""
+    return stats.get("domain") or FINANCE["domain"]
+
+
 def domain_rows(stats: dict[str, Any]) -> list[list[str]]:
-    """Per source with scored documents: scored, moved each way, and how many each threshold calls financial."""
+    """Per source with scored documents: scored, moved each way, and how many each threshold puts in the
+    profile's domain."""
     rows = []
+    own = profile_domain(stats)
     for source, dist in stats["distributions"].items():
         d = dist["domain_score"]
         if not d["docs"]:
             continue
         name = "**all**" if source == ALL else source
+        moved = d["moved"]
         rows.append(
-            [name, f"{d['docs']:,}", f"{d['moved']['to_financial']:,}", f"{d['moved']['to_general']:,}"]
+            [name, f"{d['docs']:,}", f"{moved.get(f'to_{own}', 0):,}", f"{moved.get('to_general', 0):,}"]
             + [f"{d['at_or_above'][f'{t:.1f}']:,}" for t in DOMAIN_THRESHOLDS]
         )
     return rows
 
 
-DOMAIN_HEADER = ["Source", "Scored", "Moved to financial", "Moved to general"] + [
-    f">= {t:.1f}" for t in DOMAIN_THRESHOLDS
-]
+def domain_header(stats: dict[str, Any]) -> list[str]:
+    """The header of ``domain_rows``: moved to the profile's domain, moved to general, per threshold."""
+    own = profile_domain(stats)
+    return ["Source", "Scored", f"Moved to {own}", "Moved to general"] + [
+        f">= {t:.1f}" for t in DOMAIN_THRESHOLDS
+    ]
 
 
 def _histogram(edges: list[float], counts: list[int]) -> dict[str, Any]:
     return {"edges": edges, "counts": counts}
 
 
-def distributions(summaries: dict[str, dict[str, Any]], quantiles: dict[tuple[str, str], list]) -> dict:
+def distributions(
+    summaries: dict[str, dict[str, Any]], quantiles: dict[tuple[str, str], list], domain: str | None = None
+) -> dict:
     """Per source and for all sources: histograms, percentiles, languages, cluster sizes and dates."""
     out = {}
     keyed = dict(summaries)
@@ -767,7 +778,10 @@ def distributions(summaries: dict[str, dict[str, Any]], quantiles: dict[tuple[st
             "domain_score": {
                 "docs": s["domain_score_docs"],
                 "histogram": _histogram(UNIT_EDGES, s["hist_domain_score"]),
-                "moved": {k: s["domain_moved"].get(k, 0) for k in ("to_financial", "to_general")},
+                "moved": {
+                    k: s["domain_moved"].get(k, 0)
+                    for k in (f"to_{domain or FINANCE['domain']}", "to_general")
+                },
                 "at_or_above": at_or_above(s["hist_domain_score"]),
             },
             "signals": {
@@ -1068,7 +1082,8 @@ def compute_stats(
         "languages_identified": None,
         "mixture": None,
         "decontam": None,
-        "distributions": distributions(summaries, quantiles),
+        "domain": profile["domain"],
+        "distributions": distributions(summaries, quantiles, profile["domain"]),
         "top": top_tables(top, distinct),
         "samples": samples_table(sample_lists),
         "time": time_audit(summaries, time_cfg, leak_count, leak_examples, samples),
@@ -1177,7 +1192,7 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x:.2f}"
 
 
-def _signed(x: float | int | None, unit: str = "") -> str:
+def signed(x: float | int | None, unit: str = "") -> str:
     if x is None:
         return "–"
     return (f"{x:+,}" if isinstance(x, int) else f"{x:+,.2f}") + unit
@@ -1333,10 +1348,10 @@ def render_markdown(stats: dict[str, Any], plots: dict[str, str] | None = None) 
     if domain_rows(stats):
         lines += [
             "Documents the domain classifier scored (their source does not decide their domain), how many it moved",
-            "from the domain their source gave them, and how many each threshold would call financial.",
+            f"from the domain their source gave them, and how many each threshold would put in {profile_domain(stats)}.",
             "",
         ]
-        lines += _md_table(DOMAIN_HEADER, domain_rows(stats))
+        lines += _md_table(domain_header(stats), domain_rows(stats))
         lines += [""]
     else:
         lines += ['No document carries metadata["domain_score"] in this corpus.', ""]
@@ -1544,9 +1559,9 @@ def compare_rows(cmp: dict[str, Any]) -> list[list[str]]:
     rows = []
     for name, d in [*cmp["sources"].items(), ("total", cmp["total"])]:
         rows.append(
-            [name, f"{d['other_docs']:,}", f"{d['docs']:,}", _signed(d["docs_delta"]), f"{d['other_tokens']:,}",
-             f"{d['tokens']:,}", _signed(d["tokens_delta"]), _signed(d["tokens_delta_pct"], "%"),
-             f"{d['other_share_pct']:.2f}", f"{d['share_pct']:.2f}", _signed(d["share_delta_pp"], " pp")]
+            [name, f"{d['other_docs']:,}", f"{d['docs']:,}", signed(d["docs_delta"]), f"{d['other_tokens']:,}",
+             f"{d['tokens']:,}", signed(d["tokens_delta"]), signed(d["tokens_delta_pct"], "%"),
+             f"{d['other_share_pct']:.2f}", f"{d['share_pct']:.2f}", signed(d["share_delta_pp"], " pp")]
         )  # fmt: skip
     return rows
 
@@ -1613,65 +1628,3 @@ def lost_note(funnel: dict[str, Any]) -> str:
         f"Lost to errors beyond their own record: {t.get('lost_bytes', 0):,} bytes, "
         f"{t.get('lost_records', 0):,} records (details in errors/)."
     )
-
-
-def write_report(
-    run_dir: str,
-    compare: str | None = None,
-    samples: int = DEFAULT_SAMPLES,
-    pipeline_args: list[str] | None = None,
-    manifest: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Compute the statistics and write stats/stats.json, stats/report.md (+ PNGs) and stats/report.html."""
-    from pipeline.report_html import render_html
-    from pipeline.report_plots import make_plots
-
-    run_dir = run_dir.rstrip("/") or "/"
-    stats = compute_stats(run_dir, samples, pipeline_args, manifest)
-    if compare:
-        stats["compare"] = compare_stats(stats, compute_stats(compare.rstrip("/"), 0, pipeline_args))
-    out_dir = FileSystems.join(run_dir, "stats")
-    pngs = make_plots(stats)
-    names = {}
-    for name, data in pngs.items():
-        names[name] = f"{name}.png"
-        write_bytes_atomically(FileSystems.join(out_dir, names[name]), data)
-    write_json(FileSystems.join(out_dir, "stats.json"), stats)
-    write_bytes_atomically(FileSystems.join(out_dir, "report.md"), render_markdown(stats, names).encode())
-    write_bytes_atomically(FileSystems.join(out_dir, "report.html"), render_html(stats, pngs).encode())
-    return stats
-
-
-def stats_main(argv: list[str]) -> int:
-    """``python -m pipeline stats RUN_DIR [--compare OTHER_RUN] [--samples N]``; Beam flags pass through."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline stats",
-        description="Write the corpus statistics report of a run (stats/report.html, report.md, stats.json). "
-        "RUN_DIR may also be any folder of Parquet shards in the document schema. Beam options "
-        "(--runner, --direct_running_mode ...) pass through to Apache Beam.",
-    )
-    parser.add_argument("run_dir", help="a run folder, e.g. output/sample, or a folder of Parquet shards")
-    parser.add_argument("--compare", metavar="OTHER_RUN", help="a second run: report deltas per source")
-    parser.add_argument(
-        "--samples",
-        type=int,
-        default=DEFAULT_SAMPLES,
-        help=f"sample documents per source (default {DEFAULT_SAMPLES})",
-    )
-    args, beam_args = parser.parse_known_args(argv)
-    if args.samples < 0:
-        raise ConfigError("--samples must be 0 or a positive integer")
-    stats = write_report(args.run_dir, args.compare, args.samples, beam_args)
-    total = stats["composition"]["total"]
-    out = FileSystems.join(args.run_dir.rstrip("/"), "stats")
-    print(f"{out}/report.html: {total['docs']:,} documents, {total['tokens']:,} tokens")
-    if stats.get("compare"):
-        t = stats["compare"]["total"]
-        print(
-            f"vs {stats['compare']['other_run_name']}: {_signed(t['docs_delta'])} documents, "
-            f"{_signed(t['tokens_delta'])} tokens"
-        )
-    return 0
-
-
-__all__ = ["compute_stats", "stats_main", "write_report"]

@@ -61,11 +61,11 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from core.errors import ConfigError
 from pipeline import __version__
-from pipeline.errors import ConfigError
+from pipeline.stages.write import read_json, write_bytes_atomically, write_json
 from pipeline.token_files import FORMATS, MEGATRON, encode_file, file_suffixes, token_dtype
 from pipeline.tokenizer import AUTO, TokenizerSpec, load, make_spec
-from pipeline.write import read_json, write_bytes_atomically, write_json
 
 TOKENIZE_VERSION = "1"
 NAMESPACE = "finpile"
@@ -631,7 +631,7 @@ def registry_path(run_dir: str, out: str) -> str:
 
 def tokenize(argv: list[str]) -> dict[str, Any] | None:
     """Run the job; returns the manifest (also in OUT/manifest.json and RUN_DIR/tokenized/), None if only translated."""
-    from pipeline.run import _translation_only, choose_runner
+    from pipeline.runner import choose_runner, translation_only
     from pipeline.stats import load_manifest, shard_list
 
     opts, beam_args = parse_options(argv)
@@ -641,7 +641,7 @@ def tokenize(argv: list[str]) -> dict[str, Any] | None:
     dtype = token_dtype(tok.vocab_size, opts.format)
     n_special = 1 + (tok.bos_id is not None)
     options = PipelineOptions(beam_args)
-    translation = _translation_only(options)
+    translation = translation_only(options)
     if not translation:
         _prepare_out(opts.out, opts.overwrite)
 

@@ -46,10 +46,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.errors import ConfigError
+from core.schema import entries_to_dict
 from filters.domain import MAX_WORDS, DomainClassifier, normalise
-from pipeline.errors import ConfigError
-from pipeline.profile import FINANCE, load_profile
-from pipeline.schema import entries_to_dict
+from pipeline.profiles import FINANCE, load_profile
 
 GENERAL_SOURCES = frozenset({"wikipedia", "web", "c4"})
 CHUNK_WORDS = 40

@@ -5,7 +5,11 @@ Every text in the sample corpus is original and fictional (companies, people, qu
 written for this project and modelled on the *formats* of the real sources: EDGAR full-submission
 SGML files and inline-XBRL 10-Ks, Common Crawl style WARC files, RSS 2.0 press-release feeds,
 Pushshift/Arctic-Shift Reddit dumps (zstd NDJSON), Twitter API v1.1 tweet JSON and MediaWiki XML dumps.
-Long prose lives in ``scripts/sample_texts/``; this script turns it into the source formats.
+The texts live in ``scripts/sample_texts/`` beside this script: prose (``.txt`` articles with a ``key: value``
+header, ``.wiki`` pages), fixed documents (``.html``, ``.txt``) and the tables and facts the formats need
+(``.json``: company facts, financial tables, site furniture, accounts, the wiki dump's pages, each with an
+``about`` line), and the news sites' page templates (``web_page_*.html``, ``{name}`` marks what is filled in);
+this script only turns them into the source formats.
 
 The output is deterministic: no clocks, no random numbers, fixed WARC dates and record ids, gzip/bz2/zstd
 without timestamps. Re-running the script gives byte-identical files (with the same compression
@@ -75,6 +79,17 @@ def read_text(name: str) -> str:
     return (TEXTS / name).read_text(encoding="utf-8")
 
 
+def fill(template: str, **values: str) -> str:
+    """``template`` with each ``{name}`` of ``values`` replaced, in one pass (other braces, and braces in the
+    values, are left as they are)."""
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def read_json(name: str) -> dict:
+    """A data file of ``sample_texts/`` (tables and facts the generator turns into the source formats)."""
+    return json.loads(read_text(name))
+
+
 def read_article(name: str) -> tuple[dict[str, str], str]:
     """A ``key: value`` header, a ``---`` line, then the body."""
     raw = read_text(name)
@@ -138,36 +153,12 @@ def jaccard(a: str, b: str, n: int = 5) -> float:
 # EDGAR: 8-K full submission with an earnings release (EX-99.1) and a uuencoded GRAPHIC
 # ---------------------------------------------------------------------------------------------
 
-PELLWORTH = {
-    "name": "PELLWORTH INSTRUMENTS, INC.",
-    "display": "Pellworth Instruments, Inc.",
-    "cik": "0001999001",
-    "accession": "0001999001-24-000011",
-    "sic": "MEASURING & CONTROLLING DEVICES, NEC [3829]",
-    "org": "08 Industrial Applications and Services",
-    "irs": "160987654",
-    "state": "DE",
-    "fye": "1231",
-    "file_no": "001-38876",
-    "film": "24605512",
-    "street": "1200 QUARRY RIDGE ROAD",
-    "city": "ROCHESTER",
-    "st": "NY",
-    "zip": "14623",
-    "phone": "5855550100",
-}
+EDGAR_8K_PELLWORTH = read_json("edgar_8k_pellworth.json")
+PELLWORTH = EDGAR_8K_PELLWORTH["company"]
 
 # Financial highlights table of the release (in thousands, except per share and percentages):
 # three months ended Dec 31 2023 / 2022, twelve months ended Dec 31 2023 / 2022.
-PELLWORTH_HIGHLIGHTS = [
-    ("Revenue", [148612, 131187, 547903, 502388], "money"),
-    ("Gross profit", [69554, 57854, 250389, 222377], "num"),
-    ("Gross margin", [46.8, 44.1, 45.7, 44.3], "pct"),
-    ("Operating income", [24130, 18671, 80364, 69263], "num"),
-    ("Net income", [18287, 13913, 62396, 51008], "money"),
-    ("Diluted earnings per share", [0.71, 0.54, 2.42, 1.98], "eps"),
-    ("Adjusted diluted earnings per share (non-GAAP)", [0.83, 0.66, 2.87, 2.41], "eps"),
-]
+PELLWORTH_HIGHLIGHTS = EDGAR_8K_PELLWORTH["highlights"]
 
 
 def _fmt_thousands(value: float, kind: str) -> str:
@@ -252,16 +243,8 @@ def pellworth_release() -> tuple[dict[str, str], str]:
 
 # The wire copy differs from the exhibit: a wire dateline, the two sentences of the conference-call paragraph
 # reworded, a SOURCE line, and its own page chrome and table markup. README/tests quote the resulting word-5-gram Jaccard.
-WIRE_DATELINE = "ROCHESTER, N.Y., Feb. 8, 2024 /PRNewswire/ -- "
-WIRE_EDITS = [
-    (
-        "Pellworth will host a conference call to discuss these results today at 10:00 a.m. Eastern Time. "
-        "A live webcast of the call and a replay will be available on the Investors section of the company's website.",
-        "Pellworth will host a conference call at 10:00 a.m. ET on Thursday, February 8, 2024. "
-        "Investors may listen through a live webcast, and an archived replay will be posted for one year on "
-        "the company's investor relations website.",
-    ),
-]
+WIRE_DATELINE = EDGAR_8K_PELLWORTH["wire_dateline"]
+WIRE_EDITS = EDGAR_8K_PELLWORTH["wire_edits"]
 
 
 def pellworth_wire_body() -> str:
@@ -303,60 +286,8 @@ def build_ex991_html() -> str:
 
 
 def build_8k_main_html() -> str:
-    box = "&#9744;"
-    return f"""<html>
-<head>
-<title>plwi-20240208.htm</title>
-</head>
-<body style="font-family:'Times New Roman',serif;font-size:10pt">
-<p style="text-align:center;font-size:14pt"><b>UNITED STATES<br/>SECURITIES AND EXCHANGE COMMISSION</b></p>
-<p style="text-align:center"><b>Washington, D.C. 20549</b></p>
-<hr style="width:20%"/>
-<p style="text-align:center;font-size:14pt"><b>FORM 8-K</b></p>
-<hr style="width:20%"/>
-<p style="text-align:center"><b>CURRENT REPORT</b><br/>Pursuant to Section 13 or 15(d) of the Securities Exchange Act of 1934</p>
-<p style="text-align:center">Date of Report (Date of earliest event reported): <b>February 8, 2024</b></p>
-<hr/>
-<p style="text-align:center;font-size:14pt"><b>PELLWORTH INSTRUMENTS, INC.</b></p>
-<p style="text-align:center">(Exact name of registrant as specified in its charter)</p>
-<table style="width:100%;text-align:center">
-<tr><td style="width:33%"><b>Delaware</b></td><td style="width:33%"><b>001-38876</b></td><td style="width:33%"><b>16-0987654</b></td></tr>
-<tr><td>(State or other jurisdiction<br/>of incorporation)</td><td>(Commission<br/>File Number)</td><td>(IRS Employer<br/>Identification No.)</td></tr>
-</table>
-<p style="text-align:center"><b>1200 Quarry Ridge Road, Rochester, New York 14623</b><br/>(Address of principal executive offices) (Zip Code)</p>
-<p style="text-align:center">Registrant's telephone number, including area code: <b>(585) 555-0100</b></p>
-<p style="text-align:center"><b>Not Applicable</b><br/>(Former name or former address, if changed since last report)</p>
-<hr/>
-<p>Check the appropriate box below if the Form 8-K filing is intended to simultaneously satisfy the filing obligation of the registrant under any of the following provisions:</p>
-<p>{box} Written communications pursuant to Rule 425 under the Securities Act (17 CFR 230.425)</p>
-<p>{box} Soliciting material pursuant to Rule 14a-12 under the Exchange Act (17 CFR 240.14a-12)</p>
-<p>{box} Pre-commencement communications pursuant to Rule 14d-2(b) under the Exchange Act (17 CFR 240.14d-2(b))</p>
-<p>{box} Pre-commencement communications pursuant to Rule 13e-4(c) under the Exchange Act (17 CFR 240.13e-4(c))</p>
-<p>Securities registered pursuant to Section 12(b) of the Act:</p>
-<table style="width:100%;border-collapse:collapse">
-<tr><td style="border-bottom:1px solid #000;text-align:center"><b>Title of each class</b></td><td style="border-bottom:1px solid #000;text-align:center"><b>Trading Symbol(s)</b></td><td style="border-bottom:1px solid #000;text-align:center"><b>Name of each exchange on which registered</b></td></tr>
-<tr><td style="text-align:center">Common Stock, par value $0.01 per share</td><td style="text-align:center">PLWI</td><td style="text-align:center">The Nasdaq Stock Market LLC</td></tr>
-</table>
-<p>Indicate by check mark whether the registrant is an emerging growth company as defined in Rule 405 of the Securities Act of 1933 (&#167;230.405 of this chapter) or Rule 12b-2 of the Securities Exchange Act of 1934 (&#167;240.12b-2 of this chapter). Emerging growth company {box}</p>
-<hr/>
-<p><b>Item 2.02 Results of Operations and Financial Condition.</b></p>
-<p style="text-align:justify">On February 8, 2024, Pellworth Instruments, Inc. (the &#8220;Company&#8221;) issued a press release announcing its financial results for the fourth quarter and fiscal year ended December 31, 2023. A copy of the press release is furnished as Exhibit 99.1 to this Current Report on Form 8-K and is incorporated herein by reference.</p>
-<p style="text-align:justify">The information in this Item 2.02, including Exhibit 99.1, is being furnished and shall not be deemed &#8220;filed&#8221; for purposes of Section 18 of the Securities Exchange Act of 1934, as amended (the &#8220;Exchange Act&#8221;), or otherwise subject to the liabilities of that section, nor shall it be deemed incorporated by reference in any filing under the Securities Act of 1933, as amended, or the Exchange Act, except as expressly set forth by specific reference in such a filing.</p>
-<p><b>Item 9.01 Financial Statements and Exhibits.</b></p>
-<p>(d) Exhibits.</p>
-<table style="width:100%;border-collapse:collapse">
-<tr><td style="width:15%;border-bottom:1px solid #000"><b>Exhibit No.</b></td><td style="border-bottom:1px solid #000"><b>Description</b></td></tr>
-<tr><td>99.1</td><td>Press release of Pellworth Instruments, Inc., dated February 8, 2024, announcing financial results for the fourth quarter and full year 2023.</td></tr>
-</table>
-<p style="text-align:center;margin-top:18pt"><b>SIGNATURE</b></p>
-<p style="text-align:justify">Pursuant to the requirements of the Securities Exchange Act of 1934, the registrant has duly caused this report to be signed on its behalf by the undersigned hereunto duly authorized.</p>
-<table style="width:100%">
-<tr><td style="width:50%"></td><td><b>PELLWORTH INSTRUMENTS, INC.</b></td></tr>
-<tr><td>Date: February 8, 2024</td><td>By: /s/ Priya Venkataraman</td></tr>
-<tr><td></td><td>Name: Priya Venkataraman<br/>Title: Senior Vice President and Chief Financial Officer</td></tr>
-</table>
-</body>
-</html>"""
+    """The 8-K's primary document (``sample_texts/edgar_8k_main.html``; ``{box}``: an empty check box)."""
+    return fill(read_text("edgar_8k_main.html")[:-1], box="&#9744;")
 
 
 def fake_jpeg(seed: str, size: int = 420) -> bytes:
@@ -483,54 +414,13 @@ def build_8k_submission() -> str:
 # EDGAR: a 1990s-style plain-text 10-K full submission (PEM wrapper, <PAGE> markers, EX-27)
 # ---------------------------------------------------------------------------------------------
 
-CHESSAWAY = {
-    "name": "CHESSAWAY MILL & SUPPLY CORP",
-    "cik": "0001999002",
-    "accession": "0001999002-24-000005",
-    "sic": "WHOLESALE-LUMBER, PLYWOOD, MILLWORK & WOOD PANELS [5031]",
-    "irs": "540987123",
-    "state": "VA",
-    "fye": "1231",
-    "file_no": "000-18842",
-    "film": "98574411",
-    "street": "4100 DEEP CREEK BOULEVARD",
-    "city": "CHESAPEAKE",
-    "st": "VA",
-    "zip": "23323",
-    "phone": "7575550188",
-}
+TENK_CHESSAWAY_1997 = read_json("tenk_chessaway_1997.json")
+CHESSAWAY = TENK_CHESSAWAY_1997["company"]
 
 PAGE_WIDTH = 78
 LINES_PER_PAGE = 64
 
-TOC_1997 = [
-    ("PART I", None),
-    ("Item 1.   Business", "ITEM 1.  BUSINESS"),
-    ("Item 2.   Properties", "ITEM 2.  PROPERTIES"),
-    ("Item 3.   Legal Proceedings", "ITEM 3.  LEGAL PROCEEDINGS"),
-    ("Item 4.   Submission of Matters to a Vote of Security Holders", "ITEM 4.  SUBMISSION"),
-    ("PART II", None),
-    ("Item 5.   Market for Registrant's Common Equity and Related|Stockholder Matters", "ITEM 5.  MARKET"),
-    ("Item 6.   Selected Financial Data", "ITEM 6.  SELECTED"),
-    (
-        "Item 7.   Management's Discussion and Analysis of Financial|Condition and Results of Operations",
-        "ITEM 7.  MANAGEMENT",
-    ),
-    ("Item 7A.  Quantitative and Qualitative Disclosures About Market Risk", "ITEM 7A."),
-    ("Item 8.   Financial Statements and Supplementary Data", "ITEM 8.  FINANCIAL"),
-    (
-        "Item 9.   Changes in and Disagreements with Accountants on|Accounting and Financial Disclosure",
-        "ITEM 9.  CHANGES",
-    ),
-    ("PART III", None),
-    ("Item 10.  Directors and Executive Officers of the Registrant", "ITEM 10."),
-    ("Item 11.  Executive Compensation", "ITEM 11."),
-    ("Item 12.  Security Ownership of Certain Beneficial Owners and|Management", "ITEM 12."),
-    ("Item 13.  Certain Relationships and Related Transactions", "ITEM 13."),
-    ("PART IV", None),
-    ("Item 14.  Exhibits, Financial Statement Schedules, and Reports|on Form 8-K", "ITEM 14."),
-    ("Signatures", "@SIGNATURES"),
-]
+TOC_1997 = TENK_CHESSAWAY_1997["toc"]
 
 
 def _toc_lines(pages: dict[str, int]) -> list[str]:
@@ -629,53 +519,7 @@ def _render_1997(pages_for_toc: dict[str, int]) -> tuple[list[list[str]], dict[s
     return pages, where
 
 
-EX27_1997 = """<ARTICLE> 5
-<LEGEND>
-THIS SCHEDULE CONTAINS SUMMARY FINANCIAL INFORMATION EXTRACTED FROM THE
-CONSOLIDATED BALANCE SHEET AND CONSOLIDATED STATEMENT OF INCOME OF CHESSAWAY
-MILL & SUPPLY CORPORATION FOR THE YEAR ENDED DECEMBER 31, 1997 AND IS QUALIFIED
-IN ITS ENTIRETY BY REFERENCE TO SUCH FINANCIAL STATEMENTS.
-</LEGEND>
-<MULTIPLIER> 1,000
-
-<S>                             <C>
-<PERIOD-TYPE>                   YEAR
-<FISCAL-YEAR-END>                          DEC-31-1997
-<PERIOD-START>                             JAN-01-1997
-<PERIOD-END>                               DEC-31-1997
-<CASH>                                           3,418
-<SECURITIES>                                         0
-<RECEIVABLES>                                   38,962
-<ALLOWANCES>                                       874
-<INVENTORY>                                     41,250
-<CURRENT-ASSETS>                                84,903
-<PP&E>                                          58,214
-<DEPRECIATION>                                  21,377
-<TOTAL-ASSETS>                                 124,560
-<CURRENT-LIABILITIES>                           23,699
-<BONDS>                                         18,500
-<PREFERRED-MANDATORY>                                0
-<PREFERRED>                                          0
-<COMMON>                                         4,282
-<OTHER-SE>                                      62,565
-<TOTAL-LIABILITY-AND-EQUITY>                   124,560
-<SALES>                                        318,412
-<TOTAL-REVENUES>                               318,412
-<CGS>                                          260,779
-<TOTAL-COSTS>                                  260,779
-<OTHER-EXPENSES>                                45,214
-<LOSS-PROVISION>                                   412
-<INTEREST-EXPENSE>                               1,302
-<INCOME-PRETAX>                                 11,302
-<INCOME-TAX>                                     4,384
-<INCOME-CONTINUING>                              6,918
-<DISCONTINUED>                                       0
-<EXTRAORDINARY>                                      0
-<CHANGES>                                            0
-<NET-INCOME>                                     6,918
-<EPS-PRIMARY>                                     1.62
-<EPS-DILUTED>                                     1.61
-</TABLE>"""
+EX27_1997 = read_text("tenk_chessaway_1997_ex27.txt")[:-1]  # without the final newline
 
 
 def pem_block(seed: str) -> tuple[str, str]:
@@ -747,71 +591,11 @@ def build_10k_1997_submission() -> str:
 MRDN_CIK = "0001999003"
 MRDN_FOOTER = "Meridian Harbor Financial Corp. | 2023 Form 10-K | {n}"
 
-MRDN_INCOME = [
-    ("Interest and dividend income", "us-gaap:InterestAndDividendIncomeOperating", 318442, 236918, "money"),
-    ("Interest expense", "us-gaap:InterestExpense", 117305, 38604, "num"),
-    ("Net interest income", "us-gaap:InterestIncomeExpenseNet", 201137, 198314, "total"),
-    ("Provision for credit losses", "us-gaap:ProvisionForLoanLeaseAndOtherLosses", 9850, 4200, "num"),
-    ("Noninterest income", "us-gaap:NoninterestIncome", 38926, 36518, "num"),
-    ("Noninterest expense", "us-gaap:NoninterestExpense", 150812, 141067, "num"),
-    (
-        "Income before income taxes",
-        "us-gaap:IncomeLossFromContinuingOperationsBeforeIncomeTaxesExtraordinaryItemsNoncontrollingInterest",
-        79401,
-        89565,
-        "total",
-    ),
-    ("Income tax expense", "us-gaap:IncomeTaxExpenseBenefit", 17702, 19982, "num"),
-    ("Net income", "us-gaap:NetIncomeLoss", 61699, 69583, "money"),
-    ("Basic earnings per share", "us-gaap:EarningsPerShareBasic", 2.32, 2.59, "eps"),
-    ("Diluted earnings per share", "us-gaap:EarningsPerShareDiluted", 2.31, 2.58, "eps"),
-    (
-        "Weighted average shares outstanding, basic",
-        "us-gaap:WeightedAverageNumberOfSharesOutstandingBasic",
-        26594,
-        26866,
-        "shares",
-    ),
-    (
-        "Weighted average shares outstanding, diluted",
-        "us-gaap:WeightedAverageNumberOfDilutedSharesOutstanding",
-        26710,
-        26969,
-        "shares",
-    ),
-]
-
-MRDN_LOANS = [
-    ("Multifamily", 812450, 741300),
-    ("Commercial real estate, nonowner-occupied", 1471380, 1401610),
-    ("Commercial real estate, owner-occupied", 488330, 472140),
-    ("Construction and land development", 231870, 248920),
-    ("Commercial and industrial", 787640, 702315),
-    ("Residential mortgage", 1064750, 1011685),
-    ("Home equity", 214910, 205730),
-    ("Consumer", 47310, 51200),
-]
-
-MRDN_NII = [("+200", "(4.1)"), ("+100", "(2.0)"), ("-100", "1.2"), ("-200", "1.9")]
-
-MRDN_EXHIBITS = [
-    ("3.1", "Amended and Restated Certificate of Incorporation of Meridian Harbor Financial Corp."),
-    ("3.2", "Amended and Restated Bylaws of Meridian Harbor Financial Corp."),
-    (
-        "4.1",
-        "Description of the Registrant's Securities Registered under Section 12 of the Securities Exchange Act of 1934",
-    ),
-    ("10.1", "Meridian Harbor Financial Corp. 2019 Omnibus Incentive Plan*"),
-    ("10.2", "Employment Agreement between Meridian Harbor Financial Corp. and Elaine M. Trask*"),
-    ("21", "Subsidiaries of the Registrant"),
-    ("23", "Consent of Calder &amp; Voss LLP"),
-    ("31.1", "Certification of the Chief Executive Officer pursuant to Rule 13a-14(a)"),
-    ("31.2", "Certification of the Chief Financial Officer pursuant to Rule 13a-14(a)"),
-    ("32", "Certification pursuant to 18 U.S.C. Section 1350"),
-    ("97", "Policy Relating to Recovery of Erroneously Awarded Compensation"),
-    ("101.INS", "Inline XBRL Instance Document"),
-    ("104", "Cover Page Interactive Data File (formatted as Inline XBRL and contained in Exhibit 101)"),
-]
+TENK_MERIDIAN_2023 = read_json("tenk_meridian_2023.json")
+MRDN_INCOME = TENK_MERIDIAN_2023["income"]
+MRDN_LOANS = TENK_MERIDIAN_2023["loans"]
+MRDN_NII = TENK_MERIDIAN_2023["nii"]
+MRDN_EXHIBITS = TENK_MERIDIAN_2023["exhibits"]
 
 _FACT_COUNTER = [0]
 
@@ -1275,150 +1059,10 @@ def build_mrdn_10k() -> str:
 # Web: WARC file with news, a wire press release, duplicates, German, spam, a general page, PII ...
 # ---------------------------------------------------------------------------------------------
 
-SITES = {
-    "reuters": {
-        "name": "Reuters",
-        "nav": [
-            "World",
-            "Business",
-            "Markets",
-            "Sustainability",
-            "Legal",
-            "Breakingviews",
-            "Technology",
-            "Investigations",
-        ],
-        "related": [
-            "Chip equipment makers see packaging orders lift 2024 outlook",
-            "Aerospace suppliers race to keep up with engine test demand",
-            "Analysis: Industrial automation orders stall as Europe slows",
-        ],
-        "footer": "Market data is delayed. &copy; 2024 Reuters. All rights reserved.",
-    },
-    "yahoo": {
-        "name": "Yahoo Finance",
-        "nav": [
-            "Home",
-            "Watchlists",
-            "My Portfolio",
-            "Markets",
-            "News",
-            "Videos",
-            "Personal Finance",
-            "Screeners",
-        ],
-        "related": [
-            "Stock market today: Dow, S&amp;P 500 drift as earnings roll in",
-            "3 semiconductor stocks analysts like after earnings",
-            "Mortgage rates ease for a second week",
-        ],
-        "footer": "&copy; 2024 Yahoo. All rights reserved.",
-    },
-    "cnbc": {
-        "name": "CNBC",
-        "nav": [
-            "Markets",
-            "Business",
-            "Investing",
-            "Tech",
-            "Politics",
-            "CNBC TV",
-            "Watchlist",
-            "Investing Club",
-        ],
-        "related": [
-            "Here is how the big banks did in the fourth quarter",
-            "Office landlords face a wall of maturing debt",
-            "Fed holds rates steady, signals cuts are not imminent",
-        ],
-        "footer": "&copy; 2024 CNBC LLC. All rights reserved.",
-    },
-    "marketwatch": {
-        "name": "MarketWatch",
-        "nav": [
-            "Latest",
-            "Markets",
-            "Investing",
-            "Personal Finance",
-            "Retirement",
-            "Economy",
-            "Barron's",
-            "Watchlist",
-        ],
-        "related": [
-            "Opinion: The bond market is sending a message. Are you listening?",
-            "How to pick a high-yield savings account",
-            "Here is what the jobs report means for your money",
-        ],
-        "footer": "&copy; 2024 MarketWatch. All rights reserved.",
-    },
-    "barrons": {
-        "name": "Barron's",
-        "nav": [
-            "Markets",
-            "Investing Ideas",
-            "Stock Picks",
-            "Economy",
-            "Tech",
-            "Advisor",
-            "Magazine",
-            "Data",
-        ],
-        "related": [
-            "Energy stocks lag the market. Here is what could change that.",
-            "Oil tanker rates jump as shipping avoids the Red Sea",
-            "The best dividend stocks for 2024",
-        ],
-        "footer": "&copy; 2024 Barron's. All rights reserved.",
-    },
-    "ft": {
-        "name": "Financial Times",
-        "nav": ["Home", "World", "US", "Companies", "Tech", "Markets", "Climate", "Opinion"],
-        "related": [
-            "Insurers deepen ties with private credit managers",
-            "Pension funds raise allocations to private markets",
-            "Lex: direct lending's growing pains",
-        ],
-        "footer": "&copy; 2024 Financial Times. All rights reserved.",
-    },
-    "handelsblatt": {
-        "name": "Handelsblatt",
-        "nav": [
-            "Politik",
-            "Unternehmen",
-            "Technologie",
-            "Finanzen",
-            "Karriere",
-            "Meinung",
-            "Video",
-            "Podcasts",
-        ],
-        "related": [
-            "Maschinenbau: Auftragseingang sinkt den fünften Monat in Folge",
-            "Windkraft: Zulieferer leiden unter Projektverzögerungen",
-            "SDax-Werte im Überblick",
-        ],
-        "footer": "&copy; 2024 Handelsblatt. Alle Rechte vorbehalten. Impressum | Datenschutz | Nutzungsbedingungen",
-        "cookie": "Wir verwenden Cookies und ähnliche Technologien, um Inhalte zu personalisieren und Zugriffe zu analysieren. Mit einem Klick auf &bdquo;Akzeptieren&ldquo; stimmen Sie der Verarbeitung zu.",
-        "accept": "Akzeptieren",
-        "by": "von",
-    },
-    "garden": {
-        "name": "The Gardener's Notebook",
-        "nav": ["Vegetables", "Fruit", "Flowers", "Lawns", "Pests", "Seasonal Jobs", "Shop", "Newsletter"],
-        "related": [
-            "When to lift and store onions",
-            "Five easy winter salad crops",
-            "How to build a raised bed",
-        ],
-        "footer": "&copy; 2023 The Gardener's Notebook. Content may not be reproduced without permission.",
-    },
-}
+WEB_SITES = read_json("web_sites.json")
+SITES = WEB_SITES["sites"]
 
-COOKIE_EN = (
-    "We use cookies and similar technologies to improve your experience, analyse traffic and personalise "
-    "advertising. By clicking &quot;Accept all&quot;, you agree to the storing of cookies on your device."
-)
+COOKIE_EN = WEB_SITES["cookie_en"]
 
 
 def news_page_html(
@@ -1466,58 +1110,28 @@ def news_page_html(
         if meta.get("byline")
         else ""
     )
-    return f"""<!DOCTYPE html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(meta["title"])} | {site["name"]}</title>
-<meta name="description" content="{html.escape(meta.get("dek", ""))}">
-<meta property="og:title" content="{html.escape(meta["title"])}">
-<meta property="og:type" content="article">
-<meta property="og:url" content="{canonical or url}">
-<meta property="og:site_name" content="{site["name"]}">
-<meta property="article:published_time" content="{meta["date"]}">
-<link rel="canonical" href="{canonical or url}">
-<link rel="stylesheet" href="/static/css/main.{stable_hex(site_key, "css")}.css">
-<script type="application/ld+json">{ld}</script>
-<script async src="/static/js/analytics.{stable_hex(site_key, "js")}.js"></script>
-</head>
-<body class="article-page">
-<div id="consent-banner" class="cookie-banner" role="dialog" aria-live="polite">
-<p>{cookie}</p>
-<button class="btn-accept">{accept}</button> <button class="btn-settings">Settings</button>
-</div>
-<header class="site-header">
-<a class="site-logo" href="/">{site["name"]}</a>
-<nav class="primary-nav" aria-label="Main"><ul>{nav}</ul></nav>
-<div class="header-actions"><a href="/account/subscribe">Subscribe</a> <a href="/account/sign-in">Sign In</a></div>
-</header>
-<main id="main-content">
-<article class="article">
-<header class="article-header">
-<h1 class="article-headline">{esc(meta["title"])}</h1>
-{dek}
-{byline}
-<time datetime="{meta["date"]}">{human}</time>
-</header>
-<div class="article-body">
-{body_html}
-</div>
-</article>
-<aside class="related-content" aria-label="Related">
-<h2>Read Next</h2>
-<ul>{related}</ul>
-</aside>
-<div class="newsletter-signup"><h3>Get the morning briefing</h3><form action="/newsletters/subscribe"><input type="email" placeholder="Email address"><button>Sign up</button></form></div>
-</main>
-<footer class="site-footer">
-<ul class="footer-links"><li><a href="/about/">About</a></li><li><a href="/contact/">Contact</a></li><li><a href="/privacy/">Privacy</a></li><li><a href="/terms/">Terms of Use</a></li><li><a href="/careers/">Careers</a></li></ul>
-<p>{site["footer"]}</p>
-</footer>
-</body>
-</html>
-"""
+    return fill(
+        read_text("web_page_news.html"),
+        lang=lang,
+        title=esc(meta["title"]),
+        site_name=site["name"],
+        description=html.escape(meta.get("dek", "")),
+        og_title=html.escape(meta["title"]),
+        canonical_url=canonical or url,
+        date=meta["date"],
+        css_hash=stable_hex(site_key, "css"),
+        ld=ld,
+        js_hash=stable_hex(site_key, "js"),
+        cookie=cookie,
+        accept=accept,
+        nav=nav,
+        dek=dek,
+        byline=byline,
+        human=human,
+        body_html=body_html,
+        related=related,
+        footer=site["footer"],
+    )
 
 
 def article_body_html(name: str) -> tuple[dict[str, str], str]:
@@ -1548,33 +1162,18 @@ def syndicated_page_html(url: str, canonical: str, meta: dict[str, str], article
     related = "".join(
         f'<li><a href="/news/{stable_hex("yahoo", r)}.html">{r}</a></li>' for r in site["related"]
     )
-    return f"""<!DOCTYPE html>
-<html lang="en-US" class="no-js">
-<head>
-<meta charset="utf-8">
-<title>{esc(meta["title"])}</title>
-<meta name="description" content="{html.escape(meta["dek"])}">
-<meta property="og:site_name" content="Yahoo Finance">
-<meta property="og:url" content="{url}">
-<link rel="canonical" href="{canonical}">
-<link rel="stylesheet" href="https://s.yimg.com/finance/css/{stable_hex("yahoo", "css")}.css">
-</head>
-<body>
-<div id="consent-page"><div class="con-wizard"><p>We and our partners use cookies to run this site, remember your settings, measure how the site is used and show advertising that may be personalised.</p><button name="agree">Accept all</button><button name="reject">Reject all</button></div></div>
-<div id="ybar"><a href="https://finance.yahoo.com/" class="logo">Yahoo Finance</a><form action="/lookup"><input type="search" placeholder="Search for news, symbols or companies"></form><a href="/login">Sign in</a></div>
-<nav id="Nav-0-DesktopNav"><ul>{nav}</ul></nav>
-<div id="quote-ticker"><span>S&amp;P 500</span> <span>Dow 30</span> <span>Nasdaq</span> <span>Russell 2000</span> <span>Crude Oil</span> <span>Gold</span></div>
-<div id="Main" role="main">
-<div class="caas-attr-meta"><span class="caas-attr-provider">Reuters</span></div>
-{article}
-<div class="caas-readmore"><a href="{canonical}">Read the full article on Reuters</a></div>
-</div>
-<div id="recommended"><h3>Recommended Stories</h3><ul>{related}</ul></div>
-<div id="ad-lrec" class="ad"><iframe title="Advertisement" src="about:blank"></iframe></div>
-<footer id="footer"><p>{site["footer"]}</p><ul><li><a href="/terms">Terms</a></li><li><a href="/privacy">Privacy</a></li><li><a href="/about">About Our Ads</a></li><li><a href="/sitemap">Sitemap</a></li></ul></footer>
-</body>
-</html>
-"""
+    return fill(
+        read_text("web_page_yahoo.html"),
+        title=esc(meta["title"]),
+        description=html.escape(meta["dek"]),
+        url=url,
+        canonical=canonical,
+        css_hash=stable_hex("yahoo", "css"),
+        nav=nav,
+        article=article,
+        related=related,
+        footer=site["footer"],
+    )
 
 
 def reuters_page_html(url: str, meta: dict[str, str], article: str) -> str:
@@ -1583,31 +1182,18 @@ def reuters_page_html(url: str, meta: dict[str, str], article: str) -> str:
     related = "".join(
         f'<li><a href="/business/{stable_hex("reuters", r)}/">{r}</a></li>' for r in site["related"]
     )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{esc(meta["title"])} | Reuters</title>
-<meta name="description" content="{html.escape(meta["dek"])}">
-<meta property="og:site_name" content="Reuters">
-<meta property="og:url" content="{url}">
-<meta name="article:published_time" content="{meta["date"]}">
-<link rel="canonical" href="{url}">
-<link rel="amphtml" href="{url}?outputType=amp">
-</head>
-<body>
-<div id="onetrust-banner-sdk" class="otFlat" role="region" aria-label="Cookie banner"><p>{COOKIE_EN}</p><button id="onetrust-accept-btn-handler">Accept All Cookies</button><button id="onetrust-pc-btn-handler">Cookie Settings</button></div>
-<header class="site-header"><a class="logo" href="/" aria-label="Reuters home">Reuters</a><nav aria-label="Primary"><ul>{nav}</ul></nav><a href="/account/register/sign-up/">Register</a></header>
-<main id="main-content">
-<nav class="breadcrumbs"><a href="/business/">Business</a> <a href="/technology/">Technology</a></nav>
-{article}
-<div class="standards"><p><a href="/info-pages/standards/">Our editorial standards</a></p></div>
-<section class="related-stories"><h2>Read Next</h2><ul>{related}</ul></section>
-</main>
-<footer class="site-footer"><p>{site["footer"]}</p><ul><li><a href="/info-pages/about-us/">About Reuters</a></li><li><a href="/info-pages/careers/">Careers</a></li><li><a href="/info-pages/contact-us/">Contact Us</a></li></ul></footer>
-</body>
-</html>
-"""
+    return fill(
+        read_text("web_page_reuters.html"),
+        title=esc(meta["title"]),
+        description=html.escape(meta["dek"]),
+        url=url,
+        date=meta["date"],
+        cookie_en=COOKIE_EN,
+        nav=nav,
+        article=article,
+        related=related,
+        footer=site["footer"],
+    )
 
 
 def prnewswire_page_html(url: str) -> str:
@@ -1619,66 +1205,22 @@ def prnewswire_page_html(url: str) -> str:
         lambda m: f"<p><b>{m.group(1)}</b></p>\n" if m.group(1) in _HEADINGS else m.group(0),
         inner,
     )
-    return f"""<!DOCTYPE html>
-<html lang="en-US">
-<head>
-<meta charset="utf-8">
-<title>{esc(meta["title"])}</title>
-<meta name="description" content="{html.escape(meta["dek"])}">
-<meta property="og:site_name" content="PR Newswire">
-<meta property="og:url" content="{url}">
-<link rel="canonical" href="{url}">
-</head>
-<body class="release-page">
-<div class="cookie-notice" role="dialog"><p>{COOKIE_EN}</p><button>Accept Cookies</button></div>
-<header class="pnr-header"><a href="/" class="pnr-logo">PR Newswire: news distribution, targeting and monitoring</a>
-<nav><ul><li><a href="/news-releases/">News</a></li><li><a href="/products/">Products</a></li><li><a href="/contact-us/">Contact</a></li><li><a href="/account/login/">Login</a></li><li><a href="/account/signup/">Send a Release</a></li></ul></nav></header>
-<div class="release-header">
-<p class="release-type">News provided by</p>
-<p class="company-name"><a href="/news/pellworth-instruments%2C-inc./">Pellworth Instruments, Inc.</a></p>
-<p class="mb-no">08 Feb, 2024, 07:00 ET</p>
-<div class="social-share"><a href="#">Share this article</a> <a href="#">Share to X</a> <a href="#">Share to LinkedIn</a> <a href="#">Share to Email</a></div>
-</div>
-<article class="news-release">
-<header><h1>{esc(meta["title"])}</h1><p class="subtitle"><i>{esc(meta["dek"])}</i></p></header>
-<section class="release-body container">
-{inner}
-</section>
-</article>
-<div class="more-news"><h3>Also from this source</h3><ul><li><a href="/news-releases/pellworth-instruments-to-report-fourth-quarter-2023-results-on-february-8-302041120.html">Pellworth Instruments to Report Fourth Quarter 2023 Results on February 8</a></li><li><a href="/news-releases/pellworth-instruments-opens-advanced-packaging-applications-lab-301987654.html">Pellworth Instruments Opens Advanced Packaging Applications Lab</a></li></ul></div>
-<div class="explore"><h3>Explore</h3><ul><li><a href="/news-releases/electronics-semiconductors/">Semiconductors</a></li><li><a href="/news-releases/financial-services-latest-news/earnings-list/">Earnings</a></li><li><a href="/news-releases/aerospace-defense-latest-news/">Aerospace, Defense</a></li></ul></div>
-<footer class="pnr-footer"><p>&copy; 2024 PR Newswire. All rights reserved.</p><ul><li><a href="/terms-of-use/">Terms of Use</a></li><li><a href="/privacy/">Privacy Policy</a></li><li><a href="/sitemap/">Site Map</a></li></ul></footer>
-</body>
-</html>
-"""
+    return fill(
+        read_text("web_page_prnewswire.html"),
+        title=esc(meta["title"]),
+        description=html.escape(meta["dek"]),
+        url=url,
+        cookie_en=COOKIE_EN,
+        dek=esc(meta["dek"]),
+        inner=inner,
+    )
 
 
-_HEADINGS = {
-    "Fourth Quarter 2023 Results",
-    "Full Year 2023 Results",
-    "Balance Sheet and Capital Allocation",
-    "2024 Outlook",
-    "Conference Call",
-    "About Pellworth Instruments",
-    "Non-GAAP Financial Measures",
-    "Forward-Looking Statements",
-}
+_HEADINGS = set(WEB_SITES["release_headings"])
 
 
-SPAM_LINES = [
-    "Best payday loans online no credit check fast approval instant cash today.",
-    "Cheap loans bad credit OK, get cash now, apply online in 2 minutes!!!",
-]
-SPAM_KEYWORDS = [
-    "payday loans",
-    "payday loans online",
-    "payday loans no credit check",
-    "cheap payday loans",
-    "best payday loans",
-    "fast payday loans",
-    "payday loans near me",
-    "instant payday loans",
-]
+SPAM_LINES = WEB_SITES["spam_lines"]
+SPAM_KEYWORDS = WEB_SITES["spam_keywords"]
 
 
 def spam_page_html() -> str:
@@ -1710,24 +1252,7 @@ def spam_page_html() -> str:
 """
 
 
-EMPTY_PAGE_HTML = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title></title>
-<script>window.__APP_CONFIG__={"env":"prod","region":"us-east-1","featureFlags":{"realtime":true}};</script>
-<link rel="preload" href="/_next/static/chunks/main-4f2a9c1d.js" as="script">
-</head>
-<body>
-<noscript></noscript>
-<div id="__next"></div>
-<script src="/_next/static/chunks/webpack-8b1e5d07.js" defer></script>
-<script src="/_next/static/chunks/framework-2c79e5a1.js" defer></script>
-<script src="/_next/static/chunks/main-4f2a9c1d.js" defer></script>
-</body>
-</html>
-"""
+EMPTY_PAGE_HTML = read_text("web_empty_page.html")[:-1]  # without the final newline
 
 
 def tiny_png(width: int = 24, height: int = 12) -> bytes:
@@ -1760,39 +1285,7 @@ def tiny_png(width: int = 24, height: int = 12) -> bytes:
 
 
 # (key, url, kind) in crawl order; build_warc renders each.
-WARC_PAGES = [
-    (
-        "reuters",
-        "https://www.reuters.com/business/pellworth-instruments-forecasts-upbeat-2024-chipmakers-spend-advanced-packaging-2024-02-08/",
-    ),
-    (
-        "cnbc",
-        "https://www.cnbc.com/2024/01/31/regional-bank-stocks-slide-as-commercial-real-estate-losses-return.html",
-    ),
-    (
-        "marketwatch",
-        "https://www.marketwatch.com/story/10-year-treasury-yield-jumps-back-above-4-after-blowout-jobs-report-5c1f0e2a",
-    ),
-    ("barrons", "https://www.barrons.com/articles/oil-prices-opec-non-opec-supply-7d3e9b21"),
-    ("ft", "https://www.ft.com/content/6b1f4c2e-8d0a-4f3e-9a57-2c1e0d4b7a91"),
-    (
-        "prnewswire",
-        "https://www.prnewswire.com/news-releases/pellworth-instruments-reports-fourth-quarter-and-full-year-2023-results-302056789.html",
-    ),
-    (
-        "handelsblatt",
-        "https://www.handelsblatt.com/unternehmen/industrie/brenntal-antriebstechnik-senkt-prognose-aktie-bricht-zweistellig-ein/100012345.html",
-    ),
-    ("yahoo", "https://finance.yahoo.com/news/pellworth-instruments-forecasts-upbeat-2024-134700512.html"),
-    ("spam", "http://www.best-payday-loans-247.biz/cheap-loans-no-credit-check-fast-approval.html"),
-    ("garden", "https://www.gardenersnotebook.net/vegetables/planting-garlic-in-autumn/"),
-    (
-        "taxhelp",
-        "https://www.marketwatch.com/story/free-tax-help-is-easier-to-find-this-filing-season-heres-who-qualifies-8a2d4f10",
-    ),
-    ("png", "https://www.reuters.com/resizer/v2/PLWI-chart-2024-02-08.png"),
-    ("empty", "https://www.nasdaq.com/market-activity/stocks/plwi/real-time"),
-]
+WARC_PAGES = WEB_SITES["warc_pages"]
 WARC_START = dt.datetime(2024, 2, 9, 3, 14, 7, tzinfo=dt.UTC)
 REVISIT_AT = dt.datetime(2024, 2, 10, 4, 2, 51, tzinfo=dt.UTC)
 WARC_FILENAME = "news-2024.warc.gz"
@@ -2092,22 +1585,9 @@ def build_feed() -> str:
 # Social: Reddit dumps (Pushshift / Arctic-Shift layout) and Twitter API v1.1 JSON lines
 # ---------------------------------------------------------------------------------------------
 
-SUBREDDIT_IDS = {
-    "investing": "t5_2qhhq",
-    "personalfinance": "t5_2qstm",
-    "stocks": "t5_2qjfk",
-    "wallstreetbets": "t5_2th52",
-    "SecurityAnalysis": "t5_2rihe",
-    "aww": "t5_2qh1o",
-}
-SUBREDDIT_SUBSCRIBERS = {
-    "investing": 2581000,
-    "personalfinance": 18504000,
-    "stocks": 6702000,
-    "wallstreetbets": 15312000,
-    "SecurityAnalysis": 198000,
-    "aww": 36891000,
-}
+SOCIAL_ACCOUNTS = read_json("social_accounts.json")
+SUBREDDIT_IDS = SOCIAL_ACCOUNTS["subreddit_ids"]
+SUBREDDIT_SUBSCRIBERS = SOCIAL_ACCOUNTS["subreddit_subscribers"]
 RETRIEVED_2ND = 1706875209
 
 
@@ -2403,153 +1883,7 @@ def zstd_bytes(lines: list[str]) -> bytes:
 
 TWITTER_EPOCH_MS = 1288834974657
 
-TWITTER_USERS = {
-    "MarketPulseDesk": (
-        "Market Pulse Desk",
-        "New York, NY",
-        "Headlines, data and market-moving events. Not investment advice.",
-        48210,
-        312,
-        "2011-03-14T16:22:05Z",
-    ),
-    "tape_reader_ny": (
-        "Tape Reader",
-        "NYC",
-        "Equities trader. Flow, levels, and the occasional bad joke.",
-        8931,
-        1204,
-        "2014-09-02T12:40:11Z",
-    ),
-    "yieldcurveyvonne": (
-        "Yvonne | Rates",
-        "London / New York",
-        "Fixed income strategist. Curves, auctions and central banks. Views my own.",
-        36120,
-        880,
-        "2012-06-19T08:05:44Z",
-    ),
-    "budget_bee": (
-        "Budget Bee",
-        "Columbus, OH",
-        "Personal finance for regular people. Budgets, debt payoff and saving.",
-        12455,
-        640,
-        "2016-01-07T19:30:00Z",
-    ),
-    "DivGrowthDan": (
-        "Dan | Dividend Growth",
-        "Ohio",
-        "Dividend growth investor since 2009. Utilities, REITs and patience.",
-        27300,
-        512,
-        "2013-02-28T14:10:09Z",
-    ),
-    "utility_ursula": (
-        "Ursula P.",
-        "Pittsburgh",
-        "Utility and infrastructure analyst, formerly at a rating agency.",
-        3120,
-        455,
-        "2017-05-11T10:00:31Z",
-    ),
-    "ChartWitch": (
-        "Chart Witch",
-        "",
-        "Technical analysis, mostly. Charts are not destiny.",
-        51800,
-        1502,
-        "2012-11-23T21:48:00Z",
-    ),
-    "biotech_bex": (
-        "Bex | Biotech",
-        "Boston, MA",
-        "Biotech investor. Trials, catalysts and cash runways.",
-        19640,
-        902,
-        "2015-08-30T13:33:47Z",
-    ),
-    "pennystock_alerts_1": (
-        "PENNY STOCK ALERTS",
-        "",
-        "FREE alerts!!! Join now",
-        214,
-        4980,
-        "2023-12-29T03:11:02Z",
-    ),
-    "rocket_gains_bot": ("Rocket Gains", "", "Daily picks", 96, 3551, "2024-01-05T22:47:19Z"),
-    "OptionsOracle22": (
-        "Options Oracle",
-        "Chicago, IL",
-        "Options flow and volatility. Not a real oracle.",
-        22100,
-        740,
-        "2019-04-17T15:25:50Z",
-    ),
-    "cfa_candidate_kim": (
-        "Kim",
-        "Toronto",
-        "CFA Level II candidate. Bonds, coffee, repeat.",
-        845,
-        530,
-        "2020-09-01T02:14:39Z",
-    ),
-    "privatecredit_pc": (
-        "Private Credit Notes",
-        "New York",
-        "Private credit, direct lending and fund news.",
-        9870,
-        301,
-        "2018-10-02T11:08:15Z",
-    ),
-    "boersenblick_de": (
-        "Börsenblick",
-        "Frankfurt am Main",
-        "Nachrichten von der Börse: Dax, MDax, SDax und mehr.",
-        15420,
-        260,
-        "2014-03-21T07:45:00Z",
-    ),
-    "energy_eli": (
-        "Eli | Energy Markets",
-        "Houston, TX",
-        "Oil, gas and refining. Former tanker broker.",
-        17330,
-        655,
-        "2013-07-09T17:20:43Z",
-    ),
-    "smallcap_sleuth": (
-        "Small Cap Sleuth",
-        "",
-        "Digging through small caps so you do not have to. Long/short.",
-        11290,
-        818,
-        "2016-12-12T09:55:20Z",
-    ),
-    "FedWatcherPro": (
-        "Fed Watcher",
-        "Washington, DC",
-        "Monetary policy, data releases and Fed speak.",
-        64400,
-        421,
-        "2010-08-25T20:02:16Z",
-    ),
-    "bankanalyst_mo": (
-        "Mo | Bank Analyst",
-        "Boston, MA",
-        "Covering US regional and community banks. Deposits, credit, capital.",
-        14780,
-        690,
-        "2015-03-03T13:13:13Z",
-    ),
-    "value_vic": (
-        "Victor",
-        "Maine",
-        "Value investor. Small banks and boring businesses.",
-        2305,
-        410,
-        "2018-06-06T18:45:27Z",
-    ),
-}
+TWITTER_USERS = SOCIAL_ACCOUNTS["twitter_users"]
 
 
 def _tw_time(value: dt.datetime) -> str:
@@ -2641,11 +1975,7 @@ def _tw_entities(text: str, urls: list[tuple[str, str]]) -> dict:
     }
 
 
-SOURCES_TW = {
-    "web": '<a href="https://mobile.twitter.com" rel="nofollow">Twitter Web App</a>',
-    "iphone": '<a href="http://twitter.com/download/iphone" rel="nofollow">Twitter for iPhone</a>',
-    "bot": '<a href="https://example.org/autopost" rel="nofollow">AutoPost Pro</a>',
-}
+SOURCES_TW = SOCIAL_ACCOUNTS["twitter_sources"]
 
 
 def tweet_lines() -> list[str]:
@@ -2729,148 +2059,9 @@ def tweet_lines() -> list[str]:
 # General: a MediaWiki XML export (bz2)
 # ---------------------------------------------------------------------------------------------
 
-WIKI_PAGES = [
-    # (title, ns, page id, revision id, parent id, timestamp, contributor, comment, file or redirect target)
-    (
-        "Lake Baikal",
-        0,
-        18142,
-        1143812559,
-        1141307718,
-        "2023-03-05T08:03:11Z",
-        ("user", "Tern Hollow", 40111857),
-        "/* Geography */ copyedit; volume wording per talk",
-        "wiki_lake_baikal.wiki",
-    ),
-    (
-        "Hanseatic League",
-        0,
-        14105,
-        1152046630,
-        1150877341,
-        "2023-04-27T19:44:02Z",
-        ("user", "Kogge Kapitän", 38220416),
-        "/* Kontore */ table of trading posts",
-        "wiki_hanseatic_league.wiki",
-    ),
-    (
-        "Tide",
-        0,
-        30718,
-        1160554211,
-        1158210954,
-        "2023-06-10T12:18:45Z",
-        ("ip", "198.51.100.23", 0),
-        "/* Tidal power */ update largest plant",
-        "wiki_tide.wiki",
-    ),
-    (
-        "Honey bee",
-        0,
-        49504,
-        1163470082,
-        1163468810,
-        "2023-06-28T06:57:30Z",
-        ("user", "Apiarist of Ely", 41756003),
-        "/* Threats */ add varroa sentence",
-        "wiki_honey_bee.wiki",
-    ),
-    (
-        "Basalt",
-        0,
-        4611,
-        1171929813,
-        1169014427,
-        "2023-08-19T15:26:40Z",
-        ("user", "Pillow Lava Fan", 39088125),
-        "/* Composition and texture */ composition table",
-        "wiki_basalt.wiki",
-    ),
-    (
-        "Printing press",
-        0,
-        23574,
-        1178760520,
-        1176322108,
-        "2023-09-30T10:11:05Z",
-        ("user", "Compositor's Stick", 37411920),
-        "/* Spread across Europe */ clarify incunabula",
-        "wiki_printing_press.wiki",
-    ),
-    (
-        "Bond (finance)",
-        0,
-        3986,
-        1182233917,
-        1181570260,
-        "2023-10-21T17:49:58Z",
-        ("user", "Coupon Clipper", 42019566),
-        "/* Credit risk and ratings */ rating scale table",
-        "wiki_bond_finance.wiki",
-    ),
-    (
-        "Lake Baykal",
-        0,
-        2290113,
-        1095511204,
-        0,
-        "2022-06-30T03:12:44Z",
-        ("user", "Redirect Fixer", 30455120),
-        "alternative spelling",
-        "@Lake Baikal",
-    ),
-    (
-        "Bond",
-        0,
-        39012,
-        1176938402,
-        1170251199,
-        "2023-09-20T21:30:17Z",
-        ("user", "Disambiguator 9", 33804561),
-        "tidy entries",
-        "wiki_bond_disambiguation.wiki",
-    ),
-    (
-        "Talk:Lake Baikal",
-        1,
-        1902275,
-        1145109931,
-        1144993021,
-        "2023-03-11T21:55:40Z",
-        ("ip", "203.0.113.45", 0),
-        "/* Seal origin */ new section",
-        "wiki_talk_lake_baikal.wiki",
-    ),
-]
-
-WIKI_NAMESPACES = [
-    (-2, "Media"),
-    (-1, "Special"),
-    (0, ""),
-    (1, "Talk"),
-    (2, "User"),
-    (3, "User talk"),
-    (4, "Wikipedia"),
-    (5, "Wikipedia talk"),
-    (6, "File"),
-    (7, "File talk"),
-    (8, "MediaWiki"),
-    (9, "MediaWiki talk"),
-    (10, "Template"),
-    (11, "Template talk"),
-    (12, "Help"),
-    (13, "Help talk"),
-    (14, "Category"),
-    (15, "Category talk"),
-    (100, "Portal"),
-    (101, "Portal talk"),
-    (118, "Draft"),
-    (119, "Draft talk"),
-    (710, "TimedText"),
-    (711, "TimedText talk"),
-    (828, "Module"),
-    (829, "Module talk"),
-]
+WIKI_DUMP = read_json("wiki_pages.json")
+WIKI_PAGES = WIKI_DUMP["pages"]
+WIKI_NAMESPACES = WIKI_DUMP["namespaces"]
 
 
 def mediawiki_sha1(text: str) -> str:

@@ -5,7 +5,7 @@ Reader contract: ``read(path: str, stream: BinaryIO, options: Mapping[str, Any])
 opened through Beam's FileSystems so that local paths and gs:// read the same. A reader never raises for a
 bad record: it yields a ``RecordError`` (stage ``read``) and goes on with the next record; it raises
 ``RecordFailure`` only when the whole file is unreadable (then the file counts as one error). Anything else
-a reader raises is caught by ``pipeline.read.read_file`` and becomes one error for the file (the run goes on).
+a reader raises is caught by ``pipeline.stages.read.read_file`` and becomes one error for the file (the run goes on).
 A record left out on purpose (not an article, a subreddit outside the allow-list) is reported with
 ``note_skipped(source, reason)``: ``read_file`` turns the notes into counted ``Skipped`` entries of the funnel.
 """
@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, BinaryIO
 
-from pipeline.schema import RawRecord, RecordError
+from core.schema import RawRecord, RecordError
 
 Reader = Callable[[str, BinaryIO, Mapping[str, Any]], Iterator[RawRecord | RecordError]]
 
@@ -52,7 +52,7 @@ _SKIPS = threading.local()
 def note_skipped(source: str, reason: str, n: int = 1) -> None:
     """Record that a reader left ``n`` records of ``source`` out on purpose, for ``reason``.
 
-    Collected by ``pipeline.read.read_file`` for the file being read (per thread); a no-op outside it, e.g.
+    Collected by ``pipeline.stages.read.read_file`` for the file being read (per thread); a no-op outside it, e.g.
     when a test calls a reader directly.
     """
     sink = getattr(_SKIPS, "sink", None)

@@ -55,20 +55,12 @@ import lxml.etree
 import lxml.html
 from apache_beam.metrics import Metrics
 
-from pipeline.errors import ConfigError, RecordFailure
-from pipeline.schema import Document, RawRecord, RecordError, doc_id
-from pipeline.timeinfo import cover_filing_date
+from core.errors import ConfigError, RecordFailure
+from core.schema import Document, RawRecord, RecordError, doc_id
+from core.textshape import is_numeric_cell, linearize_table, markdown_table
+from core.timeinfo import cover_filing_date
 from sources import note_skipped
-from sources.tables import (
-    Cell,
-    align,
-    html_rows,
-    is_layout,
-    is_numeric_cell,
-    layout_paragraphs,
-    linearize,
-    markdown_table,
-)
+from sources.tables import Cell, align, html_rows, is_layout, layout_paragraphs
 
 __all__ = [
     "EXHIBIT_POLICIES",
@@ -137,7 +129,7 @@ class EdgarOptions:
     - ``exhibits``: ``press`` (default: keep the main document and EX-99.x press releases), ``all`` (every
       text exhibit too) or ``none`` (main document only). Binary, XBRL and data documents are always skipped.
     - ``tables``: ``markdown`` (default: every data table as a Markdown table, its caption and units line
-      right above it), ``linearize`` (one line per row, cells joined by " | "), ``drop`` (no tables; their
+      right above it), ``linearize`` (one line per row: "label: header: value; ..."), ``drop`` (no tables; their
       captions, units lines and "See accompanying notes" lines go too) or ``drop_numeric`` (the earlier
       default: numeric tables dropped with their captions, text tables linearized). Tables of contents are
       always dropped; layout tables (one column of text, a bulleted list, prose in cells) become paragraphs.
@@ -310,7 +302,7 @@ def parse_header(header: str) -> dict[str, str]:
         "period": _iso_date(top.get("CONFORMED PERIOD OF REPORT", "")),
         "sic": sic.group(1) if sic else "",
         "state": company.get("STATE OF INCORPORATION") or company.get("STATE", ""),
-        # YYYYMMDDHHMMSS, US Eastern, as the header states it (pipeline.timeinfo converts it to UTC)
+        # YYYYMMDDHHMMSS, US Eastern, as the header states it (core.timeinfo converts it to UTC)
         "acceptance_datetime": top.get("ACCEPTANCE-DATETIME", ""),
     }
 
@@ -1298,7 +1290,8 @@ def _table_blocks(
         return [Block("", "dropped_table")]
     if policy == "markdown":
         return [Block(markdown_table(grid), "table")]
-    return [Block(linearize(grid), "table")]
+    # a header row is a row of column headings over an empty first cell (as ``align`` finds them)
+    return [Block(linearize_table(grid, header=not grid[0][0]), "table")]
 
 
 _UNITS_LINE_RE = re.compile(
@@ -1898,7 +1891,7 @@ def extract_filing(raw: RawRecord, options: Mapping[str, Any] | None = None) -> 
         domain="financial",
         url=raw.url,
         title=title,
-        date=metadata.get("filed", ""),  # the filing date, never the period (see pipeline.schema)
+        date=metadata.get("filed", ""),  # the filing date, never the period (see core.schema)
         n_chars=len(text),
         metadata=metadata,
     )

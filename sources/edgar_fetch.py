@@ -69,7 +69,7 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 from tqdm import tqdm
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 from sources.http import FetchError, HttpClient, RawCache
 
 __all__ = [

@@ -16,7 +16,7 @@ import dataclasses
 import json
 from typing import Any
 
-from pipeline.schema import Document
+from core.schema import Document
 from sources.edgar import SECTION_TITLES
 
 __all__ = ["SPLIT_OPTION", "item_label", "split_if_requested", "split_item_documents"]

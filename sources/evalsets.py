@@ -48,7 +48,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipeline.errors import ConfigError
+from core.argtypes import parse_args_or_config_error
+from core.errors import ConfigError
 from sources.http import FetchError, HttpClient, RawCache
 
 _LOG = logging.getLogger(__name__)
@@ -599,9 +600,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_fetch_evalsets(argv: list[str]) -> int:
     """``fetch evalsets``: 0 when every requested set is cached afterwards, 1 when some failed."""
-    from pipeline.fetch import _parse
-
-    args = _parse(_parser(), argv)
+    args = parse_args_or_config_error(_parser(), argv)
     names = list(args.names) or list(sets_of_profile(args.profile))
     check_names(names, "fetch evalsets")
     if args.max_retries < 0 or args.max_rps <= 0 or args.timeout <= 0:

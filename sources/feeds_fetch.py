@@ -40,8 +40,8 @@ import feedparser
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.argtypes import non_negative_int, parse_args_or_config_error, positive_float, positive_int
-from pipeline.schema import RawRecord, RecordError
+from core.argtypes import non_negative_int, parse_args_or_config_error, positive_float, positive_int
+from core.schema import RawRecord, RecordError
 from sources.http import FetchError, HttpClient, RawCache, robots_allowed
 from sources.web import (
     DEFAULT_FEED_SOURCE,

@@ -7,8 +7,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO
 
-from pipeline.errors import ConfigError
-from pipeline.schema import RawRecord, RecordError
+from core.errors import ConfigError
+from core.schema import RawRecord, RecordError
 from sources.general import counter
 
 SNIFF_BYTES = 64 * 1024

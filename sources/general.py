@@ -42,11 +42,11 @@ from mwparserfromhell.nodes import (
 )
 from mwparserfromhell.wikicode import Wikicode
 
+from core.errors import RecordFailure
+from core.schema import Document, RawRecord, RecordError, doc_id
+from core.textshape import join_blocks, normalize_text
 from filters.language import normalize_language_tag
-from pipeline.errors import RecordFailure
-from pipeline.schema import Document, RawRecord, RecordError, doc_id
 from sources import note_skipped
-from sources.textshape import join_blocks, normalize_text
 
 # --------------------------------------------------------------------------------------------------
 # Decompression shared by the line-oriented readers
@@ -653,7 +653,7 @@ def _join_soft_breaks(block: str) -> str:
 
 
 def _tidy(text: str) -> str:
-    """Whitespace and leftover-markup clean-up in the text shape (``sources.textshape``): one paragraph,
+    """Whitespace and leftover-markup clean-up in the text shape (``core.textshape``): one paragraph,
     heading or list per block, a blank line between blocks, soft line breaks inside a paragraph joined."""
     text = LIST_MARKS_RE.sub("- ", BEHAVIOR_SWITCH_RE.sub("", text))
     text = LEFTOVER_LINK_RE.sub(r"\1", text)

@@ -14,7 +14,7 @@ invents text from the page. HTML fragments (feed summaries, no ``<html>``/``<bod
 ``<article>`` first, because trafilatura discards a bare fragment however long it is.
 
 Text: rendered by ``render_body`` from trafilatura's XML tree (not its plain-text output, which joins
-paragraphs with single newlines), in the text shape of ``sources.textshape``: one block per paragraph,
+paragraphs with single newlines), in the text shape of ``core.textshape``: one block per paragraph,
 heading, list and table, blank lines between blocks, headings and list items on their own lines. Tables
 follow the ``tables`` option: ``markdown`` (default; a caption becomes a line right above the table),
 ``linearize`` (one line per row) or ``drop`` (trafilatura then runs with ``include_tables=False``). A table
@@ -39,10 +39,9 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
-from filters.language import normalize_language_tag
-from pipeline.errors import ConfigError, RecordFailure
-from pipeline.schema import Document, RawRecord, doc_id
-from sources.textshape import (
+from core.errors import ConfigError, RecordFailure
+from core.schema import Document, RawRecord, doc_id
+from core.textshape import (
     DEFAULT_TABLE_MODE,
     TABLE_MODES,
     join_blocks,
@@ -51,6 +50,7 @@ from sources.textshape import (
     normalize_line,
     normalize_text,
 )
+from filters.language import normalize_language_tag
 
 FINANCIAL_SOURCES = frozenset({"news", "press"})
 EXTRACTOR = "trafilatura"

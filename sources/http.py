@@ -55,7 +55,7 @@ import urllib3
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.errors import RecordFailure
+from core.errors import RecordFailure
 
 __all__ = [
     "GROUP_MAX_RPS",

@@ -32,8 +32,9 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from pipeline.schema import RawRecord, RecordError
-from sources import note_skipped  # skipped records are counted per file by pipeline.read
+from core.schema import RawRecord, RecordError
+from core.textshape import clean_rows, markdown_table
+from sources import note_skipped  # skipped records are counted per file by pipeline.stages.read
 from sources.general import DECOMPRESSION_ERRORS, open_decompressed, stream_error
 
 PUBMED_SOURCE = "pubmed"
@@ -241,12 +242,13 @@ _JATS_DROP = frozenset(
 
 
 def _cell_text(cell: Any) -> str:
-    return _clean(" ".join(cell.itertext())).replace("|", "\\|")
+    return _clean(" ".join(cell.itertext()))
 
 
 def table_to_markdown(table: Any) -> str:
     """A JATS/HTML ``<table>`` as a Markdown table: header from ``thead`` (else the first row), ``colspan``
-    cells repeated empty, rows padded to one width, columns empty in every row removed."""
+    cells repeated empty, several header rows merged column by column; rendered by the text shape's
+    ``markdown_table`` (rows padded, empty columns removed, numeric columns right-aligned)."""
     rows: list[list[str]] = []
     header_rows = 0
     for section in ("thead", "tbody", "tfoot", None):
@@ -266,18 +268,11 @@ def table_to_markdown(table: Any) -> str:
                 rows.append(cells)
                 if section == "thead":
                     header_rows += 1
-    if not rows:
-        return ""
-    width = max(len(r) for r in rows)
-    rows = [r + [""] * (width - len(r)) for r in rows]
-    keep = [i for i in range(width) if any(r[i] for r in rows)]
-    rows = [[r[i] for i in keep] for r in rows]
+    rows = clean_rows(rows)
     if header_rows > 1:  # several header rows: one header line, the rest joined column by column
         merged = [" ".join(p for p in col if p) for col in zip(*rows[:header_rows], strict=True)]
         rows = [merged, *rows[header_rows:]]
-    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-    lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
-    return "\n".join(lines)
+    return markdown_table(rows)
 
 
 def _caption(elem: Any) -> str:

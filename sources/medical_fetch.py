@@ -43,7 +43,7 @@ from html.parser import HTMLParser
 from typing import Any, NoReturn
 from urllib.parse import unquote, urljoin
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 from sources.http import FetchError, HttpClient, InvalidBody, RawCache
 
 DEFAULT_BASE_URL = "https://ftp.ncbi.nlm.nih.gov"

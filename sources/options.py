@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from pipeline.schema import SOURCES
+from core.schema import SOURCES
 
 SourceName = Literal[SOURCES]  # type: ignore[valid-type]
 

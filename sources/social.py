@@ -24,9 +24,9 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, BinaryIO
 
+from core.errors import RecordFailure
+from core.schema import RawRecord, RecordError
 from filters.language import normalize_language_tag
-from pipeline.errors import RecordFailure
-from pipeline.schema import RawRecord, RecordError
 from sources import note_skipped
 from sources.files import decode_legacy
 from sources.general import (
@@ -474,7 +474,8 @@ def _tweet_csv_items(
     except DECOMPRESSION_ERRORS as exc:
         yield stream_error(SOURCE, path, exc, f"row:{rowno + 1}")
     finally:
-        text.detach()  # leave the caller's stream open
+        if not text.closed:  # the caller may have closed the stream before dropping a half-read generator
+            text.detach()  # leave the caller's stream open
 
 
 def read_tweets(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iterator[RawRecord | RecordError]:

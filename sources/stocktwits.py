@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode
 
-from pipeline.schema import RawRecord, RecordError
+from core.schema import RawRecord, RecordError
 from sources.general import (
     DECOMPRESSION_ERRORS,
     iter_lines,

@@ -1,15 +1,13 @@
-"""Tables as text: align cells into columns, merge number fragments, render Markdown or linearized rows.
+"""Financial statements as grids: align cells into columns and merge number fragments.
 
-A pure helper shared by the extractors (EDGAR filings now; web pages may use it too). Its input is a table as
-rows of ``Cell``s, each with a position ``[start, end)`` in the table's own column units: grid columns for
-an HTML table (a ``colspan`` widens ``end``), character columns for a plain-text table (a 1990s filing's
-space-aligned ``<TABLE>``). The output is one of
-
-- ``markdown_table(grid)``: a GitHub-flavoured Markdown table (``| a | b |`` rows, a ``| --- |`` separator
-  after the header, numeric columns right-aligned with ``---:``);
-- ``linearize(grid)``: one line per row, non-empty cells joined by `` | ``;
-- ``layout_paragraphs(grid)``: the text of a layout table (a table used to place text, not to tabulate it),
-  one paragraph per row.
+EDGAR's tables are laid out for print, not for reading: a number is split over three cells, spacer columns
+sit between the numbers, headers span columns. This module turns such a table into a clean grid of cell
+strings; rendering it is the text shape's job (``core.textshape.markdown_table`` / ``linearize_table``, the
+renderers every extractor shares). Its input is a table as rows of ``Cell``s, each with a position
+``[start, end)`` in the table's own column units: grid columns for an HTML table (a ``colspan`` widens ``end``),
+character columns for a plain-text table (a 1990s filing's space-aligned ``<TABLE>``).
+``layout_paragraphs(grid)`` is the text of a layout table (a table used to place text, not to tabulate it),
+one paragraph per row; ``is_layout(grid)`` tells the two apart.
 
 ``align(rows)`` does the work that makes financial statements readable:
 
@@ -22,9 +20,6 @@ space-aligned ``<TABLE>``). The output is one of
    header spanning two quarters stays a header of both). Spacer columns, which no cell starts in, vanish.
 3. *Header rows* are the leading rows whose first column is empty (column headings above the numbers);
    their cells are repeated over every column they span and stacked into one header row.
-
-``table_line_share(text)`` is the share of a text's characters on Markdown table lines (``|`` at both ends
-of the stripped line), the definition the quality signals use (``table_char_share``).
 """
 
 from __future__ import annotations
@@ -33,26 +28,18 @@ import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+from core.textshape import is_numeric_cell
+
 __all__ = [
     "Cell",
     "align",
-    "is_layout",
-    "is_numeric_cell",
-    "is_table_line",
-    "layout_paragraphs",
-    "linearize",
-    "markdown_table",
     "html_rows",
-    "split_table_lines",
-    "table_line_mask",
-    "table_line_share",
+    "is_layout",
+    "layout_paragraphs",
 ]
 
 LAYOUT_PROSE_CELL_CHARS = 250  # a <=2-column table holding a cell this long is page layout, not a table
 MARKER_MAX_CHARS = 4
-UNITS_LINE_MAX_CHARS = (
-    120  # a table's units line right above it, "(In millions)", counts as part of the table
-)
 
 
 class Cell(NamedTuple):
@@ -65,17 +52,7 @@ class Cell(NamedTuple):
 
 _PREFIX_FRAGMENTS = frozenset({"$", "€", "£", "¥", "(", "$(", "($", "US$", "C$", "A$", "Ps."})
 _SUFFIX_FRAGMENTS = frozenset({")", "%", ")%", "%)", "pts", "bps", "bp"})
-_NUMERIC_CELL_RE = re.compile(
-    r"^[(\[]?\s*[-–—+]?\s*(?:US|C|A)?[$€£¥]?\s*[(]?\s*[-–—+]?\d[\d,]*(?:\.\d+)?\s*[)%]*\s*(?:%|pts|bps|x)?\s*"
-    r"[)\]]?\s*\*?$|^[-–—]+\s*%?$|^[$€£¥%]$|^n/?[am]\.?$|^nm$|^\(\d+\)$",
-    re.IGNORECASE,
-)
 _MARKER_RE = re.compile(r"^(?:[•●◦▪■□◆♦·\-–—*o]|\(?[0-9a-zA-Z]{1,3}\)|\d{1,2}\.|[a-zA-Z]\.)$")
-
-
-def is_numeric_cell(text: str) -> bool:
-    """A number, amount, percentage, dash (zero) or "n/a" as statements write them."""
-    return bool(_NUMERIC_CELL_RE.match(text))
 
 
 def _merge_fragments(row: list[Cell]) -> list[Cell]:
@@ -301,26 +278,7 @@ def html_rows(table: Any) -> list[list[Cell]]:
     return rows
 
 
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def markdown_table(grid: list[list[str]]) -> str:
-    """GitHub-flavoured Markdown of a grid from ``align``; the first row is the header."""
-    if not grid:
-        return ""
-    width = len(grid[0])
-    numeric = []
-    for j in range(width):
-        body = [row[j] for row in grid[1:] if row[j]]
-        numeric.append(bool(body) and sum(map(is_numeric_cell, body)) * 2 > len(body))
-    lines = ["| " + " | ".join(_escape(cell) for cell in grid[0]) + " |"]
-    lines.append("| " + " | ".join("---:" if n else "---" for n in numeric) + " |")
-    lines.extend("| " + " | ".join(_escape(cell) for cell in row) + " |" for row in grid[1:])
-    return "\n".join(line.replace("|  |", "| |") for line in lines)
-
-
-def linearize(grid: list[list[str]]) -> str:
+def _row_lines(grid: list[list[str]]) -> str:
     """One line per row, its non-empty cells joined by " | " (markers glued to their text)."""
     lines = []
     for row in grid:
@@ -350,53 +308,4 @@ def is_layout(grid: list[list[str]]) -> bool:
 
 def layout_paragraphs(grid: list[list[str]]) -> list[str]:
     """The text of a layout table: one paragraph per row (markers spaced from their text)."""
-    return [line for line in linearize(grid).replace(" | ", " ").split("\n") if line]
-
-
-def is_table_line(line: str) -> bool:
-    """A Markdown table line: ``|`` at both ends once stripped (``| a | b |``, ``| --- |``)."""
-    stripped = line.strip()
-    return len(stripped) >= 2 and stripped[0] == "|" and stripped[-1] == "|"
-
-
-def table_line_mask(lines: list[str]) -> list[bool]:
-    """For each line: whether it belongs to a Markdown table.
-
-    A table is its ``|`` lines and the units line right above it (a short parenthesised line such as
-    "(In millions, except per-share amounts)", at most one blank line away): repeated from table to table,
-    it belongs to the tables, not to the prose (the blank line between them goes with it).
-    """
-    mask = [is_table_line(line) for line in lines]
-    for i, is_table in enumerate(mask):
-        if not is_table or (i and mask[i - 1]):
-            continue
-        j = i - 1
-        if j >= 0 and not lines[j].strip():
-            j -= 1
-        if j >= 0:
-            line = lines[j].strip()
-            if line.startswith("(") and line.endswith(")") and len(line) <= UNITS_LINE_MAX_CHARS:
-                for k in range(j, i):
-                    mask[k] = True
-    return mask
-
-
-def split_table_lines(text: str) -> tuple[str, int]:
-    """``text`` without its Markdown tables (see ``table_line_mask``), and the number of characters they held
-    (newlines included)."""
-    if "|" not in text:
-        return text, 0
-    lines = text.split("\n")
-    mask = table_line_mask(lines)
-    if not any(mask):
-        return text, 0
-    kept = [line for line, is_table in zip(lines, mask, strict=True) if not is_table]
-    table_chars = sum(len(line) + 1 for line, is_table in zip(lines, mask, strict=True) if is_table)
-    return "\n".join(kept), table_chars
-
-
-def table_line_share(text: str) -> float:
-    """Share of ``text``'s characters (newlines included) on Markdown table lines; 0.0 for an empty text."""
-    if not text:
-        return 0.0
-    return min(1.0, split_table_lines(text)[1] / len(text))
+    return [line for line in _row_lines(grid).replace(" | ", " ").split("\n") if line]

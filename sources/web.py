@@ -34,8 +34,8 @@ from warcio.archiveiterator import ArchiveIterator, WARCIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 
+from core.schema import RawRecord, RecordError
 from filters.language import normalize_language_tag
-from pipeline.schema import RawRecord, RecordError
 from sources import note_skipped
 from sources.general import DECOMPRESSION_ERRORS, counter, open_decompressed
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.schema import SCHEMA_VERSION
+from core.schema import SCHEMA_VERSION
 from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,6 +1,6 @@
 """Precision, recall and F1 on duplicate pairs and the adjusted Rand index of our Beam NearDeduplicate.
 
-Runs ``pipeline.dedup.NearDeduplicate`` on the DirectRunner (Beam's FnApiRunner, in memory) over the labelled
+Runs ``pipeline.stages.dedup.NearDeduplicate`` on the DirectRunner (Beam's FnApiRunner, in memory) over the labelled
 set of ``make_dataset.py`` for a few thresholds (and with true-Jaccard verification at the default threshold).
 Predicted clusters: each rejected document joins the cluster of its ``duplicate_of``.
 
@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import apache_beam as beam  # noqa: E402
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
+from core.schema import Document  # noqa: E402
 from filters.dedup import MinHashConfig  # noqa: E402
-from pipeline.dedup import NearDeduplicate  # noqa: E402
-from pipeline.run import choose_runner  # noqa: E402
-from pipeline.schema import Document  # noqa: E402
+from pipeline.runner import choose_runner  # noqa: E402
+from pipeline.stages.dedup import NearDeduplicate  # noqa: E402
 
 PRIORITY = ["filings", "press", "news", "web", "social", "wikipedia", "c4"]
 

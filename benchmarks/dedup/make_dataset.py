@@ -64,7 +64,7 @@ def load_originals(smoke: bool) -> list[tuple[str, str]]:
                 if hasattr(rec, "content"):
                     out.append(("wikipedia", extract_wikitext(rec).text))
     if not smoke:
-        from pipeline.schema import RawRecord
+        from core.schema import RawRecord
         from sources.html import extract_html
 
         pages = sorted((DATA / "web" / "html").glob("*.html")) + [

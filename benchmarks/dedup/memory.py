@@ -29,7 +29,7 @@ PRIORITY = ["filings", "press", "news", "web", "social", "wikipedia", "c4"]
 
 
 def corpus(n: int, seed: int = 1):
-    from pipeline.schema import Document
+    from core.schema import Document
 
     lee = DATA / "general" / "lee_background.cor"
     words = lee.read_text(encoding="utf-8").split() if lee.exists() else [f"w{i}" for i in range(50000)]
@@ -55,8 +55,8 @@ def child(n: int) -> None:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from filters.dedup import MinHashConfig
-    from pipeline.dedup import NearDeduplicate
-    from pipeline.run import choose_runner
+    from pipeline.runner import choose_runner
+    from pipeline.stages.dedup import NearDeduplicate
 
     docs = corpus(n)
     rss_input = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -81,7 +81,7 @@ def child(n: int) -> None:
 
 def shuffle_estimate(sample: int = 1000, rounds: int = 12) -> dict[str, float]:
     from filters.dedup import MinHashConfig
-    from pipeline.dedup import _weight, bucket_edges, doc_band_keys, rank
+    from pipeline.stages.dedup import _weight, bucket_edges, doc_band_keys, rank
 
     cfg = MinHashConfig()
     docs = corpus(sample)

@@ -22,9 +22,9 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 
+from core.schema import RawRecord  # noqa: E402
 from filters.domain import DomainClassifier  # noqa: E402
-from pipeline.domain import default_model_path  # noqa: E402
-from pipeline.schema import RawRecord  # noqa: E402
+from pipeline.stages.domain import default_model_path  # noqa: E402
 from pipeline.train_domain import LabelledDoc, TrainParams, figures_at, read_ag_news, split  # noqa: E402
 from sources.html import extract_html  # noqa: E402
 

@@ -41,7 +41,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from pipeline.schema import RawRecord  # noqa: E402
+from core.schema import RawRecord  # noqa: E402
 from sources.html import decode_html, extract_html  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "web"

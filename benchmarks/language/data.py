@@ -23,8 +23,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.extract import extract
-from pipeline.schema import Document, RawRecord
+from core.schema import Document, RawRecord
+from pipeline.stages.extract import extract
 
 # Rows (1-based file line numbers, header = line 1) of twitter_financial_news_sentiment_valid_subset.csv
 # that are not English although the set is an English sentiment set; each read by hand.

@@ -6,8 +6,8 @@
 
 ``before`` is the rule this project shipped until issue 14, re-implemented here as it was: fastText lid.176 on
 the first 2,000 characters with whitespace collapsed, kept when the top label is ``en`` with probability >= 0.65.
-``after`` is the pipeline's pure core (``pipeline.language.identify_language``) with the default config
-(``pipeline/configs/default.yaml``). The sets and their labels: ``data.py``; method and figures: README.md.
+``after`` is the pipeline's pure core (``pipeline.stages.language.identify_language``) with the default config
+(``pipeline/profiles/finance.yaml``). The sets and their labels: ``data.py``; method and figures: README.md.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.language import data as sets_module  # noqa: E402
+from core.schema import Rejected  # noqa: E402
 from filters.language import LanguageIdentifier  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.language import LanguageConfig, identify_language  # noqa: E402
-from pipeline.schema import Rejected  # noqa: E402
+from pipeline.stages.language import LanguageConfig, identify_language  # noqa: E402
 
 OLD_MAX_CHARS = 2000
 OLD_MIN_SCORE = 0.65
@@ -147,7 +147,7 @@ def mixtures(sets) -> list[tuple[str, str, str]]:
 
 
 def mixture_table(lid, cfg, sets) -> list[str]:
-    from pipeline.schema import Document
+    from core.schema import Document
 
     lines = ["### Constructed long documents (real texts joined)", ""]
     lines += [

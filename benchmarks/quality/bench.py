@@ -32,8 +32,8 @@ from datatrove.pipeline.filters import (
 )
 
 from benchmarks.quality.corpus import load_corpus
+from core.schema import Document
 from filters.quality import QualityConfig, QualityScorer, word_tokenizer
-from pipeline.schema import Document
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO.parent / "shared" / "data"

@@ -16,8 +16,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from pipeline.extract import extract_plain
-from pipeline.schema import Document, RawRecord
+from core.schema import Document, RawRecord
+from pipeline.stages.extract import extract_plain
 
 EDGAR_FOLDERS = ("10-K", "10-Q", "8-K", "full-submission")
 WIKI_DUMP = "general/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.xml.bz2"

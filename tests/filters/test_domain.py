@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 from filters.domain import LABEL_FINANCIAL, LABEL_GENERAL, DomainClassifier, normalise
-from pipeline.domain import default_model_path
+from pipeline.stages.domain import default_model_path
 from pipeline.train_domain import TrainParams, fit
 
 FINANCIAL = [

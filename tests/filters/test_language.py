@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError
+from core.schema import Document, Rejected
 from filters import language
 from filters.language import (
     LanguageIdentifier,
@@ -21,9 +23,7 @@ from filters.language import (
     window_slices,
 )
 from pipeline.config import load_config
-from pipeline.errors import ConfigError
-from pipeline.language import LanguageConfig, identify_language
-from pipeline.schema import Document, Rejected
+from pipeline.stages.language import LanguageConfig, identify_language
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,7 +66,7 @@ def lid() -> LanguageIdentifier:
 
 @pytest.fixture(scope="module")
 def cfg() -> LanguageConfig:
-    """The shipped defaults (pipeline/configs/default.yaml)."""
+    """The shipped defaults (pipeline/profiles/finance.yaml)."""
     return LanguageConfig.from_settings(load_config(None).language)
 
 

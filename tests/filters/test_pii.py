@@ -8,8 +8,8 @@ import pickle
 
 import pytest
 
+from core.errors import ConfigError
 from filters.pii import KINDS, PiiPolicy, PiiRedactor, luhn_valid
-from pipeline.errors import ConfigError
 
 
 @pytest.fixture(scope="module")

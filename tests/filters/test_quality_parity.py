@@ -29,6 +29,8 @@ from datatrove.pipeline.filters import (
 from datatrove.utils.text import split_into_words
 
 from benchmarks.quality.corpus import load_corpus
+from core.schema import Document
+from core.textshape import split_table_lines
 from filters.quality import (
     QualityConfig,
     QualityScorer,
@@ -39,8 +41,6 @@ from filters.quality import (
     first_failure,
     word_tokenizer,
 )
-from pipeline.schema import Document
-from sources.tables import split_table_lines
 
 # datatrove's reason strings -> ours (the group prefix comes from the block).
 GOPHER_QUALITY_REASONS = {

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError
+from core.schema import Document
 from pipeline.config import (
     Config,
     DecontamSettings,
@@ -18,13 +20,11 @@ from pipeline.config import (
     PiiSettings,
     QualitySettings,
     config_reference,
-    default_config_path,
     load_config,
     make_input,
     parse_config,
 )
-from pipeline.errors import ConfigError
-from pipeline.schema import Document
+from pipeline.profiles import default_config_path
 
 REPO = Path(__file__).resolve().parents[2]
 WARC = {"kind": "warc", "paths": "x.warc.gz"}
@@ -291,7 +291,7 @@ def test_near_false_turns_near_dedup_off_and_natural_split_round_trips():
 def test_schema_defaults_agree_with_the_stages():
     from filters.boilerplate import BoilerplateConfig
     from filters.decontam import DEFAULT_NGRAM, MIN_WORDS
-    from pipeline import dedup, domain, mix
+    from pipeline.stages import dedup, domain, mix
 
     assert DomainSettings().threshold == domain.DEFAULT_THRESHOLD
     assert tuple(DomainSettings().sources) == domain.DEFAULT_SOURCES
@@ -310,7 +310,7 @@ def test_schema_defaults_agree_with_the_stages():
 def test_pii_policy_from_the_config_reaches_the_stage():
     # Before the schema the stage handed the raw mapping to PiiRedactor as its policy: any `pii:` setting
     # crashed inside a worker ('dict' object has no attribute 'kinds_for').
-    from pipeline.pii import _RedactPiiFn
+    from pipeline.stages.pii import _RedactPiiFn
 
     fn = _RedactPiiFn(PiiSettings.of({"default": ["email"]}))
     fn.setup()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError
 from filters.decontam import decode, normalize
-from pipeline.errors import ConfigError
 from pipeline.export_sft import INSTRUCTIONS, cmd_export, split_of
 from sources.evalsets import TWITTER_LABELS
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 from pipeline.fetch import cmd_fetch, main
 from tests.sources.test_edgar_fetch import MiniEdgar
 from tests.sources.test_http import UA, Action, ReplayServer

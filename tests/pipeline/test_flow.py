@@ -12,11 +12,9 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 
+from core.schema import Document
 from filters.boilerplate import BoilerplateConfig
-from pipeline.boilerplate import RemoveBoilerplate
 from pipeline.config import DedupSettings, MixSettings
-from pipeline.dedup import Deduplicate
-from pipeline.domain import ClassifyDomain, DomainConfig
 from pipeline.flow import (
     BoilerplateKeySet,
     DedupDecisions,
@@ -27,10 +25,12 @@ from pipeline.flow import (
     WriteDecided,
     resolve_stubs,
 )
-from pipeline.mix import AssignDomainAndMix
-from pipeline.schema import Document
 from pipeline.spill import SpillWriter, WriteLines, read_spill
-from pipeline.write import WriteShards
+from pipeline.stages.boilerplate import RemoveBoilerplate
+from pipeline.stages.dedup import Deduplicate
+from pipeline.stages.domain import ClassifyDomain, DomainConfig
+from pipeline.stages.mix import AssignDomainAndMix
+from pipeline.stages.write import WriteShards
 
 SOURCE_DOMAINS = {"filings": "financial", "news": "financial", "web": "general", "social": "financial"}
 FOOTER = "Subscribe to our newsletter for the latest market news and analysis delivered every morning."
@@ -229,7 +229,7 @@ def test_write_shard_streams_row_groups_and_matches_encode_shard(tmp_path, monke
     import pyarrow.parquet as pq
 
     from pipeline import flow
-    from pipeline.write import encode_shard
+    from pipeline.stages.write import encode_shard
 
     docs = sorted(corpus()[:40], key=lambda d: d.id)
     one = flow.write_shard(str(tmp_path / "one.parquet"), iter(docs))

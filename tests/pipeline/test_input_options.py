@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from core.errors import ConfigError
 from pipeline.config import load_config, parse_config
-from pipeline.errors import ConfigError
 from pipeline.input_options import group_cli_inputs, validate_options
 from pipeline.inspect import Inspector
 from tests.test_cli import run_cli

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import ConfigError
 from pipeline.config import load_config
-from pipeline.errors import ConfigError
 from pipeline.inspect import Inspector
 from sources.files import NOT_DOCUMENTS
 

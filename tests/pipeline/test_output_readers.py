@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from pipeline.schema import entries_to_dict
+from core.schema import entries_to_dict
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 from pipeline.runlock import RunLock, RunLocked, lock_path
 
 

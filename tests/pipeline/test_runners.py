@@ -81,7 +81,10 @@ def test_dataflow_translation_offline(tmp_path):
     # The project itself is staged to the workers, with its config and resources.
     with tarfile.open(staging / "workflow.tar.gz") as tar:
         members = tar.getnames()
-    assert any(m.endswith("pipeline/configs/default.yaml") for m in members)
+    assert any(m.endswith("pipeline/profiles/finance.yaml") for m in members)
+    assert any(m.endswith("pipeline/profiles/medical.yaml") for m in members)
+    assert any(m.endswith("pipeline/profiles/models/domain-medical.ftz") for m in members)
+    assert any(m.endswith("core/schema.py") for m in members)
     assert any(m.endswith("filters/language.py") for m in members)
     # Translation only: nothing was run, so no run folder was created.
     assert not (tmp_path / "out").exists()

@@ -13,10 +13,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from core.errors import ConfigError
+from core.schema import Document, documents_to_table
 from filters.tokens import count_tokens
-from pipeline.errors import ConfigError
+from pipeline.report import stats_main, write_report
 from pipeline.run import funnel_from_counts
-from pipeline.schema import Document, documents_to_table
 from pipeline.stats import (
     ALL,
     LENGTH_EDGES,
@@ -26,9 +27,7 @@ from pipeline.stats import (
     compute_stats,
     document_date,
     percentiles,
-    stats_main,
     web_domain,
-    write_report,
 )
 
 REJECTED_TEXT = "Cheap loans!!! Write to john.doe@example.com or call (212) 555-1234 today."
@@ -501,9 +500,9 @@ def test_domain_scores_per_source_and_what_each_threshold_moves():
 
     from pipeline.stats import (
         ALL,
-        DOMAIN_HEADER,
         add_document,
         distributions,
+        domain_header,
         domain_rows,
         merge_summaries,
         new_summary,
@@ -537,8 +536,32 @@ def test_domain_scores_per_source_and_what_each_threshold_moves():
     rows = domain_rows(stats)
     assert [r[0] for r in rows] == ["social", "web", "**all**"]  # news has no scored document
     assert rows[1] == ["web", "3", "1", "0", "3", "2", "1", "1", "1"]
-    assert len(DOMAIN_HEADER) == len(rows[0])
+    assert len(domain_header(stats)) == len(rows[0]) and domain_header(stats)[2] == "Moved to financial"
     assert merge_summaries(summaries.values())["domain_moved"] == {"to_financial": 1, "to_general": 1}
+
+
+def test_domain_scores_of_a_medical_run_count_pages_moved_to_medical():
+    """A medical run's pages moved to medical were counted as 0 moved: the table only read 'to_financial'."""
+    from dataclasses import asdict
+
+    from pipeline.stats import (
+        add_document,
+        distributions,
+        domain_header,
+        domain_rows,
+        new_summary,
+        normalise_row,
+    )
+
+    summaries: dict = {}
+    for i, (score, domain) in enumerate([("0.9", "medical"), ("0.7", "medical"), ("0.2", "general")]):
+        doc = Document(id=f"w{i}", text="t", source="web", domain=domain, n_chars=1, n_tokens=1,
+                       metadata={"domain_score": score, "domain_before": "general"})  # fmt: skip
+        add_document(summaries.setdefault("web", new_summary()), normalise_row(asdict(doc)))
+    stats = {"domain": "medical", "distributions": distributions(summaries, {}, "medical")}
+    assert stats["distributions"]["web"]["domain_score"]["moved"] == {"to_medical": 2, "to_general": 0}
+    assert domain_rows(stats)[0][:4] == ["web", "3", "2", "0"]
+    assert domain_header(stats)[2] == "Moved to medical"
 
 
 def test_report_renders_in_headless_chromium(tiny, tmp_path):

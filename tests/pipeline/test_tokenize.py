@@ -19,8 +19,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from core.errors import ConfigError
 from pipeline import cli
-from pipeline.errors import ConfigError
 from pipeline.token_files import megatron_index, token_dtype
 from pipeline.tokenize import (
     KEY_SPACE,
@@ -355,7 +355,7 @@ def test_existing_output_needs_overwrite(tmp_path, capsys, run_dir):
 
 
 def test_stats_report_has_a_training_data_section(tmp_path, run_dir):
-    from pipeline.stats import write_report
+    from pipeline.report import write_report
 
     manifest = _tokenize(run_dir, tmp_path / "tok", "cl100k_base", "--validation_fraction", "0.2")
     stats = write_report(str(run_dir), samples=0)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from core.errors import ConfigError
+from core.schema import Document, documents_to_table
 from filters.domain import DomainClassifier
-from pipeline.errors import ConfigError
-from pipeline.schema import Document, documents_to_table
 from pipeline.train_domain import (
     CHUNK_WORDS,
     LabelledDoc,
@@ -176,7 +176,7 @@ def test_two_runs_give_identical_model_bytes_and_figures(tmp_path, capsys):
 def test_without_out_the_model_goes_to_the_working_folder_not_the_package(tmp_path, monkeypatch, capsys):
     run = tmp_path / "run"
     write_run(run, sample_docs())
-    package_models = Path(str(resources.files("pipeline") / "models"))
+    package_models = Path(str(resources.files("pipeline") / "profiles" / "models"))
     before = {p.name: _sha1(p) for p in package_models.iterdir()}
     work = tmp_path / "work"
     work.mkdir()
@@ -229,7 +229,7 @@ def medical_docs() -> list[Document]:
 
 
 def test_labels_follow_the_profile():
-    from pipeline.profile import load_profile
+    from pipeline.profiles import load_profile
 
     medical = load_profile("medical")
     assert label_of("pubmed", "medical", None, medical) == "medical"

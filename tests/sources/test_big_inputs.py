@@ -27,9 +27,9 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from pipeline.errors import RecordFailure
-from pipeline.extract import extract
-from pipeline.schema import RawRecord, RecordError
+from core.errors import RecordFailure
+from core.schema import RawRecord, RecordError
+from pipeline.stages.extract import extract
 from sources.general import read_jsonl, read_wikipedia
 from sources.html import extract_html
 from sources.social import DEFAULT_MAX_DOC_BYTES, read_reddit, read_tweets

@@ -17,8 +17,8 @@ import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from pipeline.errors import ConfigError, RecordFailure
-from pipeline.schema import Document, RawRecord, RecordError, doc_id
+from core.errors import ConfigError, RecordFailure
+from core.schema import Document, RawRecord, RecordError, doc_id
 from sources import get_reader
 from sources.edgar import (
     EdgarOptions,
@@ -702,14 +702,14 @@ TABLES_HTML = _html(f"<p>Results follow.</p>{NUMERIC_TABLE}<p>Officers:</p>{TEXT
         ),
         (
             "drop_numeric",
-            "Results follow.\n\nOfficers:\n\nName | Position\nJane Roe | Chief Executive Officer\n"
-            "John Doe | Chief Financial Officer\n\nEnd.",
+            "Results follow.\n\nOfficers:\n\nName; Position\nJane Roe; Chief Executive Officer\n"
+            "John Doe; Chief Financial Officer\n\nEnd.",
         ),
-        (
+        (  # the text shape's one linearisation: "row label: column heading: value; ..." under headings
             "linearize",
-            "Results follow.\n\n2024 | 2023\nNet sales | $391,035 | $383,285\n"
-            "Cost of sales | (210,352) | (214,137)\nMargin | 46.2% | 44.1%\n\nOfficers:\n\n"
-            "Name | Position\nJane Roe | Chief Executive Officer\nJohn Doe | Chief Financial Officer\n\nEnd.",
+            "Results follow.\n\nNet sales: 2024: $391,035; 2023: $383,285\n"
+            "Cost of sales: 2024: (210,352); 2023: (214,137)\nMargin: 2024: 46.2%; 2023: 44.1%\n\nOfficers:\n\n"
+            "Name; Position\nJane Roe; Chief Executive Officer\nJohn Doe; Chief Financial Officer\n\nEnd.",
         ),
         ("drop", "Results follow.\n\nOfficers:\n\nEnd."),
     ],
@@ -862,7 +862,7 @@ def test_plain_text_filing():
 
 def test_plain_text_table_policy_linearize_keeps_rows():
     text = extract_filing(_raw(PLAIN_10K), {"tables": "linearize"}).text
-    assert "1998 | 1997\nNet sales | $1,234 | $1,100\nNet income | 120 | 98\n" in text
+    assert "Net sales: 1998: $1,234; 1997: $1,100\nNet income: 1998: 120; 1997: 98\n" in text
 
 
 def test_bytes_are_decoded_as_cp1252_when_not_utf8():

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from core.errors import ConfigError
+from core.schema import RawRecord, Skipped
 from pipeline.config import InputSpec
-from pipeline.errors import ConfigError
-from pipeline.read import list_input_files, read_file
-from pipeline.schema import RawRecord, Skipped
+from pipeline.stages.read import list_input_files, read_file
 from sources.edgar import read_records
 from sources.edgar_fetch import (
     EdgarFetchConfig,

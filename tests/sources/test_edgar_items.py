@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline.schema import Document, RawRecord
+from core.schema import Document, RawRecord
 from sources.edgar import extract_filing, read_records, split_items
 from sources.edgar_items import SPLIT_OPTION, item_label, split_if_requested, split_item_documents
 

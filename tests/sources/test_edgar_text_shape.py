@@ -12,9 +12,9 @@ import re
 
 import pytest
 
-from pipeline.schema import RawRecord, RecordError
+from core.schema import RawRecord, RecordError
+from core.textshape import is_markdown_table_line as is_table_line
 from sources.edgar import extract_filing, non_filing_kind, read_records
-from sources.tables import is_table_line
 
 
 def _raw(content: str | bytes, form_type: str = "10-Q", **metadata: str) -> RawRecord:
@@ -73,8 +73,8 @@ def test_dropped_table_takes_its_caption_units_line_and_footer_along():
 
 def test_linearize_keeps_the_merged_numbers():
     text = extract_filing(_raw(_html(WORKIVA_STATEMENT)), {"tables": "linearize"}).text
-    assert "June 28, 2025 | September 28, 2024\nCash and cash equivalents | $36,269 | $29,943\n" in text
-    assert "Accumulated deficit | (17,607) | (19,154)" in text
+    assert "Cash and cash equivalents: June 28, 2025: $36,269; September 28, 2024: $29,943\n" in text
+    assert "Accumulated deficit: June 28, 2025: (17,607); September 28, 2024: (19,154)" in text
 
 
 def test_layout_tables_are_unwrapped_to_text():

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 from sources import evalsets as E
 
 PB_LINES = [

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.schema import RawRecord, RecordError
+from core.schema import RawRecord, RecordError
 from sources import get_reader
 from sources.feeds_fetch import article_key, cmd_fetch_feeds, fetch_feeds, read_news_cache, sidecar_path
 from sources.html import extract_html

@@ -20,8 +20,8 @@ import zstandard
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from pipeline.errors import RecordFailure
-from pipeline.schema import RawRecord, RecordError, doc_id
+from core.errors import RecordFailure
+from core.schema import RawRecord, RecordError, doc_id
 from sources.general import (
     extract_wikitext,
     iter_lines,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ConfigError, RecordFailure
-from pipeline.schema import RawRecord, doc_id
+from core.errors import ConfigError, RecordFailure
+from core.schema import RawRecord, doc_id
 from sources.html import declared_language, decode_html, extract_html
 from sources.web import read_warc
 
@@ -242,7 +242,7 @@ def test_tables_are_markdown_by_default() -> None:
     expected = (
         "Quarterly results\n"
         "| Metric | Q4 2023 | Q4 2022 |\n"
-        "| --- | --- | --- |\n"
+        "| --- | ---: | ---: |\n"
         "| Revenue | $5.2 bn | $4.8 bn |\n"
         "| Net loss | (12.5) | (3.1) |\n"
         "| EPS \\| diluted | -0.45 | 1.02 |"
@@ -411,13 +411,14 @@ def test_real_finance_page_keeps_its_comparison_table(shared_data: Path) -> None
 
 def test_rendering_keeps_trafilaturas_text_on_every_real_page(shared_data: Path) -> None:
     """``render_body`` changes only the layout of trafilatura's own plain text (blank lines, list numbers,
-    table pipes and rules), never its words: the two agree once whitespace, ``|``/``-`` and ``1.`` markers
-    are removed."""
+    table pipes and rules, ``---:`` included), never its words: the two agree once whitespace, ``|``/``-``,
+    the rules' alignment colons and ``1.`` markers are removed."""
     import trafilatura
 
     from sources.html import render_body
 
     def letters(text: str) -> str:
+        text = re.sub(r"(?m)^\|(?: -+:? \|)+$", "", text)  # a Markdown table's rule line
         return re.sub(r"[\s|\-]+", "", re.sub(r"(?m)^\d+\. ", "", text))
 
     for page in html_files(shared_data):

@@ -8,7 +8,7 @@ import io
 import re
 from pathlib import Path
 
-from pipeline.schema import RawRecord, RecordError
+from core.schema import RawRecord, RecordError
 from sources.files import detect_kind
 from sources.medical import license_allowed, read_pmc, read_pubmed, table_to_markdown
 
@@ -149,7 +149,7 @@ def test_every_pmc_article_is_one_clean_document(shared_data):
             assert ref_title.strip() not in text, (path.name, ref_title)
         # one Markdown table per JATS table, with its caption right above
         n_tables = len(re.findall(r"<table[\s>]", raw))
-        assert text.count("\n|---") + text.startswith("|---") == n_tables, path.name
+        assert text.count("\n| ---") + text.startswith("| ---") == n_tables, path.name
         assert record.metadata["pmcid"] and record.metadata["license"]
         assert record.url == f"https://www.ncbi.nlm.nih.gov/pmc/articles/PMC{record.metadata['pmcid']}/"
 
@@ -160,7 +160,7 @@ def test_pmc_table_and_figure_caption(shared_data):
     caption = "Table 1. Mean total scores and mean item scores of the total OHIP-NL and of its seven domains"
     start = text.index(caption)
     block = text[start:].split("\n\n")
-    assert block[1].startswith("|  | Mean total score | SD | Mean item score | SD |")
+    assert block[1].startswith("| | Mean total score | SD | Mean item score | SD |\n| --- | ---: |")
     assert "| Total OHIP-NL (49) | 44.1 | 40.2 | 0.9 | 0.8 |" in block[1]
     fig = _records(read_pmc, shared_data / "medical/pmc/pone.0000217.nxml")[0].content
     assert re.search(r"\n\nFigure 1\. \S", fig)
@@ -196,7 +196,8 @@ def test_table_to_markdown_spans_and_empty_columns():
         b"<table><thead><tr><th>Group</th><th colspan='2'>Dose</th><th></th></tr></thead>"
         b"<tbody><tr><td>A|B</td><td>1</td><td>(2.5)</td><td></td></tr></tbody></table>"
     )
-    assert table_to_markdown(table) == "| Group | Dose |  |\n|---|---|---|\n| A\\|B | 1 | (2.5) |"
+    # the text shape's renderer: numeric columns right-aligned, as in filings and pages
+    assert table_to_markdown(table) == "| Group | Dose | |\n| --- | ---: | ---: |\n| A\\|B | 1 | (2.5) |"
 
 
 def test_entities_are_never_expanded(tmp_path):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 from pipeline.fetch import main as fetch_main
 from sources.medical import read_pmc, read_pubmed
 from sources.medical_fetch import (

@@ -11,10 +11,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from core.schema import RawRecord
 from pipeline.config import load_config
-from pipeline.extract import extract, split_documents
-from pipeline.read import list_input_files
-from pipeline.schema import RawRecord
+from pipeline.stages.extract import extract, split_documents
+from pipeline.stages.read import list_input_files
 from sources import READERS, get_reader
 from sources.options import READER_OPTIONS, HtmlExtractOptions
 
@@ -77,8 +77,8 @@ def test_every_option_a_reader_reads_is_declared():
     """A reader that starts reading a new option must declare it in sources/options.py (or it is refused)."""
     declared = set().union(*(m.model_fields for m in READER_OPTIONS.values()))
     files = sorted((REPO / "sources").glob("*.py")) + [
-        REPO / "pipeline" / "extract.py",
-        REPO / "pipeline" / "read.py",
+        REPO / "pipeline" / "stages" / "extract.py",
+        REPO / "pipeline" / "stages" / "read.py",
     ]
     # fetch-time settings that share the name `options` but are Beam pipeline options, not reader options
     not_reader = {"max_num_workers", "num_workers"}

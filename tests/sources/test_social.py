@@ -15,8 +15,8 @@ import zstandard
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from pipeline.errors import RecordFailure
-from pipeline.schema import RawRecord, RecordError
+from core.errors import RecordFailure
+from core.schema import RawRecord, RecordError
 from sources.social import (
     DEFAULT_SUBREDDITS,
     is_cashtag_spam,

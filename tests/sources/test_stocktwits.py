@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from pipeline.schema import RawRecord, RecordError
+from core.schema import RawRecord, RecordError
 from sources import get_reader
 from sources.http import HttpClient, RawCache
 from sources.stocktwits import fetch_symbol_stream, read_stocktwits, stream_url

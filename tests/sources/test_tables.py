@@ -6,18 +6,14 @@ import re
 
 import lxml.html
 
-from sources.tables import (
-    Cell,
-    align,
-    html_rows,
-    is_layout,
+from core.textshape import (
     is_numeric_cell,
-    layout_paragraphs,
-    linearize,
+    linearize_table,
     markdown_table,
     split_table_lines,
     table_line_share,
 )
+from sources.tables import Cell, align, html_rows, is_layout, layout_paragraphs
 
 
 def _rows(markup: str) -> list[list[Cell]]:
@@ -110,7 +106,11 @@ def test_numeric_cells_and_pipes():
         assert is_numeric_cell(cell), cell
     assert not is_numeric_cell("Total assets")
     assert markdown_table([["a|b", "c"], ["1", "2"]]).startswith("| a\\|b | c |")
-    assert linearize([["", "2024"], ["Sales", "$10"]]) == "2024\nSales | $10"
+    assert linearize_table([["", "2024"], ["Sales", "$10"]]) == "Sales: 2024: $10"
+    # one renderer for every extractor: numeric columns right-aligned, pipes escaped
+    assert (
+        markdown_table([["", "2024"], ["Sales", "$10"], ["Costs", "(4)"]]).split("\n")[1] == "| --- | ---: |"
+    )
 
 
 def test_table_line_share():

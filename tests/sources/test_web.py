@@ -16,7 +16,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from pipeline.schema import RawRecord, RecordError
+from core.schema import RawRecord, RecordError
 from sources.web import classify_url, is_denied, normalize_url, read_feed, read_warc
 
 # ------------------------------------------------------------------------------------------------

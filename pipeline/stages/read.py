@@ -1,0 +1,183 @@
+"""ReadSources: expand each input's file patterns and stream every file through its connector.
+
+Files are matched when the pipeline is built (so a missing input fails at once with one clear line), then
+distributed over workers: one file is the unit of parallelism for reading. The run (``pipeline.run``) writes
+the records into small spill parts as they are read and spreads the parts, not the records, over the workers
+for extraction and everything after (``pipeline.flow``): one big file (a 1,000-page WARC, a Reddit or
+Wikipedia dump) is extracted by every worker, and no shuffle holds raw payloads in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from core.errors import ConfigError, RecordFailure
+from core.schema import RawRecord, RecordError, Skipped
+from pipeline import progress
+from pipeline.config import InputBase
+from pipeline.stages.base import ERRORS, counter
+from sources import get_reader, swap_skip_sink
+
+_LOG = logging.getLogger(__name__)
+
+SKIPPED = "skipped"
+
+# The source a whole-file failure is booked under, per reader kind (records carry their own source).
+KIND_DEFAULT_SOURCE = {
+    "edgar": "filings",
+    "warc": "web",
+    "rss": "news",
+    "reddit": "social",
+    "tweets": "social",
+    "wikipedia": "wikipedia",
+    "jsonl": "c4",
+    "html": "web",
+    "text": "c4",
+    "news_cache": "news",
+    "stocktwits": "social",
+    "pubmed": "pubmed",
+    "pmc": "pmc",
+}
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file to read: which input named it, the reader kind, the path and the reader options."""
+
+    input_name: str
+    kind: str
+    path: str
+    size: int
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def default_source(self) -> str:
+        opts = dict(self.options)
+        return str(opts.get("source") or KIND_DEFAULT_SOURCE.get(self.kind, "web"))
+
+
+def list_input_files(inputs: Sequence[InputBase]) -> list[InputFile]:
+    """Expand every input's paths/globs (local or gs://); a pattern that matches nothing is a ConfigError."""
+    files: list[InputFile] = []
+    for spec in inputs:
+        for pattern in spec.paths:
+            try:
+                matched = FileSystems.match([pattern])[0].metadata_list
+            except Exception as exc:  # Beam raises BeamIOError for unreachable schemes/buckets
+                raise ConfigError(f"input '{spec.name}': cannot list {pattern}: {exc}") from None
+            if not matched:
+                raise ConfigError(
+                    f"input '{spec.name}': no file matches {pattern} (check the path in your config or --input flag)"
+                )
+            for meta in sorted(matched, key=lambda m: m.path):
+                files.append(
+                    InputFile(
+                        input_name=spec.name,
+                        kind=spec.kind,
+                        path=meta.path,
+                        size=meta.size_in_bytes,
+                        options=tuple(sorted(spec.reader_options().items())),
+                    )
+                )
+    return files
+
+
+def read_file(input_file: InputFile) -> Iterator[RawRecord | RecordError | Skipped]:
+    """Stream one file through its connector: its records, its errors and the records it skipped on purpose.
+
+    A reader never takes the run down: whatever it raises (a library bug on one odd record, a broken stream)
+    becomes one error for the file, which says how many records were read before it, and the run goes on.
+    An empty file is one ``empty_file`` error, whatever the reader (one rule for every kind).
+    """
+    if input_file.size == 0:
+        yield RecordError(
+            source=input_file.default_source,
+            stage="read",
+            kind="empty_file",
+            message=f"{input_file.path} is empty (0 bytes): nothing to read",
+            id=input_file.path,
+            path=input_file.path,
+        )
+        return
+    reader = get_reader(input_file.kind)
+    sink: Counter = Counter()
+    read = 0
+    try:
+        with FileSystems.open(input_file.path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
+            items = iter(reader(input_file.path, stream, dict(input_file.options)))
+            while True:
+                previous = swap_skip_sink(sink)  # collect note_skipped() only while this reader runs
+                try:
+                    item = next(items)
+                except StopIteration:
+                    break
+                finally:
+                    swap_skip_sink(previous)
+                if isinstance(item, RawRecord):
+                    read += 1
+                yield item
+    except Exception as exc:  # noqa: BLE001 - the reader contract: nothing a reader raises may stop the run
+        kind = exc.kind if isinstance(exc, RecordFailure) else type(exc).__name__
+        where = f"after {read} records" if read else "before any record"
+        if not isinstance(exc, RecordFailure | OSError | EOFError | ValueError | UnicodeError):
+            _LOG.warning("reader %s failed on %s", input_file.kind, input_file.path, exc_info=True)
+        yield RecordError(
+            source=input_file.default_source,
+            stage="read",
+            kind=kind,
+            message=f"cannot read {input_file.path} {where}, the rest of the file is lost: {exc}"[:1000],
+            id=input_file.path,
+            path=input_file.path,
+        )
+    for (source, reason), n in sorted(sink.items()):
+        yield Skipped(source=source, reason=reason, count=n, path=input_file.path)
+
+
+class _ReadFileFn(beam.DoFn):
+    def process(self, input_file: InputFile):
+        for item in read_file(input_file):
+            if isinstance(item, Skipped):
+                counter(f"read:skipped:{item.reason}").inc(item.count)
+                yield pvalue.TaggedOutput(SKIPPED, item)
+            elif isinstance(item, RecordError):
+                counter(f"read:errors:{item.kind}").inc()
+                _LOG.warning("read error in %s (%s): %s", input_file.path, item.kind, item.message)
+                yield pvalue.TaggedOutput(ERRORS, item)
+            else:
+                item.input = input_file.input_name
+                counter(f"read:{item.source}").inc()
+                progress.tick("read")
+                yield item
+
+    def finish_bundle(self):
+        progress.flush()
+
+
+class ReadSources(beam.PTransform):
+    """All inputs of a run -> RawRecords (main), RecordErrors (``errors``) and, with ``with_skipped``, the
+    counts of records readers left out on purpose (``Skipped``) as a third output."""
+
+    def __init__(self, files: list[InputFile], with_skipped: bool = False):
+        super().__init__()
+        self._files = files
+        self._with_skipped = with_skipped
+
+    def expand(self, pbegin):
+        outputs = (
+            pbegin
+            | "ListFiles" >> beam.Create(self._files)
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ReadFiles" >> beam.ParDo(_ReadFileFn()).with_outputs(ERRORS, SKIPPED, main="records")
+        )
+        if self._with_skipped:
+            return outputs.records, outputs[ERRORS], outputs[SKIPPED]
+        return outputs.records, outputs[ERRORS]
