@@ -79,7 +79,7 @@ from pipeline.stages.write import shard_bucket, shard_path
 RAW_PART_OBJECTS = 200  # raw records per part: a 1,000-page WARC becomes 5 parts
 RAW_PART_BYTES = 16 << 20
 DOC_PARTS_PER_RAW = 5  # documents per part: 5x the raw records per part (extraction is the costly step)
-DOC_PART_BYTES = 32 << 20
+DOC_PART_BYTES = 16 << 20
 DESCRIBE_CHARS = 160
 NEVER_ROLL = 1 << 62
 BAND_KEY_BYTES = 10
@@ -495,7 +495,7 @@ class ApplyDecisionsFn(beam.DoFn):
 
 
 SHARD_GROUP_ROWS = 20_000  # a shard is written in row groups of at most this many rows ...
-SHARD_GROUP_CHARS = 64 << 20  # ... or this many characters of text, so a worker holds one row group
+SHARD_GROUP_CHARS = 8 << 20  # ... or this many characters of text: a worker holds one row group (~4x its text)
 
 
 class _HashingSink:
