@@ -76,8 +76,8 @@ from pipeline.stages.domain import DomainConfig, classify, n_words, needs_score
 from pipeline.stages.mix import add_token_count, assign_weight, compute_mixture
 from pipeline.stages.write import shard_bucket, shard_path
 
-RAW_PART_OBJECTS = 200  # raw records per part: a 1,000-page WARC becomes 5 parts
-RAW_PART_BYTES = 16 << 20
+RAW_PART_OBJECTS = 100  # raw records per part: a 1,000-page WARC becomes 10 parts
+RAW_PART_BYTES = 4 << 20  # ~4 filings: the parts are what the workers share out, by count
 DOC_PARTS_PER_RAW = 5  # documents per part: 5x the raw records per part (extraction is the costly step)
 DOC_PART_BYTES = 16 << 20
 DESCRIBE_CHARS = 160

@@ -141,7 +141,7 @@ class FinPileOptions(PipelineOptions):
             type=positive_int,
             default=None,
             metavar="N",
-            help="Raw records per spill part (default 200; documents per part: 5x): the unit of work that is "
+            help="Raw records per spill part (default 100, and at most 4 MB; documents per part: 5x): the unit of work that is "
             "spread over the workers after reading. Smaller parts spread a small input over more workers.",
         )
         parser.add_argument(
