@@ -158,7 +158,7 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     mh = minhash_config(cfg.dedup)
     exact_key("warm up")  # the punctuation table
     domain_cfg = DomainConfig.from_settings(cfg.domain)
-    domain_classifier = DomainClassifier(domain_cfg.model_path)
+    domain_classifier = DomainClassifier(domain_cfg.model_path, label=domain_cfg.label)
     domain_classifier.setup()
     count_tokens("warm up")
     priority = list(cfg.dedup.priority)
