@@ -490,7 +490,7 @@ def worker_datatrove(corpus: Path) -> dict[str, Any]:
         LanguageFilter,
     )
     from datatrove.pipeline.readers import JsonlReader, WarcReader
-    from datatrove.pipeline.stages.dedup.minhash import MinhashConfig, MinhashDedupSignature
+    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
 
     logging.getLogger().setLevel(logging.WARNING)
     try:
