@@ -481,6 +481,7 @@ def worker_datatrove(corpus: Path) -> dict[str, Any]:
     import logging
 
     from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
     from datatrove.pipeline.extractors import Trafilatura
     from datatrove.pipeline.filters import (
         C4QualityFilter,
@@ -490,7 +491,6 @@ def worker_datatrove(corpus: Path) -> dict[str, Any]:
         LanguageFilter,
     )
     from datatrove.pipeline.readers import JsonlReader, WarcReader
-    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
 
     logging.getLogger().setLevel(logging.WARNING)
     try:
