@@ -158,7 +158,7 @@ def worker_pure(corpus: Path) -> dict[str, Any]:
     mh = minhash_config(cfg.dedup)
     exact_key("warm up")  # the punctuation table
     domain_cfg = DomainConfig.from_settings(cfg.domain)
-    domain_classifier = DomainClassifier(domain_cfg.model_path)
+    domain_classifier = DomainClassifier(domain_cfg.model_path, label=domain_cfg.label)
     domain_classifier.setup()
     count_tokens("warm up")
     priority = list(cfg.dedup.priority)
@@ -481,6 +481,7 @@ def worker_datatrove(corpus: Path) -> dict[str, Any]:
     import logging
 
     from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
     from datatrove.pipeline.extractors import Trafilatura
     from datatrove.pipeline.filters import (
         C4QualityFilter,
@@ -490,7 +491,6 @@ def worker_datatrove(corpus: Path) -> dict[str, Any]:
         LanguageFilter,
     )
     from datatrove.pipeline.readers import JsonlReader, WarcReader
-    from datatrove.pipeline.stages.dedup.minhash import MinhashConfig, MinhashDedupSignature
 
     logging.getLogger().setLevel(logging.WARNING)
     try:

@@ -34,8 +34,8 @@ SCHEMA_VERSION = "2.0"
 # (``datasets`` has no map type). ``entries_to_dict`` turns either form back into a dict. Also in 2.0:
 # ``available_at`` (nullable UTC timestamp), when the text became public.
 
-# The domains of the shipped profiles (pipeline/profiles/__init__.py): each profile has its own domain and `general`.
-DOMAINS = ("financial", "medical", "general")
+# ``domain`` holds a profile's own domain or ``general``: the values come from the profiles
+# (``pipeline.profiles.DOMAINS``), not from here.
 
 # FinPile-style sources (the `source=` partition). Connectors map their records onto these.
 SOURCES = ("filings", "press", "news", "web", "social", "wikipedia", "c4", "pubmed", "pmc")

@@ -33,9 +33,7 @@ from typing import Any
 from filters.fasttext_model import LazyFastTextModel
 
 MAX_WORDS = 1000
-LABEL_FINANCIAL = "__label__financial"
-LABEL_GENERAL = "__label__general"
-LABELS = {"financial": LABEL_FINANCIAL, "general": LABEL_GENERAL}
+LABEL_PREFIX = "__label__"  # fastText's: a profile's model has __label__<its domain> and __label__general
 
 # English function words (articles, pronouns, auxiliaries, prepositions, conjunctions), dropped: their rate tells
 # the style and length of a text (a tweet, a headline, an encyclopedia article), not its subject, and the training
@@ -95,12 +93,13 @@ def normalise(text: str, max_words: int = MAX_WORDS) -> str:
 
 
 class DomainClassifier(LazyFastTextModel):
-    """Probability that a text is financial, from a fastText model file; loads the model lazily, pickles without it."""
+    """Probability that a text is in the profile's domain ``label`` (financial, medical), from a fastText model
+    file; loads the model lazily, pickles without it."""
 
-    def __init__(self, model_path: str, max_words: int = MAX_WORDS, label: str = "financial"):
+    def __init__(self, model_path: str, label: str, max_words: int = MAX_WORDS):
         self.model_path = model_path
         self.max_words = max_words
-        self.positive = f"__label__{label}"  # the profile's domain (financial, medical)
+        self.positive = f"{LABEL_PREFIX}{label}"  # the profile's domain
         self._model_obj: Any = None
 
     def _check(self, model: Any) -> None:
@@ -110,7 +109,7 @@ class DomainClassifier(LazyFastTextModel):
             )
 
     def score(self, text: str) -> float:
-        """Probability in [0, 1] that ``text`` is financial (0.0 for text without words)."""
+        """Probability in [0, 1] that ``text`` is in the profile's domain (0.0 for text without words)."""
         return self.score_many([text])[0]
 
     def score_many(self, texts: list[str]) -> list[float]:
@@ -120,7 +119,7 @@ class DomainClassifier(LazyFastTextModel):
         scores = [0.0] * len(lines)
         if not todo:
             return scores
-        # k=-1: every label with its probability, so the financial one is there even when it is not the top.
+        # k=-1: every label with its probability, so the domain's is there even when it is not the top.
         labels, probs = self._model.predict([lines[i] for i in todo], k=-1)
         for i, labs, ps in zip(todo, labels, probs, strict=True):
             by_label = dict(zip(labs, ps, strict=True))

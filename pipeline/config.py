@@ -47,7 +47,7 @@ from pydantic import (
 )
 
 from core.errors import ConfigError
-from core.schema import DOMAINS, SOURCES
+from core.schema import SOURCES
 from filters.pii import KINDS as PII_KINDS
 from filters.quality import GROUPS as QUALITY_GROUPS
 from filters.quality import (
@@ -58,7 +58,10 @@ from filters.quality import (
     GopherRepetitionThresholds,
 )
 from pipeline.profiles import (
+    DEFAULT_DOMAIN,
+    DEFAULT_DOMAIN_TARGETS,
     DEFAULT_PROFILE,
+    DOMAINS,
     FINANCE,
     GENERAL_DOMAIN,
     default_config_path,
@@ -78,20 +81,10 @@ NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
 NonNegativeFloat = Annotated[StrictFloat, Field(ge=0)]
 LanguageCode = Annotated[StrictStr, Field(pattern=r"^[a-z]{2,3}$")]
 
-# Which FinPile domain each source belongs to in the finance profile (overridable under `source_domains`);
-# another profile places its own `profile.domain_sources` in its domain, every other source in general.
-DEFAULT_SOURCE_DOMAINS: dict[str, str] = {
-    "filings": "financial",
-    "press": "financial",
-    "news": "financial",
-    "social": "financial",
-    "web": "general",
-    "wikipedia": "general",
-    "c4": "general",
-    # the medical sources (sources/medical.py) are general text in the finance profile
-    "pubmed": "general",
-    "pmc": "general",
-}
+# Which domain each source belongs to in the finance profile (its `profile.domain_sources` in its domain, every
+# other source, the medical ones included, general; overridable under `source_domains`); another profile places
+# its own `profile.domain_sources` the same way.
+DEFAULT_SOURCE_DOMAINS: dict[str, str] = source_domains_of(FINANCE, SOURCES)
 
 
 def resolve_path(path: str, base_dir: str) -> str:
@@ -431,7 +424,7 @@ class MixSettings(Section):
     SECTION: ClassVar[str] = "mix"
 
     domain_targets: dict[DomainName, Fraction] = Field(
-        default_factory=lambda: {"financial": 0.51, "general": 0.49},
+        default_factory=lambda: dict(DEFAULT_DOMAIN_TARGETS),
         description="share of tokens per domain; must sum to 1",
     )
     source_targets: dict[DomainName, SourceShares] = Field(
@@ -473,8 +466,10 @@ class ProfileSettings(Section):
 
     SECTION: ClassVar[str] = "profile"
 
-    name: Annotated[StrictStr, Field(min_length=1)] = Field("finance", description="finance, medical, ...")
-    domain: DomainName = Field("financial", description="the profile's domain (the other one is general)")
+    name: Annotated[StrictStr, Field(min_length=1)] = Field(
+        DEFAULT_PROFILE, description="finance, medical, ..."
+    )
+    domain: DomainName = Field(DEFAULT_DOMAIN, description="the profile's domain (the other one is general)")
     domain_sources: list[SourceName] = Field(
         default_factory=lambda: list(FINANCE["domain_sources"]),
         description="sources whose documents are in the profile's domain by origin; the rest are general",

@@ -15,6 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
+from pipeline.profiles import DEFAULT_DOMAIN  # noqa: E402
+
 ALL = "all"
 STAGE_COLOURS = {
     "kept": "#2ca02c",
@@ -287,7 +289,7 @@ def scores_plot(stats: dict[str, Any]) -> bytes | None:
         ("lang_score", "language confidence"),
     ]
     if dist[ALL]["domain_score"]["docs"]:
-        panels.append(("domain_score", f"{stats.get('domain') or 'financial'}-domain score"))
+        panels.append(("domain_score", f"{stats.get('domain') or DEFAULT_DOMAIN}-domain score"))
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4))
     for ax, (field, label) in zip(axes, panels, strict=True):
         for s in sources:

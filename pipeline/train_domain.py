@@ -49,7 +49,7 @@ from typing import Any
 from core.errors import ConfigError
 from core.schema import entries_to_dict
 from filters.domain import MAX_WORDS, DomainClassifier, normalise
-from pipeline.profiles import FINANCE, load_profile
+from pipeline.profiles import DEFAULT_DOMAIN, FINANCE, load_profile
 
 GENERAL_SOURCES = frozenset({"wikipedia", "web", "c4"})
 CHUNK_WORDS = 40
@@ -154,14 +154,14 @@ def _open_csv(path: str) -> list[list[str]]:
         return list(csv.reader(f))
 
 
-def read_ag_news(path: str, positive: str = "financial") -> list[LabelledDoc]:
+def read_ag_news(path: str, positive: str = DEFAULT_DOMAIN) -> list[LabelledDoc]:
     """AG News rows ``class,title,description`` (no header): Business is financial, the rest general. For another
     profile (``positive`` not ``financial``) the Business rows are left out and the rest is general."""
     docs = []
     for lineno, row in enumerate(_open_csv(path), 1):
         if len(row) != 3 or row[0] not in {"1", "2", "3", "4"}:
             raise ConfigError(f"{path}:{lineno}: not an AG News row (class 1-4, title, description)")
-        if row[0] == AG_NEWS_BUSINESS and positive != "financial":
+        if row[0] == AG_NEWS_BUSINESS and positive != DEFAULT_DOMAIN:
             continue
         label = positive if row[0] == AG_NEWS_BUSINESS else "general"
         docs.append(LabelledDoc(f"ag_news:{lineno}", ag_news_text(row[1], row[2]), "ag_news", label))
@@ -177,11 +177,11 @@ def read_phrasebank(path: str) -> list[LabelledDoc]:
     for lineno, row in enumerate(rows, 2):
         if len(row) != 2:
             raise ConfigError(f"{path}:{lineno}: not a PhraseBank row (label, sentence)")
-        docs.append(LabelledDoc(f"phrasebank:{lineno}", row[1], "phrasebank", "financial"))
+        docs.append(LabelledDoc(f"phrasebank:{lineno}", row[1], "phrasebank", DEFAULT_DOMAIN))
     return docs
 
 
-def read_lines(spec: str, positive: str = "financial") -> list[LabelledDoc]:
+def read_lines(spec: str, positive: str = DEFAULT_DOMAIN) -> list[LabelledDoc]:
     """``LABEL=FILE``: one document per non-empty line, all labelled LABEL (the profile's domain or general)."""
     label, sep, path = spec.partition("=")
     if not sep or label not in (positive, "general"):
@@ -224,7 +224,7 @@ def chunks(text: str) -> list[str]:
 
 
 def training_lines(
-    docs: list[LabelledDoc], seed: int | None = None, positive: str = "financial"
+    docs: list[LabelledDoc], seed: int | None = None, positive: str = DEFAULT_DOMAIN
 ) -> list[str]:
     """fastText lines ``__label__x words...``, the smaller label repeated until the labels balance; shuffled with
     ``seed`` (None: label blocks in order)."""
@@ -288,7 +288,7 @@ def fit(train_file: str, params: TrainParams) -> Any:
         os.unlink(vec_path)
 
 
-def train(docs: list[LabelledDoc], out: str, params: TrainParams, positive: str = "financial") -> int:
+def train(docs: list[LabelledDoc], out: str, params: TrainParams, positive: str = DEFAULT_DOMAIN) -> int:
     """Train on ``docs`` and save the model to ``out`` (quantised when it ends in .ftz); returns the line count."""
     labels = {d.label for d in docs}
     if labels != {positive, "general"}:
@@ -313,7 +313,7 @@ def train(docs: list[LabelledDoc], out: str, params: TrainParams, positive: str 
 
 
 def figures_at(
-    scores: list[float], docs: list[LabelledDoc], threshold: float, positive: str = "financial"
+    scores: list[float], docs: list[LabelledDoc], threshold: float, positive: str = DEFAULT_DOMAIN
 ) -> Figures:
     """Precision/recall/F1 of the positive class (the profile's domain) for given scores at ``threshold``."""
     tp = fp = fn = tn = 0
@@ -344,14 +344,14 @@ def figures_at(
 
 
 def evaluate(
-    model_path: str, docs: list[LabelledDoc], threshold: float, positive: str = "financial"
+    model_path: str, docs: list[LabelledDoc], threshold: float, positive: str = DEFAULT_DOMAIN
 ) -> Figures:
     """Precision/recall/F1 of the positive class on ``docs``, scored as the pipeline scores them."""
     scores = DomainClassifier(model_path, label=positive).score_many([d.text for d in docs])
     return figures_at(scores, docs, threshold, positive)
 
 
-def _is_quantised(path: str, positive: str = "financial") -> bool:
+def _is_quantised(path: str, positive: str = DEFAULT_DOMAIN) -> bool:
     return bool(DomainClassifier(path, label=positive)._model.is_quantized())
 
 
@@ -392,7 +392,7 @@ def model_card(
                 "fastText supervised classifier, `__label__financial` vs `__label__general`, used by the ClassifyDomain",
                 "stage to pick financially relevant documents out of general sources (FinPile's *Web* category).",
             ]
-            if positive == "financial"
+            if positive == DEFAULT_DOMAIN
             else [
                 f"fastText supervised classifier, `__label__{positive}` vs `__label__general` (profile "
                 f"`{profile['name']}`), used by",
@@ -416,13 +416,13 @@ def model_card(
                 "Labels: runs by source (financial = filings, press, news, social from finance subreddits/tweets; general",
                 "= wikipedia, web, c4); AG News Business = financial, World/Sports/Sci-Tech = general; PhraseBank =",
             ]
-            if positive == "financial"
+            if positive == DEFAULT_DOMAIN
             else [
                 f"Labels: runs by source ({positive} = {', '.join(profile['domain_sources'])}; general = wikipedia, web, "
                 "c4); AG News World/Sports/Sci-Tech = general (Business left out); `--lines` files as labelled.",
             ]
         ),
-        f"{'financial. ' if positive == 'financial' else ''}Held-out: documents whose `sha1(seed:id)` falls below "
+        f"{DEFAULT_DOMAIN + '. ' if positive == DEFAULT_DOMAIN else ''}Held-out: documents whose `sha1(seed:id)` falls below "
         f"{holdout:.0%} (seed {params.seed}).",
         "",
         "| label | source | train docs | held-out docs |",
@@ -528,7 +528,7 @@ def load_inputs(
     """Every labelled document of the given inputs, and the run rows skipped for want of a label."""
     profile = profile or FINANCE
     positive = profile["domain"]
-    if phrasebank and positive != "financial":
+    if phrasebank and positive != DEFAULT_DOMAIN:
         raise ConfigError(f"--phrasebank is financial text: it has no label in the {profile['name']} profile")
     docs: list[LabelledDoc] = []
     skipped: Counter = Counter()
@@ -548,7 +548,7 @@ def load_inputs(
 
 
 def evaluate_held_out(
-    out: str, held: list[LabelledDoc], threshold: float, positive: str = "financial"
+    out: str, held: list[LabelledDoc], threshold: float, positive: str = DEFAULT_DOMAIN
 ) -> dict[str, Any]:
     """Figures on all held-out documents, on the full-length and the short ones, and a threshold sweep."""
     scores = DomainClassifier(out, label=positive).score_many([d.text for d in held])

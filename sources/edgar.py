@@ -1887,8 +1887,7 @@ def extract_filing(raw: RawRecord, options: Mapping[str, Any] | None = None) -> 
     return Document(
         id=doc_id(raw.source, raw.id),
         text=text,
-        source=raw.source,
-        domain="financial",
+        source=raw.source,  # its domain is the profile's, set by Extract from the source
         url=raw.url,
         title=title,
         date=metadata.get("filed", ""),  # the filing date, never the period (see core.schema)
@@ -1972,7 +1971,11 @@ _10K_ITEMS = tuple(
             ("management", "discussion"),
         ),
         ("7A", "Quantitative and Qualitative Disclosures About Market Risk", ("quantitative", "market risk")),
-        ("8", "Financial Statements and Supplementary Data", ("financial", "statements")),
+        (
+            "8",
+            "Financial Statements and Supplementary Data",
+            ("financial", "statements"),  # heading words, not a domain
+        ),
         (
             "9",
             "Changes in and Disagreements with Accountants on Accounting and Financial Disclosure",
@@ -2006,7 +2009,7 @@ _10K_ITEMS = tuple(
 _10Q_ITEMS = tuple(
     _ItemSpec(f"part{part}_item{number.lower()}", number, part, title, keywords)
     for part, number, title, keywords in (
-        (1, "1", "Financial Statements", ("financial", "statements")),
+        (1, "1", "Financial Statements", ("financial", "statements")),  # heading words, not a domain
         (
             1,
             "2",

@@ -212,13 +212,7 @@ class EdgarFetchConfig:
 
     def client(self) -> HttpClient:
         """An HTTP client with this config's User-Agent, rate and retry policy."""
-        return HttpClient(
-            self.user_agent,
-            self.max_rps,
-            max_retries=self.max_retries,
-            backoff_base=self.backoff_base,
-            timeout=self.timeout,
-        )
+        return HttpClient.from_settings(self)
 
 
 def per_worker_rps(global_rps: float, num_workers: int, processes_per_worker: int = 1) -> float:

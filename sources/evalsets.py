@@ -387,7 +387,7 @@ REGISTRY: dict[str, EvalSetSource] = {
         EvalSetSource(
             "pubmedqa",
             "PubMedQA (PQA-L, expert-labelled)",
-            "medical",
+            "medical",  # the profile the set serves (a profile name), not a domain
             f"{_GH}/pubmedqa/pubmedqa/1f00b98d5cc626844bf8c4ca513b6e62c40071ec/data/ori_pqal.json",
             "MIT",
             "PQA-L (1,000 questions)",
@@ -396,7 +396,7 @@ REGISTRY: dict[str, EvalSetSource] = {
         EvalSetSource(
             "medqa",
             "MedQA (USMLE, 4 options)",
-            "medical",
+            "medical",  # the profile the set serves (a profile name), not a domain
             f"{_HF}/GBaker/MedQA-USMLE-4-options/resolve/refs%2Fconvert%2Fparquet/default/test/0000.parquet",
             "MIT",
             "test",
@@ -405,7 +405,7 @@ REGISTRY: dict[str, EvalSetSource] = {
         EvalSetSource(
             "medmcqa",
             "MedMCQA",
-            "medical",
+            "medical",  # the profile the set serves (a profile name), not a domain
             f"{_HF}/openlifescienceai/medmcqa/resolve/refs%2Fconvert%2Fparquet/default/validation/0000.parquet",
             "MIT",
             "validation (test answers are withheld)",
@@ -414,9 +414,9 @@ REGISTRY: dict[str, EvalSetSource] = {
     )
 }
 
-PROFILES = ("finance", "medical")
+PROFILES = ("finance", "medical")  # profile names, not a domain
 FINANCE_SETS = tuple(n for n, s in REGISTRY.items() if s.profile == "finance")
-MEDICAL_SETS = tuple(n for n, s in REGISTRY.items() if s.profile == "medical")
+MEDICAL_SETS = tuple(n for n, s in REGISTRY.items() if s.profile == "medical")  # a profile name, not a domain
 
 
 def sets_of_profile(profile: str) -> tuple[str, ...]:

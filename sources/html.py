@@ -52,7 +52,6 @@ from core.textshape import (
 )
 from filters.language import normalize_language_tag
 
-FINANCIAL_SOURCES = frozenset({"news", "press"})
 EXTRACTOR = "trafilatura"
 DEFAULT_EXTRACT_OPTIONS = {
     "include_comments": False,
@@ -531,8 +530,7 @@ def extract_html(raw: RawRecord, options: Mapping[str, Any] | None = None) -> Do
     return Document(
         id=doc_id(raw.source, raw.id),
         text=text,
-        source=raw.source,
-        domain="financial" if raw.source in FINANCIAL_SOURCES else "general",
+        source=raw.source,  # its domain is the profile's choice, set by Extract from the source
         url=raw.url,
         title=title or raw.metadata.get("title", ""),
         date=str(date)[:10] or raw.metadata.get("published", "")[:10],

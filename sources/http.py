@@ -222,6 +222,18 @@ class HttpClient:
     included) and ``status_counts`` every status (or failure kind) seen.
     """
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> HttpClient:
+        """A client with the User-Agent, rate and retry policy of a fetch command's settings (any object with
+        ``user_agent``, ``max_rps``, ``max_retries``, ``backoff_base`` and ``timeout``)."""
+        return cls(
+            settings.user_agent,
+            settings.max_rps,
+            max_retries=settings.max_retries,
+            backoff_base=settings.backoff_base,
+            timeout=settings.timeout,
+        )
+
     def __init__(
         self,
         user_agent: str,

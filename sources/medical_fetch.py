@@ -157,13 +157,8 @@ class MedicalFetchConfig:
         self.base_url = self.base_url.rstrip("/")
 
     def client(self) -> HttpClient:
-        return HttpClient(
-            self.user_agent,
-            self.max_rps,
-            max_retries=self.max_retries,
-            backoff_base=self.backoff_base,
-            timeout=self.timeout,
-        )
+        """An HTTP client with this config's User-Agent, rate and retry policy."""
+        return HttpClient.from_settings(self)
 
 
 @dataclass

@@ -259,3 +259,49 @@ def test_the_checker_finds_an_upward_import_and_a_cycle(tmp_path):
         "sources/web.py: sources.textshape",
         "sources/web.py: pipeline.errors.RecordFailure",
     ]
+
+
+def domain_literals(root: Path, domains: Iterable[str]) -> list[str]:
+    """``file:line`` of every string constant equal to a profile's domain name in the code outside
+    ``pipeline/profiles``. Docstrings are prose and may name the finance profile's domain; a line that says
+    ``not a domain`` in a comment uses the word otherwise (a heading keyword, the profile name "medical")."""
+    names = set(domains)
+    found = []
+    for module, path in module_files(root).items():
+        if module.startswith("pipeline.profiles"):
+            continue
+        source = path.read_text(encoding="utf-8")
+        lines = source.split("\n")
+        tree = ast.parse(source)
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and node.value in names
+                and id(node) not in docstrings
+                and "not a domain" not in lines[node.lineno - 1]
+            ):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def test_no_module_outside_a_profile_names_a_domain():
+    """Issue 22: the domain values, the defaults of the schema and mix, the extractors' domains and the
+    report's labels come from the profiles; a literal "financial" elsewhere is a finance fork."""
+    from pipeline.profiles import DOMAINS, GENERAL_DOMAIN
+
+    assert domain_literals(REPO, [d for d in DOMAINS if d != GENERAL_DOMAIN]) == []
+
+
+def test_the_domain_check_finds_a_literal(tmp_path):
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "x.py").write_text('"""financial"""\nDOMAIN = "financial"\n', encoding="utf-8")
+    assert domain_literals(tmp_path, ["financial"]) == ["core/x.py:2"]

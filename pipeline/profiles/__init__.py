@@ -45,17 +45,30 @@ def default_config_path() -> str:
     return os.path.join(profiles_dir(), f"{DEFAULT_PROFILE}.yaml")
 
 
-def _profile_section(path: str) -> dict[str, Any]:
-    """The ``profile:`` section of a shipped profile's config file, as written."""
+def _shipped_config(path: str) -> dict[str, Any]:
+    """A shipped profile's config file, as written."""
     import yaml
 
     with open(path, encoding="utf-8") as f:
-        return yaml.safe_load(f)["profile"]
+        return yaml.safe_load(f)
+
+
+def _profile_section(path: str) -> dict[str, Any]:
+    """The ``profile:`` section of a shipped profile's config file, as written."""
+    return _shipped_config(path)["profile"]
 
 
 # The finance profile (FinPile), from its config file: what a config without a ``profile:`` section follows
-# (configs and runs made before profiles existed).
-FINANCE: dict[str, Any] = _profile_section(default_config_path())
+# (configs and runs made before profiles existed), and where the schema's defaults come from: no module
+# outside the profile names a domain.
+_FINANCE_CONFIG: dict[str, Any] = _shipped_config(default_config_path())
+FINANCE: dict[str, Any] = _FINANCE_CONFIG["profile"]
+DEFAULT_DOMAIN: str = FINANCE["domain"]
+# The finance profile's mix (BloombergGPT's FinPile shares): the defaults of a config without ``mix:``.
+DEFAULT_DOMAIN_TARGETS: dict[str, float] = dict(_FINANCE_CONFIG["mix"]["domain_targets"])
+DEFAULT_SOURCE_TARGETS: dict[str, dict[str, float]] = {
+    domain: dict(shares) for domain, shares in _FINANCE_CONFIG["mix"]["source_targets"].items()
+}
 
 
 def profile_names() -> list[str]:
@@ -65,6 +78,18 @@ def profile_names() -> list[str]:
     if os.path.isdir(folder):
         names.update(f[: -len(".yaml")] for f in os.listdir(folder) if f.endswith(".yaml"))
     return sorted(names)
+
+
+def profile_domains() -> tuple[str, ...]:
+    """The values of the schema's ``domain``: every shipped profile's own domain (finance first), then
+    ``general``. A profile file dropped into ``pipeline/profiles/`` brings its domain with it."""
+    domains = [DEFAULT_DOMAIN]
+    for name in profile_names():
+        if name != DEFAULT_PROFILE:
+            domain = _profile_section(profile_config_path(name)).get("domain")
+            if isinstance(domain, str) and domain and domain not in domains and domain != GENERAL_DOMAIN:
+                domains.append(domain)
+    return (*domains, GENERAL_DOMAIN)
 
 
 def profile_config_path(name: str) -> str:
@@ -169,3 +194,6 @@ def reference_of(config: dict[str, Any] | None) -> dict[str, Any]:
     ``config``); FinPile's for a run without a profile (finance runs made before profiles)."""
     profile = (config or {}).get("profile") or FINANCE
     return profile.get("reference") or FINANCE["reference"]
+
+
+DOMAINS: tuple[str, ...] = profile_domains()

@@ -4,7 +4,7 @@ FinPile's "Web" category is financially relevant pages picked out of the general
 2023, section 2.1). Scored are the documents whose source is in ``domain.sources`` (default ``[web, c4]``:
 general web pages and C4-like inputs) and any document a reader marked ``metadata["domain_hint"] = "unknown"``
 (a Reddit post from a subreddit outside the finance allow-list: a post in r/MMA is not financial because it is
-on Reddit). The stage stores the classifier's probability of "financial" as ``metadata["domain_score"]`` (a
+on Reddit). The stage stores the classifier's probability of the profile's domain as ``metadata["domain_score"]`` (a
 string with 4 decimals: the Document schema keeps metadata as string pairs, so no schema bump is needed) and the
 domain the document had as ``metadata["domain_before"]``, then sets ``domain`` to ``financial`` when the score
 is at least ``domain.threshold`` (default 0.5) and to ``general`` otherwise. A text with fewer than
@@ -37,6 +37,7 @@ from core.errors import ConfigError
 from core.schema import Document, Rejected
 from filters.domain import DomainClassifier, normalise
 from pipeline.config import DomainSettings
+from pipeline.profiles import DEFAULT_DOMAIN
 from pipeline.stages.base import NAMESPACE, DocumentStage, apply_stage, counter
 
 STAGE = "domain"
@@ -61,11 +62,11 @@ class DomainConfig:
     threshold: float = DEFAULT_THRESHOLD
     min_words: int = DEFAULT_MIN_WORDS
     sources: tuple[str, ...] = DEFAULT_SOURCES
-    label: str = "financial"  # the profile's domain: the model's positive label is __label__<label>
+    label: str = DEFAULT_DOMAIN  # the profile's domain: the model's positive label is __label__<label>
 
     @classmethod
     def from_settings(
-        cls, settings: DomainSettings | dict[str, Any] | None, label: str = "financial"
+        cls, settings: DomainSettings | dict[str, Any] | None, label: str = DEFAULT_DOMAIN
     ) -> DomainConfig:
         """From the typed ``domain`` section (a plain mapping is validated by the config schema first);
         ``label``: the profile's domain, the model's positive label."""
@@ -101,7 +102,7 @@ def classify(
     threshold: float,
     sources: frozenset[str] = frozenset(),
     too_short: bool = False,
-    label: str = "financial",
+    label: str = DEFAULT_DOMAIN,
 ) -> Document:
     """Record ``domain_score`` and ``domain_before``, set the domain from the score (the pure decision): the
     profile's domain ``label`` (``financial``, ``medical``) at or above the threshold, ``general`` below; a
@@ -165,7 +166,7 @@ class ClassifyDomain(beam.PTransform):
     """Score the financial relevance of documents whose source does not decide their domain, and set it
     (main, rejected (always empty), errors)."""
 
-    def __init__(self, settings: DomainSettings | dict[str, Any] | None = None, label: str = "financial"):
+    def __init__(self, settings: DomainSettings | dict[str, Any] | None = None, label: str = DEFAULT_DOMAIN):
         super().__init__()
         self.config = DomainConfig.from_settings(settings, label)
         check_model_label(self.config)

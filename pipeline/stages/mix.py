@@ -45,12 +45,10 @@ from core.schema import Document
 from filters.tokens import count_tokens
 from pipeline.config import MixSettings
 
-DEFAULT_DOMAIN_TARGETS = {"financial": 0.51, "general": 0.49}
-# BloombergGPT Table 1, % of training tokens, mapped onto our sources (see the module docstring).
-DEFAULT_SOURCE_TARGETS: dict[str, dict[str, float]] = {
-    "financial": {"web": 42.01, "news": 5.31, "filings": 2.04, "press": 1.21, "social": 1.00},
-    "general": {"web": 25.90, "c4": 19.48, "wikipedia": 3.35},
-}
+# What a config without ``mix:`` gets: the finance profile's mix (pipeline/profiles/finance.yaml: BloombergGPT
+# Table 1, % of training tokens, mapped onto our sources; see the module docstring).
+from pipeline.profiles import DEFAULT_DOMAIN_TARGETS, DEFAULT_SOURCE_TARGETS
+
 DEFAULT_MAX_WEIGHT = 4.0
 NATURAL = "natural"
 MET_TOLERANCE = 0.001  # |achieved - target| within 0.1 percentage point counts as met

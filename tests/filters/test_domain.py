@@ -7,9 +7,12 @@ import pickle
 
 import pytest
 
-from filters.domain import LABEL_FINANCIAL, LABEL_GENERAL, DomainClassifier, normalise
+from filters.domain import DomainClassifier, normalise
 from pipeline.stages.domain import default_model_path
 from pipeline.train_domain import TrainParams, fit
+
+LABEL_FINANCIAL = "__label__financial"
+LABEL_GENERAL = "__label__general"
 
 FINANCIAL = [
     "The company reported quarterly revenue of $4.2 billion and raised its full-year earnings guidance.",
@@ -73,13 +76,13 @@ def test_surface_form_does_not_change_the_line_or_the_score(variant):
         "$0.25 per share; shares of AAPL rose 3% in after-hours trading."
     )
     assert normalise(variant(text)) == normalise(text)
-    clf = DomainClassifier(default_model_path())
+    clf = DomainClassifier(default_model_path(), label="financial")
     assert clf.score(variant(text)) == clf.score(text)
     assert clf.score(variant(GENERAL[0])) == clf.score(GENERAL[0])
 
 
 def test_financial_text_scores_high_and_general_low(model_path):
-    clf = DomainClassifier(model_path)
+    clf = DomainClassifier(model_path, label="financial")
     fin = clf.score("The bank raised its dividend after quarterly earnings beat analysts' estimates.")
     gen = clf.score("Frogs live beside the garden pond among the roses and the tulips.")
     assert fin > 0.5 > gen
@@ -87,7 +90,7 @@ def test_financial_text_scores_high_and_general_low(model_path):
 
 
 def test_score_many_matches_score_and_keeps_order(model_path):
-    clf = DomainClassifier(model_path)
+    clf = DomainClassifier(model_path, label="financial")
     texts = [FINANCIAL[0], "", GENERAL[0], "!!! ---"]
     scores = clf.score_many(texts)
     assert scores == pytest.approx([clf.score(t) for t in texts])
@@ -96,7 +99,7 @@ def test_score_many_matches_score_and_keeps_order(model_path):
 
 
 def test_model_loads_lazily_and_is_not_pickled(model_path):
-    clf = DomainClassifier(model_path)
+    clf = DomainClassifier(model_path, label="financial")
     assert clf._model_obj is None
     clf.setup()
     assert clf._model_obj is not None
@@ -108,4 +111,4 @@ def test_model_loads_lazily_and_is_not_pickled(model_path):
 def test_a_model_without_the_financial_label_is_refused(tmp_path):
     other = train_tiny_model(str(tmp_path / "other.bin"), labels=("__label__a", "__label__b"))
     with pytest.raises(ValueError, match="not a domain model"):
-        DomainClassifier(other).score("anything at all")
+        DomainClassifier(other, label="financial").score("anything at all")

@@ -148,7 +148,7 @@ def test_train_from_a_run_writes_model_card_and_figures(tmp_path, capsys):
         assert heading in card
     assert "| **total** | | " in card
     assert "Not used (no label): financial/web=1" in card
-    clf = DomainClassifier(str(out))
+    clf = DomainClassifier(str(out), label="financial")
     assert clf.score(FINANCIAL[2]) > 0.5 > clf.score(GENERAL[2])
 
 
@@ -281,7 +281,9 @@ def test_medical_classifier_two_trainings_give_identical_bytes(tmp_path, capsys)
     clf = DomainClassifier(str(a), label="medical")
     assert clf.score(MEDICAL[2]) > 0.5 > clf.score(GENERAL[2])
     with pytest.raises(ValueError, match="no __label__financial label"):
-        DomainClassifier(str(a)).setup()  # a medical model is refused where a financial one is expected
+        DomainClassifier(
+            str(a), label="financial"
+        ).setup()  # a medical model is refused where a financial one is expected
 
 
 def test_medical_profile_refuses_phrasebank_and_unknown_profile(tmp_path):

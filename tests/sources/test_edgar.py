@@ -660,7 +660,7 @@ def test_extract_inline_xbrl_drops_hidden_header_and_decodes_entities():
         "(Exact name of registrant as specified in its charter)\n\nState: Delaware\n\n"
         "Item 2.02 Results of Operations.\n\nRevenue was $12.5 million, up 4’s a & b."
     )
-    assert (doc.n_chars, doc.domain, doc.source) == (len(doc.text), "financial", "filings")
+    assert (doc.n_chars, doc.source) == (len(doc.text), "filings")
     assert doc.id == doc_id("filings", "0000000001-24-000001:1")
     assert (doc.title, doc.date) == ("Acme Corp 8-K", "2024-11-01")
     assert "items" not in doc.metadata  # 8-K: no item split
@@ -1029,7 +1029,7 @@ def test_real_file_records_and_metadata(real_documents, name):
         for token in ("ix:", "us-gaap:", "&#", "dei:"):
             assert token not in doc.text, (record.id, token)
         assert doc.n_chars == len(doc.text)
-        assert doc.domain == "financial" and doc.source == record.source
+        assert doc.source == record.source
 
 
 def test_real_submission_header_metadata(real_documents):

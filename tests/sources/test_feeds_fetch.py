@@ -176,7 +176,7 @@ def test_cached_article_reads_like_a_warc_page(site: Site, tmp_path: Path) -> No
     assert record.metadata["feed_title"] == "Example Markets"
     doc = extract_html(record)
     assert "raised its annual guidance" in doc.text and "Home | Markets" not in doc.text
-    assert doc.domain == "financial"
+    assert doc.source == "news"  # its domain is the profile's (Extract), not the extractor's
     with open(path, "rb") as stream:
         [press] = list(reader(path, stream, {"press_domains": "127.0.0.1", "deny_domains": "127.0.0.1"}))
     assert press.source == "press" and press.metadata["drop_reason"] == "url:denied_domain"

@@ -161,7 +161,7 @@ def test_decode_undecodable_bytes_raise_charset_failure() -> None:
 def test_extract_article() -> None:
     doc = extract_html(raw(ARTICLE.encode(), warc_file="a.warc.gz", http_status="200"))
     assert doc.id == doc_id("news", "rec-1")
-    assert (doc.source, doc.domain, doc.url) == ("news", "financial", "https://www.example.com/markets/acme")
+    assert (doc.source, doc.url) == ("news", "https://www.example.com/markets/acme")
     assert doc.title == "Acme Corp beats estimates"
     assert doc.date == "2024-01-16"
     assert doc.text.startswith(
@@ -183,9 +183,17 @@ def test_extract_article() -> None:
     }
 
 
-def test_extract_general_source_domain() -> None:
-    assert extract_html(raw(ARTICLE, source="web")).domain == "general"
-    assert extract_html(raw(ARTICLE, source="press")).domain == "financial"
+def test_the_domain_comes_from_the_profile_not_the_extractor() -> None:
+    """The HTML extractor named press and news "financial" itself; the profile's source map decides."""
+    from core.schema import SOURCES
+    from pipeline.config import DEFAULT_SOURCE_DOMAINS
+    from pipeline.profiles import load_profile, source_domains_of
+    from pipeline.stages.extract import extract
+
+    medical = source_domains_of(load_profile("medical"), SOURCES)
+    assert extract(raw(ARTICLE, source="press"), DEFAULT_SOURCE_DOMAINS).domain == "financial"
+    assert extract(raw(ARTICLE, source="web"), DEFAULT_SOURCE_DOMAINS).domain == "general"
+    assert extract(raw(ARTICLE, source="press"), medical).domain == "general"
 
 
 def test_extract_is_deterministic_across_documents() -> None:

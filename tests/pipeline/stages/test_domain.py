@@ -84,7 +84,7 @@ def test_config_defaults_and_errors(model_path):
 
 
 def test_shipped_model_separates_finance_from_gardening():
-    clf = DomainClassifier(default_model_path())
+    clf = DomainClassifier(default_model_path(), label="financial")
     fin, gen = clf.score_many(
         [
             "The central bank raised interest rates; bond yields rose and bank shares fell after earnings.",
@@ -167,7 +167,7 @@ def test_named_real_pages_land_in_the_right_domain(shared_data, name):
     text = page_text(shared_data, name)
     doc = classify(
         Document(id=name, text=text, source="web", domain="general"),
-        DomainClassifier(cfg.model_path).score(text),
+        DomainClassifier(cfg.model_path, label="financial").score(text),
         cfg.threshold,
         frozenset(cfg.sources),
     )
@@ -181,5 +181,5 @@ def test_named_real_pages_land_in_the_right_domain(shared_data, name):
 )
 def test_the_california_court_story_is_general(shared_data):
     name = "californiaglobe.com.amazon.html"
-    score = DomainClassifier(default_model_path()).score(page_text(shared_data, name))
+    score = DomainClassifier(default_model_path(), label="financial").score(page_text(shared_data, name))
     assert score < DomainConfig.from_settings({}).threshold
