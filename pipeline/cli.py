@@ -51,8 +51,15 @@ def format_summary(manifest: dict[str, Any], run_dir: str) -> str:
     """The run summary: where the output went and the funnel per source."""
     funnel = manifest["funnel"]
     lines = [
-        f"output: {run_dir}  ({len(manifest['shards'])} shards, runner {manifest['runner']}, "
-        f"{manifest['wall_seconds']:.1f}s)"
+        f"output: {run_dir}  ({len(manifest['shards'])} shards, runner {manifest['runner']}"
+        + (f", {manifest['workers']} workers" if manifest.get("workers") else "")
+        + f", {manifest['wall_seconds']:.1f}s"
+        + (
+            f", {manifest['shuffle']['bytes_per_document']:,.0f} shuffled bytes/document"
+            if manifest.get("shuffle")
+            else ""
+        )
+        + ")"
     ]
     header = f"{'source':<10} {'read':>7} {'kept':>7} {'rejected':>9} {'errors':>7}  domain(kept)"
     lines += ["", header, "-" * len(header)]

@@ -127,8 +127,38 @@ class FinPileOptions(PipelineOptions):
             help="Seconds between progress lines on stderr (documents per stage, rate); 0 turns them off.",
         )
         parser.add_argument(
+            "--workers",
+            type=workers_arg,
+            default="auto",
+            metavar="N|auto",
+            help="Local runs: worker processes (the DirectRunner's multi_processing mode with N workers; 1: one "
+            "process). auto (the default): one per core, but no more than one per 16 MB of input, so a small "
+            "run does not pay the workers' start-up. An explicit --direct_running_mode or "
+            "--direct_num_workers wins; remote runners ignore it.",
+        )
+        parser.add_argument(
+            "--part_records",
+            type=positive_int,
+            default=None,
+            metavar="N",
+            help="Raw records per spill part (default 100, and at most 4 MB; documents per part: 5x): the unit of work that is "
+            "spread over the workers after reading. Smaller parts spread a small input over more workers.",
+        )
+        parser.add_argument(
             "--no_stats", action="store_true", default=False, help="Do not write the stats report at the end."
         )
+
+
+def workers_arg(value: str) -> str:
+    """``auto`` or a positive integer (as a string, resolved by ``pipeline.run.local_workers``)."""
+    if value == "auto":
+        return value
+    try:
+        if int(value) >= 1:
+            return str(int(value))
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"--workers wants a positive number or auto, got {value!r}")
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -21,39 +21,46 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 from pydantic import ValidationError
 
 from core.errors import ConfigError
 from core.schema import SCHEMA_VERSION, Document, RawRecord, RecordError, Rejected
+from filters.sketch import width_for
 from pipeline import __version__, progress
 from pipeline.config import Config, format_errors, load_config, make_input
+from pipeline.flow import (
+    DOC_PART_BYTES,
+    DOC_PARTS_PER_RAW,
+    RAW_PART_BYTES,
+    RAW_PART_OBJECTS,
+    BoilerplateKeySet,
+    DedupDecisions,
+    KeysFn,
+    MixtureAndSizes,
+    SpillDocsFn,
+    SpillFn,
+    WriteDecided,
+    read_part,
+)
 from pipeline.input_options import group_cli_inputs, option_value
 from pipeline.options import FinPileOptions
 from pipeline.profiles import profile_config_path
 from pipeline.report import write_report
 from pipeline.runlock import RunLock
 from pipeline.runner import choose_runner, translation_only
-from pipeline.stages.base import apply_stage
-from pipeline.stages.boilerplate import RemoveBoilerplate
+from pipeline.spill import SHUFFLE_COUNTER, WriteLines
+from pipeline.stages.base import REJECTED, apply_stage
 from pipeline.stages.decontam import Decontaminate, count_keys, finish_section, per_set_counts
-from pipeline.stages.dedup import Deduplicate, UniqueIds
-from pipeline.stages.domain import ClassifyDomain
+from pipeline.stages.dedup import Deduplicate
+from pipeline.stages.domain import DomainConfig, check_model_label
 from pipeline.stages.extract import Extract
 from pipeline.stages.language import IdentifyLanguage
-from pipeline.stages.mix import AssignDomainAndMix
 from pipeline.stages.pii import RedactPII
 from pipeline.stages.quality import ScoreQuality
 from pipeline.stages.read import InputFile, ReadSources, list_input_files
 from pipeline.stages.timecut import CutAtTime
-from pipeline.stages.write import (
-    WriteRecords,
-    WriteShards,
-    error_to_line,
-    read_json,
-    rejected_to_line,
-    write_json,
-)
+from pipeline.stages.write import error_to_line, read_json, rejected_to_line, write_json
 from sources import READERS
 
 _LOG = logging.getLogger(__name__)
@@ -70,6 +77,8 @@ class RunPlan:
     files: list[InputFile]
     write_stats: bool
     decontam: dict[str, Any] = dataclasses.field(default_factory=dict)  # the manifest's decontam section
+    delete_spill: bool = True  # delete spill parts once read (local runs; a remote runner may retry bundles)
+    part_records: int = RAW_PART_OBJECTS  # raw records per spill part (documents per part: 5x)
 
 
 def config_path(config: str | None, profile: str | None) -> str | None:
@@ -232,103 +241,162 @@ def _lost_keys(error: RecordError) -> list[tuple[tuple, int]]:
     return out
 
 
+def _count(pcoll, label: str, key_fn, flat: bool = False, weighted: bool = False):
+    """(key, n) counts of ``key_fn`` over ``pcoll``, combined where the elements are made (combiner lifting):
+    only one count per distinct key and bundle crosses into the funnel, never one element per document.
+
+    ``flat``: ``key_fn`` returns a list of keys; ``weighted``: a list of (key, n) pairs.
+    """
+    if weighted:
+        keyed = pcoll | f"Key{label}" >> beam.FlatMap(key_fn)
+    else:
+        keyed = pcoll | f"Key{label}" >> (beam.FlatMap(key_fn) if flat else beam.Map(key_fn))
+        keyed = keyed | f"One{label}" >> beam.Map(_one)
+    return keyed | f"Count{label}" >> beam.CombinePerKey(sum)
+
+
+def _write_lines(pcoll, label: str, run_dir: str, folder: str, prefix: str, to_line) -> None:
+    pcoll | f"Write{label}" >> beam.ParDo(WriteLines(FileSystems.join(run_dir, folder), prefix, to_line))
+
+
 def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
-    """Add every stage of the corpus pipeline to ``p``."""
+    """Add every stage of the corpus pipeline to ``p`` (the phases are described in ``pipeline.flow``).
+
+    Whole records and documents never cross a shuffle or a fused-stage boundary: they go through spill parts
+    under ``_work/``; what crosses is part paths, small keys (boilerplate paragraph keys, dedup keys and ids,
+    ``Stub``s, decisions, shard pieces) and per-bundle counts for the funnel. rejected/ and errors/ lines are
+    written by the stage that made them.
+    """
     cfg, run_dir = plan.config, plan.run_dir
     work = FileSystems.join(run_dir, WORK_DIR)
+    spill = FileSystems.join(work, "spill")
+    delete = plan.delete_spill
     label_only = cfg.quality.label_only
+    counts = []  # (key, n) PCollections: the funnel
 
+    def rejected_out(pcoll, label: str) -> None:
+        _write_lines(pcoll, f"Rejected{label}", run_dir, "rejected", label.lower(), rejected_to_line)
+        counts.append(_count(pcoll, f"Rejected{label}", _count_key_rejected))
+
+    def errors_out(pcoll, label: str) -> None:
+        _write_lines(pcoll, f"Errors{label}", run_dir, "errors", label.lower(), error_to_line)
+        counts.append(_count(pcoll, f"Errors{label}", _count_key_error))
+        counts.append(_count(pcoll, f"Lost{label}", _lost_keys, weighted=True))
+
+    # Phase 1: read files, spill raw records into small parts (one big file spreads over every worker).
     records, read_errors, skipped = p | "ReadSources" >> ReadSources(plan.files, with_skipped=True)
+    counts.append(_count(records, "Read", _count_key_read))
+    counts.append(_count(read_errors, "ReadErrorsRead", _count_key_read))
+    errors_out(read_errors, "Read")
+    counts.append(skipped | "KeySkipped" >> beam.Map(lambda s: (("skipped", s.source, s.reason), s.count)))
+    raw_parts = records | "SpillRecords" >> beam.ParDo(
+        SpillFn(spill, "raw", plan.part_records, RAW_PART_BYTES)
+    )
+
+    # Phase 2: the per-document stages, fused, one raw part at a time.
+    records = (
+        raw_parts | "SpreadRawParts" >> beam.Reshuffle() | "ReadRawParts" >> beam.FlatMap(read_part, delete)
+    )
     input_options = {spec.name: spec.reader_options() for spec in cfg.inputs}
     docs, extract_rejected, extract_errors, derived = records | "Extract" >> Extract(
         cfg.source_domains, input_options
     )
+    rejected_out(extract_rejected, "Extract")
+    errors_out(extract_errors, "Extract")
+    counts.append(_count(derived, "Derived", lambda sn: [(("derived", sn[0]), sn[1])], weighted=True))
     # Point in time: what is known about each document's time is counted; --as_of cuts here, before any cost.
-    timed = docs | "KeyTime" >> beam.Map(_count_key_time)
-    time_rejected, time_errors = [], []
+    counts.append(_count(docs, "Time", _count_key_time))
     if cfg.time.as_of:
         docs, cut_rejected, cut_errors = apply_stage(docs, "CutAtTime", CutAtTime(cfg.time))
-        time_rejected, time_errors = [cut_rejected], [cut_errors]
-    # Spread the documents of big files over all workers for the costly stages that follow.
-    docs = docs | "SpreadDocs" >> beam.Reshuffle()
+        rejected_out(cut_rejected, "Time")
+        errors_out(cut_errors, "Time")
     docs, lang_rejected, lang_errors = docs | "IdentifyLanguage" >> IdentifyLanguage(cfg.language, label_only)
-    lang_tagged = [docs, lang_rejected | "LangRejectedDocs" >> beam.Map(lambda r: r.document)]
+    rejected_out(lang_rejected, "Language")
+    errors_out(lang_errors, "Language")
+    counts.append(_count(docs, "Lang", _count_key_lang))
+    counts.append(_count(lang_rejected, "LangRejected", lambda r: _count_key_lang(r.document)))
     docs, quality_rejected, quality_errors = docs | "ScoreQuality" >> ScoreQuality(cfg.quality)
+    rejected_out(quality_rejected, "Quality")
+    errors_out(quality_errors, "Quality")
     docs, pii_rejected, pii_errors = docs | "RedactPII" >> RedactPII(cfg.pii)
+    rejected_out(pii_rejected, "PII")
+    errors_out(pii_errors, "PII")
     decontaminate = Decontaminate(cfg.decontam)  # builds the index once; warns about missing sets
     plan.decontam = decontaminate.report
     docs, decontam_rejected, decontam_errors = docs | "Decontaminate" >> decontaminate
-    decontam_keys = [
-        docs | "KeyDecontamKept" >> beam.FlatMap(count_keys),
-        decontam_rejected | "KeyDecontamRejected" >> beam.FlatMap(count_keys),
-    ]
-    docs, boilerplate_rejected = docs | "RemoveBoilerplate" >> RemoveBoilerplate(cfg.boilerplate.config())
-    dedup_rejected = []
-    id_errors = []
-    if cfg.dedup.exact or cfg.dedup.near.enabled:
-        docs, rejected_dups, dup_id_errors = docs | "Dedup" >> Deduplicate.from_settings(
-            cfg.dedup, with_errors=True
-        )
-    else:  # ids must be unique in the output even without dedup
-        docs, rejected_dups, dup_id_errors = docs | "UniqueIds" >> UniqueIds()
-    dedup_rejected.append(rejected_dups)
-    id_errors.append(dup_id_errors)
-    docs, domain_rejected, domain_errors = docs | "ClassifyDomain" >> ClassifyDomain(
-        cfg.domain, cfg.profile.domain
-    )
-    domain_of = dict(cfg.source_domains)
-    docs, mixture = docs | "AssignDomainAndMix" >> AssignDomainAndMix(domain_of, cfg.mix)
-    shards = docs | "WriteShards" >> WriteShards(
-        run_dir, cfg.shards.max_rows, cfg.shards.partition_by_period or ""
+    rejected_out(decontam_rejected, "Decontam")
+    errors_out(decontam_errors, "Decontam")
+    counts.append(_count(docs, "DecontamKept", count_keys, flat=True))
+    counts.append(_count(decontam_rejected, "DecontamRejected", count_keys, flat=True))
+    bp_cfg = cfg.boilerplate.config()
+    spilled = docs | "SpillDocs" >> beam.ParDo(
+        SpillDocsFn(spill, plan.part_records * DOC_PARTS_PER_RAW, DOC_PART_BYTES, bp_cfg)
+    ).with_outputs("pkeys", "sketch", main="parts")
+    doc_parts = spilled.parts
+    sketch_width = width_for(sum(f.size for f in plan.files) // 256)
+    keys_by_source = (spilled.sketch, spilled.pkeys) | "RemoveBoilerplate" >> BoilerplateKeySet(
+        bp_cfg, sketch_width, delete
     )
 
-    rejected = [
-        extract_rejected,
-        *time_rejected,
-        lang_rejected,
-        quality_rejected,
-        pii_rejected,
-        decontam_rejected,
-        boilerplate_rejected,
-        *dedup_rejected,
-        domain_rejected,
-    ] | "AllRejected" >> beam.Flatten()
-    errors = [
-        read_errors,
-        extract_errors,
-        *time_errors,
-        lang_errors,
-        quality_errors,
-        pii_errors,
-        decontam_errors,
-        *id_errors,
-        domain_errors,
-    ] | "AllErrors" >> beam.Flatten()
-    rejected | "WriteRejected" >> WriteRecords(run_dir, "rejected", rejected_to_line)
-    errors | "WriteErrors" >> WriteRecords(run_dir, "errors", error_to_line)
+    # Phase 3: boilerplate removed, dedup/domain/token keys computed; only keys and Stubs go on.
+    dedup = cfg.dedup
+    exact, near = dedup.exact, dedup.near.enabled
+    domain_cfg = DomainConfig.from_settings(cfg.domain, cfg.profile.domain)
+    check_model_label(domain_cfg)
+    domain_of = dict(cfg.source_domains)
+    period_by = cfg.shards.partition_by_period or ""
+    keyed = (
+        doc_parts
+        | "SpreadDocParts" >> beam.Reshuffle()
+        | "KeyDocuments"
+        >> beam.ParDo(
+            KeysFn(
+                spill,
+                bp_cfg,
+                domain_cfg,
+                domain_of,
+                dedup.minhash() if near else None,
+                list(dedup.priority),
+                exact,
+                near and dedup.near.verify,
+                period_by,
+                delete,
+            ),
+            beam.pvalue.AsSingleton(keys_by_source),
+        ).with_outputs(REJECTED, "exact", "band_sketch", "band_parts", "shingles", "parts", main="stubs")
+    )
+    rejected_out(keyed[REJECTED], "Boilerplate")
+    decided = {
+        "stubs": keyed.stubs,
+        "exact": keyed.exact,
+        "band_sketch": keyed.band_sketch,
+        "band_parts": keyed.band_parts,
+        "shingles": keyed.shingles,
+    } | "Dedup" >> DedupDecisions(
+        Deduplicate.from_settings(dedup) if (exact or near) else None,
+        exact,
+        near,
+        width_for(sum(f.size for f in plan.files) // 512),  # ~16 band keys per document of ~8 KB
+        delete,
+    )
+    mixture, sizes = decided | "AssignDomainAndMix" >> MixtureAndSizes(domain_of, cfg.mix)
+
+    # Phase 4: each part read once more, its documents decided; kept ones to shard pieces, merged per shard.
+    shards, kept, decided_rejected, decided_errors = (
+        decided,
+        mixture,
+        sizes,
+    ) | "WriteShards" >> WriteDecided(
+        run_dir, spill, domain_cfg, domain_of, cfg.shards.max_rows, period_by, delete
+    )
+    rejected_out(decided_rejected, "Decided")
+    errors_out(decided_errors, "Decided")
+    counts.append(_count(kept, "Kept", _count_key_kept))
 
     # The funnel: one count per (kind, source, ...) key, handed back to the driver for the manifest.
-    keys = [
-        records | "KeyRead" >> beam.Map(_count_key_read),
-        read_errors | "KeyReadErrors" >> beam.Map(_count_key_read),
-        rejected | "KeyRejected" >> beam.Map(_count_key_rejected),
-        errors | "KeyErrors" >> beam.Map(_count_key_error),
-        docs | "KeyKept" >> beam.Map(_count_key_kept),
-        timed,
-        *decontam_keys,
-        derived | "KeyDerived" >> beam.FlatMap(lambda sn: [("derived", sn[0])] * sn[1]),
-        lang_tagged
-        | "LangTagged" >> beam.Flatten()
-        | "KeyLang" >> beam.Map(lambda d: ("lang", d.source, d.lang)),
-    ]
-    weighted = [  # (key, n) pairs
-        keys | "AllKeys" >> beam.Flatten() | "CountOne" >> beam.Map(_one),
-        skipped | "KeySkipped" >> beam.Map(lambda s: (("skipped", s.source, s.reason), s.count)),
-        errors | "KeyLost" >> beam.FlatMap(_lost_keys),
-    ]
     (
-        weighted
-        | "AllWeightedKeys" >> beam.Flatten()
+        counts
+        | "AllCounts" >> beam.Flatten()
         | "CountKeys" >> beam.CombinePerKey(sum)
         | "CountsToList" >> beam.combiners.ToList()
         | "WriteCounts"
@@ -345,6 +413,23 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         )
     )
     mixture | "WriteMixture" >> beam.Map(lambda m: write_json(FileSystems.join(work, "mixture.json"), m))
+
+
+def _count_key_lang(doc: Document) -> tuple:
+    return ("lang", doc.source, doc.lang)
+
+
+def shuffle_section(result, totals: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's ``shuffle`` section: bytes of keys, stubs and decisions the corpus-level stages sent
+    through shuffles (pickled sizes, counted before combiner lifting), in all and per document read."""
+    try:
+        found = result.metrics().query(MetricsFilter().with_name(SHUFFLE_COUNTER))["counters"]
+        total = sum(c.committed or c.attempted or 0 for c in found)
+    except Exception as exc:  # noqa: BLE001 - metrics are best-effort on some runners
+        _LOG.debug("shuffle metrics not available: %s", exc)
+        return {}
+    docs = totals.get("read", 0) + totals.get("derived", 0)
+    return {"bytes": int(total), "bytes_per_document": round(total / docs, 1) if docs else 0.0}
 
 
 def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
@@ -506,14 +591,49 @@ def make_plan(opts: FinPileOptions, argv: list[str] | None = None) -> RunPlan:
     cfg = effective_config(opts, argv)
     run_dir = FileSystems.join(cfg.output_root, cfg.run_name)
     files = _without_directories(list_input_files(cfg.inputs))
-    return RunPlan(config=cfg, run_dir=run_dir, files=files, write_stats=not opts.no_stats)
+    return RunPlan(
+        config=cfg,
+        run_dir=run_dir,
+        files=files,
+        write_stats=not opts.no_stats,
+        part_records=opts.part_records or RAW_PART_OBJECTS,
+    )
+
+
+AUTO_BYTES_PER_WORKER = 16 << 20  # --workers auto: one worker per 16 MB of input at most (start-up ~5 s)
+
+
+def cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def local_workers(workers: str, input_bytes: int) -> int:
+    """``--workers`` resolved: N, or for ``auto`` one per core but at most one per AUTO_BYTES_PER_WORKER."""
+    if workers != "auto":
+        return int(workers)
+    return max(1, min(cores(), input_bytes // AUTO_BYTES_PER_WORKER))
+
+
+def apply_workers(options: PipelineOptions, argv: list[str], input_bytes: int) -> int:
+    """Set the DirectRunner's mode from ``--workers`` unless the command line sets it itself; returns N."""
+    direct = options.view_as(DirectOptions)
+    if any(a.startswith(("--direct_running_mode", "--direct_num_workers")) for a in argv):
+        return int(direct.direct_num_workers or 1)
+    n = local_workers(str(options.view_as(FinPileOptions).workers), input_bytes)
+    direct.direct_running_mode = "multi_processing" if n > 1 else "in_memory"
+    direct.direct_num_workers = n
+    return n
 
 
 def _is_local(runner) -> bool:
     return not isinstance(runner, str)
 
 
-def _run_local(p: beam.Pipeline, interval: float) -> None:
+def _run_local(p: beam.Pipeline, interval: float):
     """Run on the local runner with a progress line every ``interval`` seconds (0: none)."""
     folder = tempfile.mkdtemp(prefix="finpile-progress-")
     os.environ[progress.ENV_DIR] = folder
@@ -522,7 +642,9 @@ def _run_local(p: beam.Pipeline, interval: float) -> None:
     if reporter:
         reporter.start()
     try:
-        p.run().wait_until_finish()
+        result = p.run()
+        result.wait_until_finish()
+        return result
     finally:
         if reporter:
             reporter.stop()
@@ -553,6 +675,7 @@ def _run_remote(p: beam.Pipeline, interval: float) -> None:
     result.wait_until_finish()
     if result.state != PipelineState.DONE:
         raise RuntimeError(f"job ended in state {result.state}")
+    return result
 
 
 def run(argv: list[str] | None = None) -> dict[str, Any] | None:
@@ -565,7 +688,9 @@ def run(argv: list[str] | None = None) -> dict[str, Any] | None:
     """
     options = PipelineOptions(argv)
     opts = options.view_as(FinPileOptions)
-    plan = make_plan(opts, list(argv) if argv is not None else sys.argv[1:])
+    args = list(argv) if argv is not None else sys.argv[1:]
+    plan = make_plan(opts, args)
+    apply_workers(options, args, sum(f.size for f in plan.files))
     translation = translation_only(options)
     if translation:
         return _translate(options, plan)
@@ -575,6 +700,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any] | None:
 
 def _translate(options: PipelineOptions, plan: RunPlan) -> None:
     runner, runner_name = choose_runner(options)
+    plan.delete_spill = _is_local(runner)
     p = beam.Pipeline(runner=runner, options=options)
     build_pipeline(p, plan)
     p.run()
@@ -585,15 +711,20 @@ def _translate(options: PipelineOptions, plan: RunPlan) -> None:
 def _run_locked(options: PipelineOptions, opts: FinPileOptions, plan: RunPlan) -> dict[str, Any]:
     prepare_run_dir(plan.run_dir, opts.overwrite, plan.config.config_hash)
     runner, runner_name = choose_runner(options)
+    plan.delete_spill = _is_local(runner)
     started = time.time()
     _LOG.info("run %s: %d input files -> %s", plan.config.run_name, len(plan.files), plan.run_dir)
     p = beam.Pipeline(runner=runner, options=options)
     build_pipeline(p, plan)
     if _is_local(runner):
-        _run_local(p, opts.progress_interval)
+        result = _run_local(p, opts.progress_interval)
     else:
-        _run_remote(p, opts.progress_interval)
+        result = _run_remote(p, opts.progress_interval)
     manifest = build_manifest(plan, runner_name, started)
+    manifest["workers"] = (
+        int(options.view_as(DirectOptions).direct_num_workers or 1) if _is_local(runner) else None
+    )
+    manifest["shuffle"] = shuffle_section(result, manifest["funnel"]["totals"])
     write_json(FileSystems.join(plan.run_dir, "mixture.json"), manifest["mixture"])
     if plan.write_stats:
         write_report(plan.run_dir, manifest=manifest)

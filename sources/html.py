@@ -58,8 +58,16 @@ DEFAULT_EXTRACT_OPTIONS = {
     "tables": DEFAULT_TABLE_MODE,
     "favor_precision": False,
     "favor_recall": False,
+    "fallback": True,
 }
-EXTRACT_OPTION_KEYS = ("include_comments", "include_tables", "tables", "favor_precision", "favor_recall")
+EXTRACT_OPTION_KEYS = (
+    "include_comments",
+    "include_tables",
+    "tables",
+    "favor_precision",
+    "favor_recall",
+    "fallback",
+)
 
 META_SCAN_BYTES = 8192  # the HTML spec prescans 1024 bytes; real pages put <meta charset> later
 MAX_REPLACEMENT_RATIO = 0.001  # bad bytes tolerated under a declared or UTF-8 charset
@@ -222,7 +230,7 @@ def resolve_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     ``include_tables: false`` with a ``tables`` mode that keeps tables."""
     given = dict(options or {})
     settings = dict(DEFAULT_EXTRACT_OPTIONS)
-    for key in ("include_comments", "favor_precision", "favor_recall"):
+    for key in ("include_comments", "favor_precision", "favor_recall", "fallback"):
         if key in given:
             settings[key] = _flag(given[key])
     tables = str(given.get("tables", "")).strip().lower()
@@ -406,6 +414,7 @@ def _extract(html_text: str, url: str, settings: Mapping[str, Any]) -> Any:
             include_tables=settings["tables"] != "drop",
             favor_precision=bool(settings["favor_precision"]),
             favor_recall=bool(settings["favor_recall"]),
+            fast=not settings["fallback"],
             # htmldate's extensive search falls back to dateparser over every locale: ~1.9 s on a page without
             # a machine-readable date (benchmarks/README.md); the fast search still dated 144 of 150 pages.
             date_extraction_params=DATE_SEARCH,

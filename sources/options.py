@@ -52,6 +52,11 @@ class HtmlExtractOptions(ReaderOptions):
     )
     favor_precision: StrictBool | None = Field(None, description="trafilatura: less noise (default false)")
     favor_recall: StrictBool | None = Field(None, description="trafilatura: more text (default false)")
+    fallback: StrictBool | None = Field(
+        None,
+        description="trafilatura: compare with readability and jusText when its own extraction looks poor "
+        "(default true; false is trafilatura's `fast` mode)",
+    )
 
 
 class UrlTagOptions(ReaderOptions):

@@ -132,20 +132,32 @@ def test_rerun_refuses_without_overwrite(default_run):
     assert "already holds a run; pass --overwrite" in proc.stderr
 
 
-def test_multi_processing_gives_identical_shards(default_run, tmp_path):
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--workers=1", "--part_records=7"],  # one process, many small parts (many bundles)
+        ["--workers=2"],
+        ["--workers=4", "--part_records=5"],
+        ["--direct_running_mode=multi_processing", "--direct_num_workers=2"],  # Beam's own flags still work
+    ],
+    ids=["1-worker-small-parts", "2-workers", "4-workers-small-parts", "beam-flags"],
+)
+def test_worker_count_and_bundle_split_give_identical_shards(default_run, tmp_path, flags):
     run_dir, _ = default_run
-    proc = run_cli(
-        "run",
-        "--direct_running_mode=multi_processing",
-        "--direct_num_workers=2",
-        f"--output_root={tmp_path}",
-        "--run_name=mp",
-    )
+    proc = run_cli("run", *flags, "--no_stats", f"--output_root={tmp_path}", "--run_name=mp")
     assert proc.returncode == 0, proc.stderr[-3000:]
     a = json.loads((run_dir / "manifest.json").read_text())
     b = json.loads((tmp_path / "mp" / "manifest.json").read_text())
+    assert b["workers"] == int(flags[0].split("=")[1]) if flags[0].startswith("--workers") else 2
+    assert a["workers"] == 1  # --workers auto: the small sample does not pay for worker processes
     assert [(s["path"], s["sha256"]) for s in a["shards"]] == [(s["path"], s["sha256"]) for s in b["shards"]]
     assert a["funnel"] == b["funnel"]
+    assert a["mixture"] == b["mixture"]
+    # rejected/ holds the same records, whichever worker wrote which file
+    key = lambda r: (r["stage"], r["reason"], r["id"])  # noqa: E731
+    assert sorted(map(key, _jsonl(str(run_dir / "rejected/*.jsonl")))) == sorted(
+        map(key, _jsonl(str(tmp_path / "mp" / "rejected/*.jsonl")))
+    )
 
 
 @pytest.mark.parametrize(

@@ -550,6 +550,17 @@ class Deduplicate(beam.PTransform):
             with_errors=with_errors,
         )
 
+    def near_clusters(self, shingles_pcoll) -> _NearClusters:
+        """The near-dedup step alone: (band key, node) -> (member id, (kept id, cluster size))."""
+        return _NearClusters(
+            self._rounds,
+            self._verify,
+            self._verify_threshold,
+            self._big_bucket,
+            self._max_residual,
+            shingles_pcoll,
+        )
+
     def expand(self, docs):
         near = self._cfg is not None
         keys = docs | "DedupKeys" >> beam.ParDo(

@@ -1,9 +1,10 @@
 """ReadSources: expand each input's file patterns and stream every file through its connector.
 
 Files are matched when the pipeline is built (so a missing input fails at once with one clear line), then
-distributed over workers: one file is the unit of parallelism for reading and extraction. The extracted
-documents (a tenth of a filing's bytes) are spread over all workers after Extract (``pipeline.run``), not the
-raw records: a shuffle of raw payloads held ~4.6x the input bytes in memory on the DirectRunner.
+distributed over workers: one file is the unit of parallelism for reading. The run (``pipeline.run``) writes
+the records into small spill parts as they are read and spreads the parts, not the records, over the workers
+for extraction and everything after (``pipeline.flow``): one big file (a 1,000-page WARC, a Reddit or
+Wikipedia dump) is extracted by every worker, and no shuffle holds raw payloads in memory.
 """
 
 from __future__ import annotations

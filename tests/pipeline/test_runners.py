@@ -21,16 +21,20 @@ STAGES = (
     "ScoreQuality",
     "RedactPII",
     "Decontaminate",
+    "SpillRecords",
+    "SpillDocs",
     "RemoveBoilerplate",
+    "KeyDocuments",  # boilerplate stripped; dedup keys, domain score and tokens of each document
     "Dedup",
     "Dedup/ExactDedup",
     "Dedup/NearDedup",
     "Dedup/JoinDecisions",
-    "ClassifyDomain",
     "AssignDomainAndMix",
     "WriteShards",
-    "WriteRejected",
-    "WriteErrors",
+    "WriteShards/ApplyDecisions",  # ClassifyDomain's decision, the mixing weight, the shard piece
+    "WriteShards/MergeShards",
+    "WriteRejectedExtract",
+    "WriteErrorsRead",
 )
 
 

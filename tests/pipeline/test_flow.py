@@ -1,0 +1,243 @@
+"""The run's corpus-level phases (pipeline.flow) and spill files (pipeline.spill): documents stay out of the
+shuffles, and the decisions are those of the stand-alone transforms, byte for byte."""
+
+from __future__ import annotations
+
+import glob
+import json
+import random
+from pathlib import Path
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+
+from core.schema import Document
+from filters.boilerplate import BoilerplateConfig
+from pipeline.config import DedupSettings, MixSettings
+from pipeline.flow import (
+    BoilerplateKeySet,
+    DedupDecisions,
+    KeysFn,
+    MixtureAndSizes,
+    SpillDocsFn,
+    Stub,
+    WriteDecided,
+    resolve_stubs,
+)
+from pipeline.spill import SpillWriter, WriteLines, read_spill
+from pipeline.stages.boilerplate import RemoveBoilerplate
+from pipeline.stages.dedup import Deduplicate
+from pipeline.stages.domain import ClassifyDomain, DomainConfig
+from pipeline.stages.mix import AssignDomainAndMix
+from pipeline.stages.write import WriteShards
+
+SOURCE_DOMAINS = {"filings": "financial", "news": "financial", "web": "general", "social": "financial"}
+FOOTER = "Subscribe to our newsletter for the latest market news and analysis delivered every morning."
+
+
+def _words(rng: random.Random, n: int) -> str:
+    vocab = (
+        "the market rates bank shares earnings quarter growth investors bond stock price company said".split()
+    )
+    return " ".join(rng.choice(vocab) + str(rng.randrange(300)) for _ in range(n))
+
+
+def corpus() -> list[Document]:
+    """Web and news pages with a shared footer (boilerplate), exact and near copies, one id given twice."""
+    rng = random.Random(7)
+    docs = []
+    for i in range(40):
+        source = ("web", "news", "filings", "social")[i % 4]
+        paras = [_words(rng, 60) for _ in range(3)]
+        if source in ("web", "news"):
+            paras.append(FOOTER)
+        text = "\n\n".join(paras)
+        docs.append(
+            Document(
+                id=f"d{i:03d}",
+                text=text,
+                source=source,
+                domain=SOURCE_DOMAINS[source],
+                url=f"https://example.com/{i}",
+                available_at=f"2024-0{1 + i % 9}-1{i % 10}T10:00:00.123456Z" if i % 5 else "",
+                quality_score=rng.random(),
+                n_chars=len(text),
+            )
+        )
+    docs.append(Document(**{**docs[3].__dict__, "id": "copy-of-3", "metadata": {}}))  # exact copy
+    near = docs[5].text.split()
+    near[10] = "changed"
+    docs.append(Document(**{**docs[5].__dict__, "id": "near-5", "text": " ".join(near), "metadata": {}}))
+    docs.append(Document(**{**docs[7].__dict__, "metadata": {}}))  # the same id and text twice
+    return docs
+
+
+def test_spill_parts_roll_and_round_trip_documents_exactly(tmp_path):
+    docs = corpus()
+    writer = SpillWriter(str(tmp_path), "docs", max_bytes=1 << 30, max_objects=10)
+    parts = [p for p in (writer.add(d) for d in docs) if p]
+    last = writer.close()
+    parts += [last] if last else []
+    assert len(parts) == -(-len(docs) // 10)  # a part every 10 documents
+    back = [d for p in parts for d in read_spill(p)]
+    assert back == docs  # float fields and sub-second times are kept exactly (Parquet would round them)
+    assert not glob.glob(str(tmp_path / "*.tmp"))
+
+
+def test_write_lines_writes_one_file_per_bundle(tmp_path):
+    with TestPipeline() as p:
+        (
+            p
+            | beam.Create([{"a": 1}, {"a": 2}])
+            | beam.ParDo(WriteLines(str(tmp_path / "rejected"), "quality", json.dumps))
+        )
+    rows = [
+        json.loads(line) for f in glob.glob(str(tmp_path / "rejected/quality-*.jsonl")) for line in open(f)
+    ]
+    assert sorted(r["a"] for r in rows) == [1, 2]
+
+
+def _stub(id_, part="p", row=0, sha=b"1", exact=b"\x01", describe="web x", domain_error=None):
+    return tuple(Stub(id_, part, row, sha, exact, "", describe, 10, 1, "general", "web", 5, "", domain_error))
+
+
+def test_resolve_stubs_makes_ids_unique_then_applies_exact_dedup():
+    same = [_stub("a", row=0), _stub("a", row=1)]
+    out = list(
+        resolve_stubs(("a", {"doc": same, "exact": [("a", 3, b"\x01".hex())], "cluster": []}), True, False)
+    )
+    decisions = sorted((row, d[:3]) for _, (row, d, _) in out)
+    assert decisions == [(0, ("keep", "", 0)), (1, ("reject", "unique_ids", "duplicate_id"))]
+    # the kept copy counts its exact duplicates minus the same-id copy
+    assert [d[3] for _, (_, d, _) in out if d[0] == "keep"] == [1]
+    clash = [
+        _stub("b", row=0, sha=b"1", describe="filings outer"),
+        _stub("b", row=1, sha=b"2", describe="inner"),
+    ]
+    out = list(resolve_stubs(("b", {"doc": clash, "exact": [("b", 1, b"\x01".hex())]}), True, False))
+    errors = [d for _, (_, d, _) in out if d[0] == "error"]
+    assert [e[:3] for e in errors] == [("error", "unique_ids", "id_collision")]
+    assert "filings outer" in errors[0][3] and "inner" in errors[0][3]
+
+
+def test_resolve_stubs_domain_error_only_for_a_kept_document():
+    failed = _stub("c", domain_error=("ValueError", "bad"))
+    dup = list(resolve_stubs(("c", {"doc": [failed], "exact": [("z", 2, "01")]}), True, False))
+    assert [d[:3] for _, (_, d, _) in dup] == [("reject", "exact_dedup", "exact_duplicate")]
+    kept = list(resolve_stubs(("c", {"doc": [failed], "exact": [("c", 1, "01")]}), True, False))
+    assert [d[:3] for _, (_, d, _) in kept] == [("error", "domain", "ValueError")]
+
+
+def _old_chain(docs, run_dir, bp, dedup, domain, mix):
+    with TestPipeline() as p:
+        kept, _ = p | beam.Create(docs) | RemoveBoilerplate(bp)
+        kept, _, _ = kept | Deduplicate.from_settings(dedup, with_errors=True)
+        kept, _, _ = kept | ClassifyDomain(domain)
+        kept, _ = kept | AssignDomainAndMix(SOURCE_DOMAINS, mix)
+        _ = kept | WriteShards(run_dir, 7, "year")
+
+
+def _new_phases(docs, run_dir, bp, dedup, domain, mix):
+    spill = str(Path(run_dir) / "_work")
+    bp_cfg = bp.config() if hasattr(bp, "config") else BoilerplateConfig.from_settings(bp)
+    dedup_s = DedupSettings.of(dedup)
+    domain_cfg = DomainConfig.from_settings(domain)
+    with TestPipeline() as p:
+        spilled = (
+            p
+            | beam.Create(docs)
+            | beam.ParDo(SpillDocsFn(spill, 9, 1 << 30, bp_cfg)).with_outputs("pkeys", "sketch", main="parts")
+        )  # several parts
+        keys = (spilled.sketch, spilled.pkeys) | BoilerplateKeySet(bp_cfg, 10, False)
+        keyed = spilled.parts | beam.ParDo(
+            KeysFn(
+                spill,
+                bp_cfg,
+                domain_cfg,
+                SOURCE_DOMAINS,
+                dedup_s.minhash(),
+                list(dedup_s.priority),
+                True,
+                False,
+                "year",
+                False,
+            ),
+            beam.pvalue.AsSingleton(keys),
+        ).with_outputs("rejected", "exact", "band_sketch", "band_parts", "shingles", "parts", main="stubs")
+        decided = {
+            "stubs": keyed.stubs,
+            "exact": keyed.exact,
+            "band_sketch": keyed.band_sketch,
+            "band_parts": keyed.band_parts,
+            "shingles": keyed.shingles,
+        } | DedupDecisions(Deduplicate.from_settings(dedup_s), True, True, 10)
+        mixture, sizes = decided | MixtureAndSizes(SOURCE_DOMAINS, MixSettings.of(mix))
+        _ = (decided, mixture, sizes) | WriteDecided(
+            run_dir, spill, domain_cfg, SOURCE_DOMAINS, 7, "year", False
+        )
+
+
+@pytest.mark.parametrize("seed", [0])
+def test_phases_write_the_same_shards_as_the_stand_alone_transforms(tmp_path, seed):
+    """Boilerplate (a footer in 20 pages), exact and near copies, a same-id copy, domain, mix, shards by period."""
+    docs = corpus()
+    bp = {"min_docs": 4}
+    dedup = {"exact": True, "near": {"threshold": 0.7}}
+    domain, mix = {}, {}
+    _old_chain(docs, str(tmp_path / "old"), bp, dedup, domain, mix)
+    _new_phases(docs, str(tmp_path / "new"), bp, dedup, domain, mix)
+    old = {
+        Path(p).relative_to(tmp_path / "old"): Path(p).read_bytes()
+        for p in glob.glob(str(tmp_path / "old/data/**/*.parquet"), recursive=True)
+    }
+    new = {
+        Path(p).relative_to(tmp_path / "new"): Path(p).read_bytes()
+        for p in glob.glob(str(tmp_path / "new/data/**/*.parquet"), recursive=True)
+    }
+    assert len(old) > 4  # several sources, periods and buckets
+    assert old.keys() == new.keys()
+    assert old == new
+
+
+def test_count_min_sketch_never_undercounts_and_merges():
+    import numpy as np
+
+    from filters.sketch import CountMinSketch
+
+    rng = np.random.default_rng(1)
+    keys = rng.integers(0, 2**63, size=5000, dtype=np.uint64)
+    a, b = CountMinSketch(10), CountMinSketch(10)  # 1,024 counters: many collisions on purpose
+    for i in range(12):
+        (a if i % 2 else b).add(keys[:50])  # 50 keys in 12 documents
+    a.add(keys)  # 5,000 keys once more
+    merged = a.merge(b)
+    est = merged.estimate(keys)
+    assert (est[:50] >= 13).all() and (est[50:] >= 1).all()  # upper bounds
+    exact = CountMinSketch(22)
+    exact.add(keys)
+    assert (exact.estimate(keys) == 1).all()  # a wide sketch is exact here
+    big = CountMinSketch(8)
+    for _ in range(300):
+        big.add(keys[:1])
+    assert big.estimate(keys[:1])[0] == 255  # saturates instead of wrapping around
+
+
+def test_write_shard_streams_row_groups_and_matches_encode_shard(tmp_path, monkeypatch):
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    from pipeline import flow
+    from pipeline.stages.write import encode_shard
+
+    docs = sorted(corpus()[:40], key=lambda d: d.id)
+    one = flow.write_shard(str(tmp_path / "one.parquet"), iter(docs))
+    data = encode_shard(docs)
+    assert (tmp_path / "one.parquet").read_bytes() == data  # one row group: the same bytes as before
+    assert one["sha256"] == hashlib.sha256(data).hexdigest() and one["bytes"] == len(data)
+    monkeypatch.setattr(flow, "SHARD_GROUP_ROWS", 7)
+    many = flow.write_shard(str(tmp_path / "many.parquet"), iter(docs))
+    meta = pq.read_metadata(tmp_path / "many.parquet")
+    assert meta.num_row_groups == 6 and many["rows"] == meta.num_rows == 40
+    assert pq.read_table(tmp_path / "many.parquet").column("id").to_pylist() == [d.id for d in docs]
