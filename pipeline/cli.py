@@ -52,7 +52,11 @@ def format_summary(manifest: dict[str, Any], run_dir: str) -> str:
     funnel = manifest["funnel"]
     lines = [
         f"output: {run_dir}  ({len(manifest['shards'])} shards, runner {manifest['runner']}"
-        + (f", {manifest['workers']} workers" if manifest.get("workers") else "")
+        + (
+            f", {manifest['workers']} worker{'s' if manifest['workers'] != 1 else ''}"
+            if manifest.get("workers")
+            else ""
+        )
         + f", {manifest['wall_seconds']:.1f}s"
         + (
             f", {manifest['shuffle']['bytes_per_document']:,.0f} shuffled bytes/document"
