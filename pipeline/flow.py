@@ -495,7 +495,9 @@ class ApplyDecisionsFn(beam.DoFn):
 
 
 SHARD_GROUP_ROWS = 20_000  # a shard is written in row groups of at most this many rows ...
-SHARD_GROUP_CHARS = 8 << 20  # ... or this many characters of text: a worker holds one row group (~4x its text)
+SHARD_GROUP_CHARS = (
+    8 << 20
+)  # ... or this many characters of text: a worker holds one row group (~4x its text)
 
 
 class _HashingSink:

@@ -214,7 +214,10 @@ def render_html(stats: dict[str, Any], pngs: dict[str, bytes]) -> str:
         parts.append(_na('Domain score: no document carries metadata["domain_score"] in this corpus.'))
     else:
         rows = S.domain_rows(stats)
-        parts += ["<h3>Domain scores</h3>", _table(S.domain_header(stats), rows, [r[0] == "**all**" for r in rows])]
+        parts += [
+            "<h3>Domain scores</h3>",
+            _table(S.domain_header(stats), rows, [r[0] == "**all**" for r in rows]),
+        ]
     parts += [
         _img(pngs, "signals", "Quality signals"),
         "<h3>Dedup cluster sizes (kept documents)</h3>",

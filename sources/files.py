@@ -92,7 +92,9 @@ NOT_DOCUMENTS = {
 
 
 _PUBMED_MARKERS = re.compile(rb"<(?:MedlineCitationSet|PubmedArticleSet|MedlineCitation|PubmedArticle)[\s>]")
-_JATS_MARKERS = re.compile(rb"JATS|//NLM//DTD [^\n]*(?:Journal|Archiving|Publishing)|<article[^>]*\bxmlns:(?:xlink|mml)=")
+_JATS_MARKERS = re.compile(
+    rb"JATS|//NLM//DTD [^\n]*(?:Journal|Archiving|Publishing)|<article[^>]*\bxmlns:(?:xlink|mml)="
+)
 
 
 def _sniff_head(head: bytes) -> bytes:

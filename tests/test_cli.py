@@ -41,7 +41,9 @@ def test_summary_printed(default_run):
         assert f"\n{source}" in proc.stdout
     manifest = json.loads((run_dir / "manifest.json").read_text())
     workers = manifest["workers"]
-    assert f", {workers} worker{'s' if workers != 1 else ''}," in proc.stdout and "1 workers" not in proc.stdout
+    assert (
+        f", {workers} worker{'s' if workers != 1 else ''}," in proc.stdout and "1 workers" not in proc.stdout
+    )
     assert "shuffled bytes/document" in proc.stdout
 
 

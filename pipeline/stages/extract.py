@@ -111,7 +111,9 @@ def extract(
     doc = fn(raw, options) if fn is not None else extract_plain(raw)
     doc.text, removed = strip_control_chars(doc.text)
     if removed:  # an extractor that does not normalise its text itself
-        doc.metadata["control_chars_removed"] = str(int(doc.metadata.get("control_chars_removed", 0)) + removed)
+        doc.metadata["control_chars_removed"] = str(
+            int(doc.metadata.get("control_chars_removed", 0)) + removed
+        )
     removed = int(doc.metadata.get("control_chars_removed", 0) or 0)
     if removed:
         counter(f"{STAGE}:control_chars_removed").inc(removed)

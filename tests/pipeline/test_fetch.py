@@ -124,7 +124,10 @@ def test_bad_flags_are_config_errors(extra, match, tmp_path):
 def test_main_prints_one_error_line(capsys):
     assert main(["nosuchsource"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "error: fetch: unknown source 'nosuchsource'; choose one of: edgar, feeds, evalsets, pubmed, pmc"
+    assert (
+        err
+        == "error: fetch: unknown source 'nosuchsource'; choose one of: edgar, feeds, evalsets, pubmed, pmc"
+    )
     assert main(["edgar", "--user_agent", "no email here", "--tickers", "AAPL"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --user_agent 'no email here' has no e-mail address") and "\n" not in err

@@ -250,7 +250,9 @@ def test_fetch_pmc_incomplete_package_is_retried_then_an_error(nlm, tmp_path):
     assert not (tmp_path / "cache/pmc/PMC0000101.nxml").exists()
     nlm.routes[PMC_DIR + BASE_PKG + ".tar.gz"] = b"\x1f\x8b not really gzip"
     summary = fetch_pmc(make_config(nlm, tmp_path / "b", max_retries=0))
-    assert [e["kind"] for e in summary.errors] == ["invalid_body"]  # the shared client checks every .gz stream
+    assert [e["kind"] for e in summary.errors] == [
+        "invalid_body"
+    ]  # the shared client checks every .gz stream
 
 
 @pytest.mark.parametrize(
