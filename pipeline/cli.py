@@ -278,7 +278,11 @@ COMMANDS = {
 
 def _quiet_known_noise(record: logging.LogRecord) -> bool:
     # Beam logs this on import whenever the optional GCP extra is not installed; it is not a problem here.
-    return not str(record.msg).startswith("apitools not found")
+    if str(record.msg).startswith("apitools not found"):
+        return False
+    # trafilatura warns for each page it finds no text in; the run already counts and keeps each one
+    # (rejected/ as extract:empty_text), so the console line says nothing more.
+    return not (record.name.startswith("trafilatura") and str(record.msg).startswith("discarding data"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,8 @@ def test_summary_printed(default_run):
         f", {workers} worker{'s' if workers != 1 else ''}," in proc.stdout and "1 workers" not in proc.stdout
     )
     assert "shuffled bytes/document" in proc.stdout
+    # the sample's empty nasdaq page is counted in rejected/; trafilatura's own warning was printed too
+    assert "discarding data" not in proc.stderr and "extract/extract:empty_text=1" in proc.stdout
 
 
 def test_shards_match_manifest(default_run):
