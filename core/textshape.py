@@ -58,7 +58,9 @@ def normalize_text(text: str, collapse_spaces: bool = True) -> str:
     text = _ZERO_WIDTH_RE.sub("", text.replace("\t", " "))
     text = _CONTROL_RE.sub("", text)
     if collapse_spaces:
-        lines = [normalize_line(line) for line in text.split("\n")]
+        # normalize_line on every line: the runs of inline space never span a line feed, so one pass over the text
+        lines = _INLINE_SPACE_RE.sub(" ", text).split("\n")
+        lines = list(map(str.strip, lines))
     else:
         lines = [line.rstrip() for line in text.split("\n")]
         lines = [line if line.strip() else "" for line in lines]
