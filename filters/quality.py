@@ -117,7 +117,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, filterfalse
 from typing import Any
 
 import numpy as np
@@ -373,6 +373,7 @@ class ChunkTokenizer:
         self._rules: frozenset[str] = frozenset()
         self._punct_chars: frozenset[str] = frozenset()
         self._punct_search: Any = None
+        self._ascii_punct_search: Any = None
 
     def clear(self) -> None:
         """Forget every memoised chunk."""
@@ -393,6 +394,9 @@ class ChunkTokenizer:
         self._punct_chars = frozenset(Sentencizer.default_punct_chars)
         chars = "".join(sorted(self._punct_chars))  # single characters
         self._punct_search = re.compile(f"[{re.escape(chars)}]").search
+        # the same search for an ASCII line: a class of a few characters is searched several times faster
+        ascii_chars = "".join(c for c in chars if c.isascii())
+        self._ascii_punct_search = re.compile(f"[{re.escape(ascii_chars)}]").search
 
     def tokens(self, chunk: str) -> tuple[str, ...]:
         """spaCy's tokens of one whitespace-free chunk."""
@@ -411,7 +415,7 @@ class ChunkTokenizer:
         one per chunk; the tests compare with a call per chunk).
         """
         cache = self._tokens
-        missing = [c for c in dict.fromkeys(chunks) if c not in cache]
+        missing = list(filterfalse(cache.__contains__, dict.fromkeys(chunks)))  # new distinct chunks, in order
         if not missing:
             return
         if self._nlp_tokenizer is None:
@@ -444,10 +448,10 @@ class ChunkTokenizer:
     def _chunk_tokens(self, chunks: list[str]) -> list[tuple[str, ...]]:
         cache = self._tokens
         try:
-            return [cache[c] for c in chunks]
+            return list(map(cache.__getitem__, chunks))  # the loop in C: ~2x a list comprehension
         except KeyError:
             self._fill(chunks)
-            return [cache[c] for c in chunks]
+            return list(map(cache.__getitem__, chunks))
 
     def words(self, text: str) -> list[str]:
         """datatrove's ``split_into_words(text)``: spaCy tokens without whitespace tokens."""
@@ -468,9 +472,9 @@ class ChunkTokenizer:
             packed = sum(map(cache.__getitem__, chunks))
         except KeyError:
             self._fill(chunks)
-            for chunk in dict.fromkeys(chunks):
-                if chunk not in cache:
-                    cache[chunk] = _pack_chunk_stats(chunk, self._tokens[chunk])
+            tokens = self._tokens
+            for chunk in filterfalse(cache.__contains__, dict.fromkeys(chunks)):
+                cache[chunk] = _pack_chunk_stats(chunk, tokens[chunk])
             packed = sum(map(cache.__getitem__, chunks))
         return [(packed >> (_FIELD_BITS * i)) & _FIELD_MASK for i in range(len(CHUNK_FIELDS))]
 
@@ -505,18 +509,19 @@ class ChunkTokenizer:
         """
         if self._punct_search is None:
             self.tokens("warm-up")  # loads spaCy's punctuation characters
-        found = self._punct_search(line)
+        found = (self._ascii_punct_search if line.isascii() else self._punct_search)(line)
         if found is None:
             return 1
         first = found.start()
         while first and not line[first - 1].isspace():
             first -= 1
-        rest = line[first:]
+        rest = line[first:]  # starts with a chunk
         starts = 0
         seen = 0
         steps, step = self._sentence_steps, self._sentence_step
-        if _NOT_SINGLE_SPACE.search(rest) is None:
-            for chunk in rest.split(" "):
+        chunks = rest.split()
+        if " ".join(chunks) == rest:  # no whitespace but single spaces between chunks
+            for chunk in chunks:
                 added, seen = (steps.get(chunk) or step(chunk))[seen]
                 starts += added
             return 1 + starts
@@ -576,7 +581,6 @@ def _is_punct(token: str) -> bool:
 
 
 _WS_OR_CHUNK = re.compile(r"\s+|\S+")
-_NOT_SINGLE_SPACE = re.compile(r"[^\S ]| {2}| $")  # whitespace other than single spaces between chunks
 _FILL_BATCH = 5000  # chunks per spaCy call in ``ChunkTokenizer._fill``
 _TOKENIZER = ChunkTokenizer()
 
