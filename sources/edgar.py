@@ -180,7 +180,10 @@ _CORP_SUFFIX_RE = re.compile(
 
 def _normalize_ws(text: str) -> str:
     """Collapse every run of whitespace (incl. no-break and typographic spaces) to one space; strip."""
-    return _WS_RE.sub(" ", _INVISIBLE_RE.sub("", text)).strip()
+    if not text.isascii():
+        text = _INVISIBLE_RE.sub("", text)
+    # str.split's whitespace is _WS_RE's (the regex \s already holds the no-break and typographic spaces)
+    return " ".join(text.split())
 
 
 @functools.cache
