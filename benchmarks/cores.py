@@ -31,7 +31,18 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-STAGES = ("read", "extract", "language", "quality", "pii", "bp_keys", "bp_strip", "dedup_keys", "domain", "tokens")
+STAGES = (
+    "read",
+    "extract",
+    "language",
+    "quality",
+    "pii",
+    "bp_keys",
+    "bp_strip",
+    "dedup_keys",
+    "domain",
+    "tokens",
+)
 
 
 def _h(*parts: Any) -> str:
@@ -40,10 +51,10 @@ def _h(*parts: Any) -> str:
 
 def load_records(corpus: Path) -> tuple[Any, list[Any], float]:
     """The corpus config and its raw records (with the run's readers), and the CPU seconds reading took."""
+    from core.schema import RawRecord
     from pipeline.options import FinPileOptions
     from pipeline.run import make_plan
     from pipeline.stages.read import read_file
-    from core.schema import RawRecord
 
     opts = FinPileOptions(["--config", str(corpus / "finpile.yaml")])
     plan = make_plan(opts, [])
@@ -118,7 +129,9 @@ def run_chain(cfg: Any, records: list[Any]) -> tuple[dict[str, float], dict[str,
             doc = scorer.score(doc)
             keep, reason = scorer.decide(doc)
             cpu["quality"] += clock() - t
-            digest[doc.id].append(_h("quality", doc.quality_signals, doc.quality_score, keep, reason, doc.text))
+            digest[doc.id].append(
+                _h("quality", doc.quality_signals, doc.quality_score, keep, reason, doc.text)
+            )
             if not keep:
                 continue
             t = clock()
@@ -184,8 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if differ else 0
 
     sys.path.insert(0, str(HERE))
-    import pipeline
     import scale
+
+    import pipeline
 
     print(f"code: {Path(pipeline.__file__).parent.parent}", file=sys.stderr)
     corpus = scale.corpus_dir(args.corpus_root, args.docs, scale.DEFAULT_MIX, "many")

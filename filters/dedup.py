@@ -105,10 +105,7 @@ def normalize_lines(text: str) -> list[str]:
     that composes with nothing and no character decomposes or folds to one), so the normalised text splits
     into the normalised lines.
     """
-    return [
-        " ".join(line.split())
-        for line in delete_punctuation(_nfkc(text).casefold()).split("\n")
-    ]
+    return [" ".join(line.split()) for line in delete_punctuation(_nfkc(text).casefold()).split("\n")]
 
 
 def exact_key(text: str, *, normalized: str | None = None) -> str:

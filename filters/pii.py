@@ -197,9 +197,7 @@ _HAS_TWO_COLONS = re.compile(r":[0-9A-Fa-f]*:")
 _HAS_DOTTED_QUAD = re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d")
 
 # (kind, pattern, validator or None, group to replace: 0 = the whole match, what every match contains or None)
-_Pass = tuple[
-    str, re.Pattern[str], Callable[[re.Match[str]], bool] | None, str | int, re.Pattern[str] | None
-]
+_Pass = tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool] | None, str | int, re.Pattern[str] | None]
 _PASSES: tuple[_Pass, ...] = (
     ("email", _EMAIL, None, 0, _HAS_AT),
     ("card_number", _CARD, _is_card, 0, _HAS_CARD),

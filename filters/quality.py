@@ -415,7 +415,8 @@ class ChunkTokenizer:
         one per chunk; the tests compare with a call per chunk).
         """
         cache = self._tokens
-        missing = list(filterfalse(cache.__contains__, dict.fromkeys(chunks)))  # new distinct chunks, in order
+        # the new distinct chunks, in order
+        missing = list(filterfalse(cache.__contains__, dict.fromkeys(chunks)))
         if not missing:
             return
         if self._nlp_tokenizer is None:
