@@ -59,25 +59,26 @@ class CountMinSketch:
         if len(keys):
             self._pending.append(np.asarray(keys, dtype=np.uint64))
             self._n_pending += len(keys)
-            if self._n_pending >= FLUSH_KEYS:
+            if self._n_pending >= self._flush_at():
                 self.flush()
+
+    def _flush_at(self) -> int:
+        # Sparse (the keys themselves) until they would take more bytes than the counters, then in batches.
+        return (
+            FLUSH_KEYS if self.counts is not None else max(FLUSH_KEYS, (self.depth << self.width_log2) // 8)
+        )
 
     def flush(self) -> None:
         if not self._pending:
             return
-        self._dense()
+        counts = self._dense()
         keys = np.concatenate(self._pending)
         self._pending, self._n_pending = [], 0
-        width = 1 << self.width_log2
         for row in range(self.depth):
-            added = np.bincount(self._index(keys, row), minlength=width)
-            self._saturating_add(row, added)
-
-    def _saturating_add(self, row: int, added: np.ndarray) -> None:
-        assert self.counts is not None
-        total = self.counts[row].astype(np.int64) + added
-        np.minimum(total, 255, out=total)
-        self.counts[row] = total.astype(np.uint8)
+            # per distinct counter, not a bincount over the whole width: memory follows the keys
+            index, added = np.unique(self._index(keys, row), return_counts=True)
+            total = counts[row][index].astype(np.int64) + added
+            counts[row][index] = np.minimum(total, 255).astype(np.uint8)
 
     def merge(self, other: CountMinSketch) -> CountMinSketch:
         if (other.width_log2, other.depth) != (self.width_log2, self.depth):
@@ -87,9 +88,10 @@ class CountMinSketch:
                 self.add(keys)
             return self
         self.flush()
-        self._dense()
-        for row in range(self.depth):
-            self._saturating_add(row, other.counts[row].astype(np.int64))
+        counts = self._dense()
+        for row in range(self.depth):  # uint16 sums: a row at a time, 2 bytes a counter
+            total = counts[row].astype(np.uint16) + other.counts[row]
+            counts[row] = np.minimum(total, 255).astype(np.uint8)
         return self
 
     def estimate(self, keys: np.ndarray) -> np.ndarray:

@@ -308,18 +308,16 @@ def band_sketch_keys(keys: list[bytes]) -> np.ndarray:
     )
 
 
-KEY_SKETCH_KEYS_PER_KB = (
-    18  # sketch keys per KB of input: a document per KB (short posts), id + exact + 16 bands
-)
+KEY_SKETCH_DOCS_PER_KB = 1  # documents per KB of input, at most (short posts: ~1.4 KB a JSON line)
 KEY_SKETCH_COUNTERS_PER_KEY = 4  # a unique key is a false candidate with probability ~(1 - e**-0.25)**3 ~ 1%
 
 
-def key_sketch_width(input_bytes: int, hi_log2: int = 25) -> int:
-    """log2 width of the key sketch for ``input_bytes`` of input: ~4 counters a key, 2**16..2**hi_log2 (3 x 32 MB).
-    Past that size (about 500k short documents) more documents become candidates: still right, less frugal."""
-    return width_for(
-        input_bytes // 1024 * KEY_SKETCH_KEYS_PER_KB * KEY_SKETCH_COUNTERS_PER_KEY, hi_log2=hi_log2
-    )
+def key_sketch_width(input_bytes: int, keys_per_doc: int, hi_log2: int = 25) -> int:
+    """log2 width of the key sketch (``keys_per_doc``: id + exact key + LSH bands) for ``input_bytes`` of input:
+    ~4 counters a key, within 2**16..2**hi_log2 (3 x 32 MB). Past that size (some 700k short documents with 9
+    bands) more documents become candidates: the decisions stay the same, the shuffle grows."""
+    keys = input_bytes // 1024 * KEY_SKETCH_DOCS_PER_KB * keys_per_doc
+    return width_for(keys * KEY_SKETCH_COUNTERS_PER_KEY, hi_log2=hi_log2)
 
 
 class TriageFn(beam.DoFn):

@@ -371,7 +371,7 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         Deduplicate.from_settings(dedup) if (exact or near) else None,
         exact,
         near,
-        key_sketch_width(sum(f.size for f in plan.files)),
+        key_sketch_width(sum(f.size for f in plan.files), 2 + (dedup.minhash().bands if near else 0)),
         delete,
         near and dedup.near.verify,
     )
