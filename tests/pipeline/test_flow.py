@@ -293,3 +293,52 @@ def test_count_min_sketch_travels_as_keys_while_sparse_and_merges_either_way():
     ):
         assert (merged.estimate(keys) == one.estimate(keys)).all()
     assert (one.estimate(keys[:10]) >= 3).all()
+
+
+def _entry(doc_id: str, exact: str, bands: list[bytes], row: int):
+    from pipeline.flow import Entry
+
+    stub = _stub(doc_id, part="keyed-x-00000", row=row, sha=doc_id.encode(), exact=bytes.fromhex(exact))
+    return Entry(stub, exact, (0, 0.0, 0, 0, ""), 1, bands, None)
+
+
+def test_triage_decides_lone_documents_in_place_and_sends_only_candidates_on(tmp_path):
+    """Documents that share no id, exact key or band key with another go on as one rows array per part (a few
+    bytes each); a shared id, exact key or band key makes both documents candidates, with all their keys."""
+    import hashlib
+
+    import numpy as np
+    from apache_beam import pvalue
+
+    from filters.sketch import CountMinSketch
+    from pipeline.flow import TriageFn, entry_sketch_keys
+
+    def key(i):  # exact keys are SHA-1 hex digests
+        return hashlib.sha1(str(i).encode()).hexdigest()
+
+    entries = [_entry(f"u{i}", key(i), [bytes([0, i % 9]) + i.to_bytes(8, "little")], i) for i in range(50)]
+    entries += [
+        _entry("u7", key("other"), [b"\x00\x01" + b"z" * 8], 50),  # id u7 again, other text
+        _entry("e1", key(3), [b"\x00\x02" + b"y" * 8], 51),  # u3's exact key
+        _entry("n1", key("n1"), [bytes([0, 4]) + (4).to_bytes(8, "little")], 52),  # u4's band key
+    ]
+    writer = SpillWriter(str(tmp_path), "stubs")
+    sketch = CountMinSketch(20)
+    for entry in entries:
+        writer.add(entry)
+        sketch.add(entry_sketch_keys(entry))
+    path = writer.close()
+    out = list(TriageFn(exact=True, near=True, verify=False, delete=False).process(path, sketch))
+    main = [o for o in out if not isinstance(o, pvalue.TaggedOutput)]
+    tagged = {}
+    for o in out:
+        if isinstance(o, pvalue.TaggedOutput):
+            tagged.setdefault(o.tag, []).append(o.value)
+    assert sorted(doc_id for doc_id, _ in main) == ["e1", "n1", "u3", "u4", "u7", "u7"]
+    assert sorted(doc_id for _, (_, doc_id) in tagged["exact"]) == ["e1", "n1", "u3", "u4", "u7", "u7"]
+    assert sorted(doc_id for doc_id, _ in tagged["bands"]) == ["n1", "u4"]  # only they share a band key
+    [(part, (rows, sizes))] = tagged["lone"]
+    assert part == "keyed-x-00000" and len(rows) == 47 and 3 not in rows and 52 not in rows
+    assert (sizes == 1).all() and rows.dtype == np.int64  # near on: each its own cluster of one
+    assert sum(n for _, n in tagged["tokens"]) == 47 * 5
+    assert "decided" not in tagged
