@@ -56,7 +56,15 @@ from filters.boilerplate import BoilerplateConfig
 from filters.dedup import MinHashConfig, band_keys, exact_key, normalize_for_exact, shingles, signature
 from filters.sketch import CountMinSketch, width_for
 from pipeline import progress
-from pipeline.spill import SpillWriter, delete_spill, part_path, read_spill, shuffled
+from pipeline.spill import (
+    ALONE_COUNTER,
+    CANDIDATES_COUNTER,
+    SpillWriter,
+    delete_spill,
+    part_path,
+    read_spill,
+    shuffled,
+)
 from pipeline.stages.base import ERRORS, NAMESPACE, REJECTED, counter, error_from_exception
 from pipeline.stages.boilerplate import (
     EMPTY_REASON,
@@ -355,6 +363,7 @@ class TriageFn(beam.DoFn):
             est = sketch.estimate(entry_sketch_keys(entry))
             shared = [k for k, n in zip(entry.bands, est[2:], strict=True) if n >= 2] if self._near else []
             if est[0] >= 2 or (self._exact and est[1] >= 2) or shared:
+                counter(CANDIDATES_COUNTER).inc()
                 yield shuffled((stub.id, entry.stub))
                 if self._exact:
                     yield pvalue.TaggedOutput("exact", shuffled((entry.exact, (entry.rank, stub.id))))
@@ -365,6 +374,7 @@ class TriageFn(beam.DoFn):
                     if self._verify:
                         yield pvalue.TaggedOutput("shingles", (stub.id, entry.shingles))
                 continue
+            counter(ALONE_COUNTER).inc()
             alone = {"doc": [entry.stub], "exact": [(stub.id, 1, entry.exact)], "cluster": []}
             for decided in resolve_stubs((stub.id, alone), self._exact, self._near):
                 _, (row, decision, _) = decided
