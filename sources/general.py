@@ -47,6 +47,7 @@ from core.schema import Document, RawRecord, RecordError, doc_id
 from core.textshape import join_blocks, normalize_text
 from filters.language import normalize_language_tag
 from sources import note_skipped
+from sources.ranges import ByteRange, line_starts
 
 # --------------------------------------------------------------------------------------------------
 # Decompression shared by the line-oriented readers
@@ -156,10 +157,21 @@ def stream_error(source: str, path: str, exc: BaseException, where: str) -> Reco
     return RecordError(source=source, stage="read", kind=kind, message=message, id=where, path=path)
 
 
-def iter_lines(path: str, stream: BinaryIO, source: str) -> Iterator[tuple[int, bytes] | RecordError]:
+def iter_lines(
+    path: str, stream: BinaryIO, source: str, byte_range: ByteRange | None = None
+) -> Iterator[tuple[int, bytes] | RecordError]:
     """``(line number, line)`` for every non-blank line of the decompressed file, then a ``RecordError``
-    (``truncated``/``corrupt``) if the compressed stream broke off. Line numbers start at 1."""
+    (``truncated``/``corrupt``) if the compressed stream broke off. Line numbers start at 1.
+
+    With ``byte_range`` (an uncompressed file, see ``sources.ranges``): only the lines whose first byte is in
+    the range, numbered as in the whole-file read."""
     lineno = 0
+    if byte_range is not None:
+        buffered = stream if hasattr(stream, "readline") else io.BufferedReader(stream)  # type: ignore[arg-type]
+        for lineno, line in line_starts(buffered, byte_range):
+            if line.strip():
+                yield lineno, line
+        return
     try:
         for lineno, line in enumerate(open_decompressed(path, stream), start=1):
             if line.strip():
@@ -760,9 +772,10 @@ def _jsonl_items(
     fields: Mapping[str, str],
     source: str,
     max_bytes: int = DEFAULT_MAX_DOC_BYTES,
+    byte_range: ByteRange | None = None,
 ) -> Iterator[RawRecord | RecordError]:
     name = os.path.basename(path)
-    for item in iter_lines(path, stream, source):
+    for item in iter_lines(path, stream, source, byte_range):
         if isinstance(item, RecordError):
             yield item
             continue
@@ -821,7 +834,9 @@ def _parquet_items(
         )
 
 
-def read_jsonl(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iterator[RawRecord | RecordError]:
+def read_jsonl(
+    path: str, stream: BinaryIO, options: Mapping[str, Any], byte_range: ByteRange | None = None
+) -> Iterator[RawRecord | RecordError]:
     """Plain-text records from JSONL (``.jsonl``/``.json``, optionally ``.gz``/``.bz2``/``.zst``/``.xz``) or
     ``.parquet`` files.
 
@@ -835,4 +850,4 @@ def read_jsonl(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Itera
         yield from _parquet_items(path, stream, fields, source)
     else:
         max_bytes = int(options.get("max_doc_bytes") or DEFAULT_MAX_DOC_BYTES)
-        yield from _jsonl_items(path, stream, fields, source, max_bytes)
+        yield from _jsonl_items(path, stream, fields, source, max_bytes, byte_range)
