@@ -92,13 +92,28 @@ def is_splittable(fmt: str, stream: BinaryIO) -> bool:
     if fmt == "bz2_streams":
         if not BZ2_STREAM_RE.match(head):
             return False
-        unbz = bz2.BZ2Decompressor()
-        try:
-            unbz.decompress(head)
-        except OSError:
+        # Streams must hold whole pages (Wikipedia's multistream dumps: the site info, then 100 pages per
+        # stream); pbzip2/lbzip2 also write many streams, but cut anywhere, so a page may span two streams.
+        first, rest = _one_stream(head)
+        if first is None or BZ2_STREAM_RE.match(rest) is None:
             return False
-        return unbz.eof and BZ2_STREAM_RE.match(unbz.unused_data) is not None
+        second, _ = _one_stream(rest + stream.read(PROBE_BYTES))
+        return (
+            first.rstrip().endswith((b"</siteinfo>", b"</page>"))
+            and second is not None
+            and second.lstrip().startswith(b"<page")
+        )
     return fmt in ("warc", "lines")
+
+
+def _one_stream(data: bytes) -> tuple[bytes | None, bytes]:
+    """The decompressed first bzip2 stream of ``data`` and the bytes after it (None if it does not end there)."""
+    unbz = bz2.BZ2Decompressor()
+    try:
+        out = unbz.decompress(data)
+    except OSError:
+        return None, b""
+    return (out, unbz.unused_data) if unbz.eof else (None, b"")
 
 
 def plan_ranges(fmt: str, stream: BinaryIO, size: int, range_bytes: int) -> list[ByteRange]:

@@ -3,6 +3,7 @@ of the whole-file read, whatever the cut points."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import hashlib
 import io
@@ -309,3 +310,102 @@ def test_run_over_one_big_warc_in_small_ranges_writes_the_same_shards(shared_dat
         (s["path"], s["sha256"]) for s in b["shards"]
     ]
     assert a["funnel"] == b["funnel"]
+
+
+# ------------------------------------------------------------------ bz2 multistream (Wikipedia)
+
+WIKI_HEAD = (
+    '<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" xml:lang="de">\n  <siteinfo>\n'
+    "    <sitename>Wikipedia</sitename>\n    <base>https://de.wikipedia.org/wiki/Wikipedia:Hauptseite</base>\n"
+    "  </siteinfo>\n"
+)
+
+
+def _wiki_page(i: int) -> str:
+    ns = "4" if i % 9 == 4 else "0"
+    text = (
+        "#REDIRECT [[Elsewhere]]"
+        if i % 7 == 6
+        else f"'''Article {i}''' is about [[finance]]. " * (1 + i % 13)
+    )
+    return (
+        f"  <page>\n    <title>Article {i}</title>\n    <ns>{ns}</ns>\n    <id>{1000 + i}</id>\n    <revision>\n"
+        f"      <id>{5000 + i}</id>\n      <timestamp>2024-01-0{1 + i % 9}T00:00:00Z</timestamp>\n"
+        f'      <text xml:space="preserve">{text}</text>\n    </revision>\n  </page>\n'
+    )
+
+
+def _multistream(n_pages: int, per_stream: int, cut_anywhere: bool = False) -> bytes:
+    """A Wikipedia-style multistream dump: the head in stream 1, ``per_stream`` pages per stream, the end tag
+    in the last one (``cut_anywhere``: streams cut every 700 bytes of XML, as pbzip2 would)."""
+    pages = [_wiki_page(i) for i in range(n_pages)]
+    if cut_anywhere:
+        xml = (WIKI_HEAD + "".join(pages) + "</mediawiki>\n").encode()
+        return b"".join(bz2.compress(xml[i : i + 700]) for i in range(0, len(xml), 700))
+    chunks = (
+        [WIKI_HEAD]
+        + ["".join(pages[i : i + per_stream]) for i in range(0, n_pages, per_stream)]
+        + ["</mediawiki>\n"]
+    )
+    return b"".join(bz2.compress(c.encode()) for c in chunks)
+
+
+WIKI = _multistream(40, 3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_multistream_bz2_any_cuts_read_every_page_once_with_the_site_info(data):
+    cuts = data.draw(_cuts(len(WIKI)))
+    whole = _read("wikipedia", "dewiki-multistream.xml.bz2", WIKI)
+    records = [w for w in whole if w[0] == "record"]
+    assert len(records) == len([i for i in range(40) if i % 9 != 4 and i % 7 != 6])  # ns 4, redirects skipped
+    assert all(
+        r[3].startswith("https://de.wikipedia.org/wiki/") and r[5]["declared_lang"] == "de" for r in records
+    )
+    assert _read_cut("wikipedia", "dewiki-multistream.xml.bz2", WIKI, cuts) == whole
+
+
+def test_multistream_bz2_planning_and_streams_cut_mid_page(shared_data):
+    assert is_splittable("bz2_streams", io.BytesIO(WIKI))
+    assert not is_splittable("bz2_streams", io.BytesIO(bz2.compress(b"x" * 1000)))  # one stream
+    assert not is_splittable("bz2_streams", io.BytesIO(_multistream(40, 3, cut_anywhere=True)))  # pbzip2-like
+    real = (shared_data / "general").glob("*.xml.bz2")
+    for path in real:  # the real test dump is one single stream: read whole
+        with open(path, "rb") as f:
+            assert not is_splittable("bz2_streams", f)
+
+
+def test_a_broken_page_in_a_range_is_one_error_named_by_the_range_stream():
+    pages = [_wiki_page(i) for i in range(12)]
+    pages[7] = pages[7].replace("<title>", "<title><broken", 1)
+    chunks = [WIKI_HEAD] + ["".join(pages[i : i + 3]) for i in range(0, 12, 3)] + ["</mediawiki>\n"]
+    streams = [bz2.compress(c.encode()) for c in chunks]
+    data = b"".join(streams)
+    whole = _read("wikipedia", "w.xml.bz2", data)
+    third = sum(len(s) for s in streams[:3])  # the stream holding pages 6-8
+    split = _read_cut("wikipedia", "w.xml.bz2", data, [third])
+    assert [w for w in split if w[0] == "record"] == [w for w in whole if w[0] == "record"]
+    assert [(e[1], e[2]) for e in whole if e[0] == "error"] == [("xml_syntax", "page:8")]
+    assert [(e[1], e[2]) for e in split if e[0] == "error"] == [("xml_syntax", f"bytes:{third}:page:2")]
+
+
+def test_real_wikipedia_dump_recompressed_as_multistream_reads_the_same_in_ranges(shared_data):
+    """The real dump (one bz2 stream) re-cut the way Wikipedia's multistream dumps are: the head, then 10
+    pages per stream."""
+    (path,) = (shared_data / "general").glob("enwiki-*.xml.bz2")
+    xml = bz2.decompress(path.read_bytes())
+    starts: list[int] = []
+    pos = xml.find(b"<page>")
+    while pos >= 0:
+        starts.append(xml.rfind(b"\n", 0, pos) + 1)
+        pos = xml.find(b"<page>", pos + 1)
+    bounds = [0, *starts[::10], len(xml)]
+    data = b"".join(bz2.compress(xml[a:b]) for a, b in zip(bounds, bounds[1:], strict=False) if b > a)
+    assert is_splittable("bz2_streams", io.BytesIO(data))
+    name = "enwiki-multistream.xml.bz2"
+    whole = _read("wikipedia", name, data)
+    assert len([w for w in whole if w[0] == "record"]) > 50
+    assert whole == _read("wikipedia", path.name, path.read_bytes())  # same records as the original file
+    for n in (2, 3, 9, 50):
+        assert _read_cut("wikipedia", name, data, [len(data) * k // n for k in range(1, n)]) == whole, n
