@@ -159,6 +159,7 @@ DOCUMENT_STATUS = range(200, 300)  # responses outside 2xx are redirects/errors,
 MAX_HTML_BYTES = 20_000_000  # trafilatura's own max_file_size
 TAIL_BYTES = 64  # end-of-file bytes kept to tell trailing padding from a lost record
 READ_CHUNK = 1 << 16
+HEADER_PROBE_BYTES = 1 << 16  # bytes after a plain ``WARC/1.x`` line searched for its record header fields
 RESYNC_BLOCK = 1 << 20  # bytes scanned per step when looking for the next record after a broken one
 GZIP_MAGIC = b"\x1f\x8b\x08"
 WARC_MAGIC = b"WARC/"
@@ -537,15 +538,27 @@ class _WarcScan:
     def _first_record_start(self, data: bytes, base: int) -> int | None:
         """Absolute offset of the first record start in ``data`` (read from ``base``): a gzip member that
         decompresses to ``WARC/`` in a ``.gz`` file, a line starting with ``WARC/`` otherwise."""
-        if not self.gzipped:  # a "WARC/1.x" version line, wherever garbage before it ends
-            found = _WARC_HEADER_RE.search(data)
-            return base + found.start() if found else None
+        if not self.gzipped:  # a "WARC/1.x" version line, wherever garbage before it ends ...
+            for found in _WARC_HEADER_RE.finditer(data):
+                if self._plain_header_is_warc(base + found.start()):  # ... heading a real record header
+                    return base + found.start()
+            return None
         index = data.find(GZIP_MAGIC)
         while index >= 0:
             if self._gzip_member_is_warc(base + index):
                 return base + index
             index = data.find(GZIP_MAGIC, index + 1)
         return None
+
+    def _plain_header_is_warc(self, offset: int) -> bool:
+        """Whether the ``WARC/1.x`` line at ``offset`` heads a header block with the mandatory WARC-Type and
+        Content-Length fields (not a payload that merely quotes a version line)."""
+        here = self.input.tell()
+        self.input.seek(offset)
+        head = self.input.read(HEADER_PROBE_BYTES)
+        self.input.seek(here)
+        block = re.split(rb"\r?\n\r?\n", head, maxsplit=1)[0].lower()
+        return b"\nwarc-type:" in block and b"\ncontent-length:" in block
 
     def _gzip_member_is_warc(self, offset: int) -> bool:
         here = self.input.tell()

@@ -409,3 +409,25 @@ def test_real_wikipedia_dump_recompressed_as_multistream_reads_the_same_in_range
     assert whole == _read("wikipedia", path.name, path.read_bytes())  # same records as the original file
     for n in (2, 3, 9, 50):
         assert _read_cut("wikipedia", name, data, [len(data) * k // n for k in range(1, n)]) == whole, n
+
+
+def test_plain_warc_payload_quoting_a_version_line_is_not_taken_for_a_record_start():
+    """A page that shows WARC syntax ("WARC/1.0" on a line of its own) inside a plain WARC: a range starting
+    inside that payload must not resynchronise on it."""
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=False)
+    for i in range(4):
+        body = f"<html><body><pre>\r\n\r\nWARC/1.0\r\nnot a header {i}\r\n\r\n</pre><p>text {i}</p></body></html>"
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        writer.write_record(
+            writer.create_warc_record(
+                f"http://a.example/{i}", "response", payload=io.BytesIO(body.encode()), http_headers=headers
+            )
+        )
+    data = buf.getvalue()
+    whole = _read("warc", "q.warc", data)
+    assert len(whole) == 4
+    quoted = [i for i in range(len(data)) if data.startswith(b"WARC/1.0\r\nnot a header", i)]
+    assert len(quoted) == 4
+    assert _read_cut("warc", "q.warc", data, [q - 1 for q in quoted]) == whole
+    assert _read_cut("warc", "q.warc", data, list(range(40, len(data), 40))) == whole
