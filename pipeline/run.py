@@ -41,6 +41,7 @@ from pipeline.flow import (
     SpillDocsFn,
     SpillFn,
     WriteDecided,
+    key_sketch_width,
     read_part,
 )
 from pipeline.input_options import group_cli_inputs, option_value
@@ -367,21 +368,16 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
                 delete,
             ),
             beam.pvalue.AsSingleton(keys_by_source),
-        ).with_outputs(REJECTED, "exact", "band_sketch", "band_parts", "shingles", "parts", main="stubs")
+        ).with_outputs(REJECTED, "sketch", "parts", main="stub_parts")
     )
     rejected_out(keyed[REJECTED], "Boilerplate")
-    decided = {
-        "stubs": keyed.stubs,
-        "exact": keyed.exact,
-        "band_sketch": keyed.band_sketch,
-        "band_parts": keyed.band_parts,
-        "shingles": keyed.shingles,
-    } | "Dedup" >> DedupDecisions(
+    decided = {"stub_parts": keyed.stub_parts, "sketch": keyed.sketch} | "Dedup" >> DedupDecisions(
         Deduplicate.from_settings(dedup) if (exact or near) else None,
         exact,
         near,
-        width_for(sum(f.size for f in plan.files) // 512),  # ~16 band keys per document of ~8 KB
+        key_sketch_width(sum(f.size for f in plan.files), 2 + (dedup.minhash().bands if near else 0)),
         delete,
+        near and dedup.near.verify,
     )
     mixture, sizes = decided | "AssignDomainAndMix" >> MixtureAndSizes(domain_of, cfg.mix)
 
