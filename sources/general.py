@@ -167,8 +167,7 @@ def iter_lines(
     the range, numbered as in the whole-file read."""
     lineno = 0
     if byte_range is not None:
-        buffered = stream if hasattr(stream, "readline") else io.BufferedReader(stream)  # type: ignore[arg-type]
-        for lineno, line in line_starts(buffered, byte_range):
+        for lineno, line in line_starts(stream, byte_range):  # FileSystems streams are buffered (readline)
             if line.strip():
                 yield lineno, line
         return
@@ -539,10 +538,10 @@ def read_wikipedia(
         if first is None:
             return
         if first > 0:
-            head = _dump_head(stream)
-            if base_url is None and (found := _BASE_RE.search(head)):
+            site = _dump_head(stream)
+            if base_url is None and (found := _BASE_RE.search(site)):
                 base_url = _base_url_from_siteinfo(found.group(1).decode("utf-8", "replace"))
-            language = _dump_language(head)
+            language = _dump_language(site)
             at = f"bytes:{first}:"
         source = io.BufferedReader(_Bz2Streams(stream, first, byte_range.end), READ_CHUNK)  # type: ignore[assignment]
     try:

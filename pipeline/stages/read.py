@@ -158,8 +158,9 @@ def read_file(input_file: InputFile) -> Iterator[RawRecord | RecordError | Skipp
             if input_file.byte_range is None:
                 items = iter(reader(input_file.path, stream, dict(input_file.options)))
             else:
+                # only the readers of splittable formats (sources.ranges.split_format) take a byte range
                 items = iter(
-                    reader(
+                    reader(  # type: ignore[call-arg]
                         input_file.path, stream, dict(input_file.options), byte_range=input_file.byte_range
                     )
                 )
