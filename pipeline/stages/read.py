@@ -190,7 +190,7 @@ def read_file(input_file: InputFile) -> Iterator[RawRecord | RecordError | Skipp
             stage="read",
             kind=kind,
             message=f"cannot read {input_file.where} {where}, {rest}: {exc}"[:1000],
-            id=input_file.path,
+            id=input_file.where,  # one error per range of a split file
             path=input_file.path,
         )
     for (source, reason), n in sorted(sink.items()):
