@@ -45,17 +45,27 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 import numpy as np
 from apache_beam import pvalue
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
+from core.memory import trim
 from core.schema import Document, RecordError, Rejected
 from core.timeinfo import period_of
 from filters.boilerplate import BoilerplateConfig
 from filters.dedup import MinHashConfig, band_keys, exact_key, normalize_for_exact, shingles, signature
 from filters.sketch import CountMinSketch, width_for
 from pipeline import progress
-from pipeline.spill import SpillWriter, delete_spill, part_path, read_spill, shuffled
+from pipeline.spill import (
+    ALONE_COUNTER,
+    CANDIDATES_COUNTER,
+    SpillWriter,
+    delete_spill,
+    part_path,
+    read_spill,
+    shuffled,
+)
 from pipeline.stages.base import ERRORS, NAMESPACE, REJECTED, counter, error_from_exception
 from pipeline.stages.boilerplate import (
     EMPTY_REASON,
@@ -204,6 +214,7 @@ class KeysFn(beam.DoFn):
         if written:
             yield pvalue.TaggedOutput("parts", written)
         stub_part = stubs.close()
+        trim()
         if stub_part:
             yield stub_part
 
@@ -353,6 +364,7 @@ class TriageFn(beam.DoFn):
             est = sketch.estimate(entry_sketch_keys(entry))
             shared = [k for k, n in zip(entry.bands, est[2:], strict=True) if n >= 2] if self._near else []
             if est[0] >= 2 or (self._exact and est[1] >= 2) or shared:
+                counter(CANDIDATES_COUNTER).inc()
                 yield shuffled((stub.id, entry.stub))
                 if self._exact:
                     yield pvalue.TaggedOutput("exact", shuffled((entry.exact, (entry.rank, stub.id))))
@@ -363,6 +375,7 @@ class TriageFn(beam.DoFn):
                     if self._verify:
                         yield pvalue.TaggedOutput("shingles", (stub.id, entry.shingles))
                 continue
+            counter(ALONE_COUNTER).inc()
             alone = {"doc": [entry.stub], "exact": [(stub.id, 1, entry.exact)], "cluster": []}
             for decided in resolve_stubs((stub.id, alone), self._exact, self._near):
                 _, (row, decision, _) = decided
@@ -373,6 +386,7 @@ class TriageFn(beam.DoFn):
                     partitions[(stub.domain, stub.source, stub.period)] += 1
                 else:
                     yield pvalue.TaggedOutput("decided", shuffled(decided))
+        trim()
         if rows:
             lone = (np.array(rows, dtype=np.int64), np.array(sizes, dtype=np.int64))
             yield pvalue.TaggedOutput("lone", shuffled((part, lone)))
@@ -531,6 +545,8 @@ class ApplyDecisionsFn(beam.DoFn):
             for doc in docs:
                 writer.add(doc)
             yield shuffled((shard_key, (writer.close(), len(docs))))
+        pieces.clear()
+        trim()
 
     def _classify(self, doc: Document, score: str | None, too_short: bool) -> None:
         """ClassifyDomain's decision, from the score KeysFn computed, with ClassifyDomain's counters."""
@@ -579,11 +595,16 @@ class _HashingSink:
         self.closed = True
 
 
+SHARD_BATCH_ROWS = 1_000  # documents turned into Arrow at a time: a row group is built from such batches
+
+
 def write_shard(path: str, docs: Iterable[Document]) -> dict[str, Any]:
     """Documents (sorted by id) -> one Parquet file (zstd, ``DOCUMENT_SCHEMA``) written as it streams: row
-    groups of up to SHARD_GROUP_ROWS rows or SHARD_GROUP_CHARS characters; a shard that fits one group has the
-    same bytes as ``encode_shard``. Written to ``path + '.tmp'`` and renamed. Returns rows, tokens,
-    weighted tokens, bytes and sha256."""
+    groups of up to SHARD_GROUP_ROWS rows or SHARD_GROUP_CHARS characters, each built from Arrow record batches
+    of SHARD_BATCH_ROWS documents (a worker holds one row group as Arrow and one batch as Python objects; the
+    bytes do not depend on the batches); a shard that fits one row group has the same bytes as ``encode_shard``. Written to ``path + '.tmp'`` and
+    renamed. Returns rows, tokens, weighted tokens, bytes and sha256."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
     from apache_beam.io.filesystems import FileSystems
 
@@ -595,19 +616,34 @@ def write_shard(path: str, docs: Iterable[Document]) -> dict[str, Any]:
     with FileSystems.create(tmp) as f:
         sink = _HashingSink(f)
         writer = pq.ParquetWriter(sink, DOCUMENT_SCHEMA, compression=PARQUET_COMPRESSION)
-        group: list[Document] = []
-        chars = 0
+        batches: list[pa.RecordBatch] = []
+        batch: list[Document] = []
+        rows = chars = 0
+
+        def flush_batch() -> None:
+            if batch:
+                batches.extend(documents_to_table(batch).to_batches())
+                batch.clear()
+
+        def write_group() -> None:
+            flush_batch()
+            writer.write_table(pa.Table.from_batches(batches, schema=DOCUMENT_SCHEMA))
+            batches.clear()
+
         for doc in docs:
-            group.append(doc)
+            batch.append(doc)
+            rows += 1
             chars += len(doc.text)
             stats["rows"] += 1
             stats["tokens"] += doc.n_tokens
             stats["weighted_tokens"] += doc.n_tokens * doc.mix_weight
-            if len(group) >= SHARD_GROUP_ROWS or chars >= SHARD_GROUP_CHARS:
-                writer.write_table(documents_to_table(group))
-                group, chars = [], 0
-        if group or not stats["rows"]:
-            writer.write_table(documents_to_table(group))
+            if rows >= SHARD_GROUP_ROWS or chars >= SHARD_GROUP_CHARS:
+                write_group()
+                rows = chars = 0
+            elif len(batch) >= SHARD_BATCH_ROWS:
+                flush_batch()
+        if batch or batches or not stats["rows"]:
+            write_group()
         writer.close()
     if FileSystems.exists(path):
         FileSystems.delete([path])
@@ -616,20 +652,49 @@ def write_shard(path: str, docs: Iterable[Document]) -> dict[str, Any]:
     return {**stats, "bytes": sink.size, "sha256": sink.sha256.hexdigest()}
 
 
+MERGE_FAN_IN = 64  # pieces merged at once: a worker holds one frame per piece (and one file handle)
+
+
+def merge_pieces(
+    pieces: list[str], folder: str, delete: bool, fan_in: int = MERGE_FAN_IN
+) -> Iterator[Document]:
+    """The documents of id-sorted spill pieces, merged by id. More than ``fan_in`` pieces (a shard of a big
+    corpus gets one from every part) are first merged ``fan_in`` at a time into bigger pieces under ``folder``
+    (always deleted once read), so memory and open files stay bounded whatever the number of parts."""
+    owned: set[str] = set()
+    while len(pieces) > fan_in:
+        merged = []
+        for start in range(0, len(pieces), fan_in):
+            group = pieces[start : start + fan_in]
+            writer = SpillWriter(folder, "merged", NEVER_ROLL, NEVER_ROLL)
+            streams = [read_part(piece, delete or piece in owned) for piece in group]
+            for doc in heapq.merge(*streams, key=lambda d: d.id):
+                writer.add(doc)
+            path = writer.close()
+            if path:
+                merged.append(path)
+                owned.add(path)
+        pieces = merged
+    streams = [read_part(piece, delete or piece in owned) for piece in pieces]
+    yield from heapq.merge(*streams, key=lambda d: d.id)
+
+
 class MergeShardFn(beam.DoFn):
     """(shard key, [(piece path, rows)]) -> the Parquet shard; yields its ShardInfo.
 
-    Each piece is sorted by id, so the shard is a streaming k-way merge of its pieces (``heapq.merge``): a worker
-    holds one frame per piece and one row group, not the shard."""
+    Each piece is sorted by id, so the shard is a streaming k-way merge of its pieces (``merge_pieces``,
+    at most MERGE_FAN_IN at once): a worker holds one frame per piece and one row group, not the shard."""
 
-    def __init__(self, run_dir: str, delete: bool):
-        self._run_dir, self._delete = run_dir, delete
+    def __init__(self, run_dir: str, delete: bool, folder: str = ""):
+        self._run_dir, self._delete, self._folder = run_dir, delete, folder
 
     def process(self, element: tuple[tuple[str, str, str, int], Iterable[tuple[str, int]]]):
         (domain, source, period, bucket), pieces = element
-        streams = [read_part(piece, self._delete) for piece, _ in sorted(pieces)]
+        paths = [piece for piece, _ in sorted(pieces)]
+        folder = self._folder or FileSystems.split(paths[0])[0]
         path = shard_path(self._run_dir, domain, source, bucket, period)
-        written = write_shard(path, heapq.merge(*streams, key=lambda d: d.id))
+        written = write_shard(path, merge_pieces(paths, folder, self._delete))
+        trim()
         progress.tick("written", written["rows"])
         progress.flush()
         info = {"path": path[len(self._run_dir) :].lstrip("/"), "domain": domain, "source": source, **written}
@@ -668,6 +733,7 @@ class SpillDocsFn(beam.DoFn):
                 yield pvalue.TaggedOutput("sketch", sketch_keys(doc.source, keys))
         path = self._docs.add(doc)
         if path:
+            trim()
             yield path
             keys_path = self._keys.close()
             if keys_path:
@@ -704,6 +770,7 @@ class _SketchFn(beam.CombineFn):
 
     def extract_output(self, acc: CountMinSketch) -> CountMinSketch:
         acc.flush()
+        trim()
         return acc
 
 
@@ -844,7 +911,7 @@ class WriteDecided(beam.PTransform):
 
     def __init__(self, run_dir, folder, domain_cfg, domain_of, max_rows, partition_by_period, delete):
         super().__init__()
-        self._run_dir, self._delete = run_dir, delete
+        self._run_dir, self._delete, self._folder = run_dir, delete, folder
         self._fn = ApplyDecisionsFn(folder, domain_cfg, domain_of, max_rows, partition_by_period, delete)
 
     def expand(self, inputs):
@@ -861,7 +928,7 @@ class WriteDecided(beam.PTransform):
         shards = (
             applied.pieces
             | "GroupShardPieces" >> beam.GroupByKey()
-            | "MergeShards" >> beam.ParDo(MergeShardFn(self._run_dir, self._delete))
+            | "MergeShards" >> beam.ParDo(MergeShardFn(self._run_dir, self._delete, self._folder))
         )
         return shards, applied.kept, applied[REJECTED], applied[ERRORS]
 

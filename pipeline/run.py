@@ -50,7 +50,7 @@ from pipeline.profiles import profile_config_path
 from pipeline.report import write_report
 from pipeline.runlock import RunLock
 from pipeline.runner import choose_runner, translation_only
-from pipeline.spill import SHUFFLE_COUNTER, WriteLines
+from pipeline.spill import ALONE_COUNTER, CANDIDATES_COUNTER, SHUFFLE_COUNTER, WriteLines
 from pipeline.stages.base import REJECTED, apply_stage
 from pipeline.stages.decontam import Decontaminate, count_keys, finish_section, per_set_counts
 from pipeline.stages.dedup import Deduplicate
@@ -421,15 +421,24 @@ def _count_key_lang(doc: Document) -> tuple:
 
 def shuffle_section(result, totals: dict[str, Any]) -> dict[str, Any]:
     """The manifest's ``shuffle`` section: bytes of keys, stubs and decisions the corpus-level stages sent
-    through shuffles (pickled sizes, counted before combiner lifting), in all and per document read."""
+    through shuffles (pickled sizes, counted before combiner lifting), in all and per document read, and how
+    many documents were decided alone (their keys shared with no other document) or went on as candidates."""
     try:
-        found = result.metrics().query(MetricsFilter().with_name(SHUFFLE_COUNTER))["counters"]
-        total = sum(c.committed or c.attempted or 0 for c in found)
+        values = {}
+        for name in (SHUFFLE_COUNTER, ALONE_COUNTER, CANDIDATES_COUNTER):
+            found = result.metrics().query(MetricsFilter().with_name(name))["counters"]
+            values[name] = int(sum(c.committed or c.attempted or 0 for c in found))
     except Exception as exc:  # noqa: BLE001 - metrics are best-effort on some runners
         _LOG.debug("shuffle metrics not available: %s", exc)
         return {}
     docs = totals.get("read", 0) + totals.get("derived", 0)
-    return {"bytes": int(total), "bytes_per_document": round(total / docs, 1) if docs else 0.0}
+    total = values[SHUFFLE_COUNTER]
+    return {
+        "bytes": total,
+        "bytes_per_document": round(total / docs, 1) if docs else 0.0,
+        "decided_alone": values[ALONE_COUNTER],
+        "candidates": values[CANDIDATES_COUNTER],
+    }
 
 
 def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:

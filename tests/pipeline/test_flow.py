@@ -255,6 +255,10 @@ def test_write_shard_streams_row_groups_and_matches_encode_shard(tmp_path, monke
     data = encode_shard(docs)
     assert (tmp_path / "one.parquet").read_bytes() == data  # one row group: the same bytes as before
     assert one["sha256"] == hashlib.sha256(data).hexdigest() and one["bytes"] == len(data)
+    monkeypatch.setattr(flow, "SHARD_BATCH_ROWS", 3)  # a row group built from many Arrow batches
+    batched = flow.write_shard(str(tmp_path / "batched.parquet"), iter(docs))
+    assert pq.read_metadata(tmp_path / "batched.parquet").num_row_groups == 1
+    assert batched["sha256"] == one["sha256"]
     monkeypatch.setattr(flow, "SHARD_GROUP_ROWS", 7)
     many = flow.write_shard(str(tmp_path / "many.parquet"), iter(docs))
     meta = pq.read_metadata(tmp_path / "many.parquet")
@@ -342,3 +346,21 @@ def test_triage_decides_lone_documents_in_place_and_sends_only_candidates_on(tmp
     assert (sizes == 1).all() and rows.dtype == np.int64  # near on: each its own cluster of one
     assert sum(n for _, n in tagged["tokens"]) == 47 * 5
     assert "decided" not in tagged
+
+
+def test_merge_pieces_bounds_its_fan_in_and_loses_nothing(tmp_path):
+    """A shard of a big corpus gets one piece from every part: they are merged at most ``fan_in`` at a time
+    (intermediate pieces deleted once read), and the result is the same id-sorted stream."""
+    from pipeline import flow
+
+    docs = corpus()[:40]
+    pieces = []
+    for k in range(10):  # 10 id-sorted pieces, interleaved ids
+        writer = SpillWriter(str(tmp_path), "piece", 1 << 30, 1 << 30)
+        for doc in sorted(docs[k::10], key=lambda d: d.id):
+            writer.add(doc)
+        pieces.append(writer.close())
+    merged = list(flow.merge_pieces(pieces, str(tmp_path), delete=False, fan_in=3))
+    assert [d.id for d in merged] == sorted(d.id for d in docs)
+    assert [d.text for d in merged] == [d.text for d in sorted(docs, key=lambda d: d.id)]
+    assert sorted(glob.glob(str(tmp_path / "*.spill"))) == sorted(pieces)  # only the inputs are left
