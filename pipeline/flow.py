@@ -3,7 +3,8 @@
 ``pipeline.run.build_pipeline`` chains four phases; between phases only spill-part paths (``pipeline.spill``)
 and small keys cross the runner, never whole records or documents:
 
-1. **Read**: files are read (a file per worker) and their raw records spilled into small parts (``raw-*``),
+1. **Read**: files are read (a file, or a byte range of a big one, per worker: ``pipeline.stages.read``) and
+   their raw records spilled into small parts (``raw-*``),
    so that even one big file (a 1,000-page WARC, a Reddit dump, a Wikipedia dump) spreads over every worker
    for what follows; only the parts' paths are shuffled.
 2. **Per document** (one fused stage per part): Extract, CutAtTime, IdentifyLanguage, ScoreQuality, RedactPII,

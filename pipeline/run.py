@@ -63,6 +63,7 @@ from pipeline.stages.read import InputFile, ReadSources, list_input_files
 from pipeline.stages.timecut import CutAtTime
 from pipeline.stages.write import error_to_line, read_json, rejected_to_line, write_json
 from sources import READERS
+from sources.ranges import DEFAULT_RANGE_BYTES
 
 _LOG = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class RunPlan:
     decontam: dict[str, Any] = dataclasses.field(default_factory=dict)  # the manifest's decontam section
     delete_spill: bool = True  # delete spill parts once read (local runs; a remote runner may retry bundles)
     part_records: int = RAW_PART_OBJECTS  # raw records per spill part (documents per part: 5x)
+    range_bytes: int = DEFAULT_RANGE_BYTES  # a big file is read in byte ranges of this size (0: whole files)
 
 
 def config_path(config: str | None, profile: str | None) -> str | None:
@@ -285,7 +287,9 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         counts.append(_count(pcoll, f"Lost{label}", _lost_keys, weighted=True))
 
     # Phase 1: read files, spill raw records into small parts (one big file spreads over every worker).
-    records, read_errors, skipped = p | "ReadSources" >> ReadSources(plan.files, with_skipped=True)
+    records, read_errors, skipped = p | "ReadSources" >> ReadSources(
+        plan.files, with_skipped=True, range_bytes=plan.range_bytes
+    )
     counts.append(_count(records, "Read", _count_key_read))
     counts.append(_count(read_errors, "ReadErrorsRead", _count_key_read))
     errors_out(read_errors, "Read")
@@ -602,6 +606,7 @@ def make_plan(opts: FinPileOptions, argv: list[str] | None = None) -> RunPlan:
         files=files,
         write_stats=not opts.no_stats,
         part_records=opts.part_records or RAW_PART_OBJECTS,
+        range_bytes=DEFAULT_RANGE_BYTES if opts.range_bytes is None else opts.range_bytes,
     )
 
 
