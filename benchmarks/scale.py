@@ -159,7 +159,7 @@ def _pipeline_flags() -> set[str]:
     return {s for a in parser._actions for s in a.option_strings}
 
 
-def run_args(corpus: Path, out: str, workers: int) -> list[str]:
+def run_args(corpus: Path, out: str, workers: int, extra: list[str] | None = None) -> list[str]:
     args = [
         "run",
         "--config",
@@ -179,14 +179,16 @@ def run_args(corpus: Path, out: str, workers: int) -> list[str]:
         args += ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
     else:
         args += ["--direct_running_mode=in_memory"]
-    return args
+    return args + list(extra or [])
 
 
-def measure(corpus: Path, workers: int, keep: str | None = None) -> dict[str, Any]:
+def measure(
+    corpus: Path, workers: int, keep: str | None = None, extra: list[str] | None = None
+) -> dict[str, Any]:
     out = keep or tempfile.mkdtemp(prefix="finpile-scale-out-")
     counts = tempfile.mktemp(prefix="finpile-scale-buffers-", suffix=".json")
     env = {**os.environ, "PYTHONPATH": str(REPO), "FINPILE_SCALE_BUFFERS": counts}
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--_child", *run_args(corpus, out, workers)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--_child", *run_args(corpus, out, workers, extra)]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     sampler = TreeSampler(proc.pid)
@@ -298,6 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--layout", choices=("many", "big"), default="many")
     ap.add_argument("--workers", type=int, action="append", help="worker count(s), default 1")
     ap.add_argument("--corpus-root", type=Path, default=Path("/tmp/finpile-scale"))
+    ap.add_argument(
+        "--run-arg",
+        action="append",
+        default=[],
+        help="extra flag for `pipeline run`, e.g. --run-arg=--range_bytes=0",
+    )
     ap.add_argument("--label", default="", help="free text stored with the results (e.g. before/after)")
     ap.add_argument("--profile", action="store_true", help="cProfile one in-memory run instead")
     ap.add_argument("--top", type=int, default=40)
@@ -310,12 +318,13 @@ def main(argv: list[str] | None = None) -> int:
             profile(corpus, args.top)
             continue
         for workers in args.workers or [1]:
-            row = measure(corpus, workers)
+            row = measure(corpus, workers, extra=args.run_arg)
             row.update(
                 layout=args.layout,
                 mix=args.mix,
                 corpus_docs=docs,
                 label=args.label,
+                run_args=" ".join(args.run_arg),
                 at=time.strftime("%FT%TZ", time.gmtime()),
             )
             print(json.dumps({k: v for k, v in row.items() if k != "shards"}), file=sys.stderr)

@@ -39,9 +39,16 @@ class CountMinSketch:
         if not 1 <= depth <= MAX_DEPTH:
             raise ValueError(f"depth must be 1..{MAX_DEPTH}, got {depth}")
         self.width_log2, self.depth = width_log2, depth
-        self.counts = np.zeros((depth, 1 << width_log2), dtype=np.uint8)
+        # The counters are allocated at the first flush: a sketch that saw few keys (one bundle's on Dataflow)
+        # travels as its keys (8 bytes each) rather than as 3 x 2**width_log2 counters.
+        self.counts: np.ndarray | None = None
         self._pending: list[np.ndarray] = []
         self._n_pending = 0
+
+    def _dense(self) -> np.ndarray:
+        if self.counts is None:
+            self.counts = np.zeros((self.depth, 1 << self.width_log2), dtype=np.uint8)
+        return self.counts
 
     def _index(self, keys: np.ndarray, row: int) -> np.ndarray:
         with np.errstate(over="ignore"):
@@ -52,46 +59,63 @@ class CountMinSketch:
         if len(keys):
             self._pending.append(np.asarray(keys, dtype=np.uint64))
             self._n_pending += len(keys)
-            if self._n_pending >= FLUSH_KEYS:
+            if self._n_pending >= self._flush_at():
                 self.flush()
+
+    def _flush_at(self) -> int:
+        # Sparse (the keys themselves) until they would take more bytes than the counters, then in batches.
+        return (
+            FLUSH_KEYS if self.counts is not None else max(FLUSH_KEYS, (self.depth << self.width_log2) // 8)
+        )
 
     def flush(self) -> None:
         if not self._pending:
             return
+        counts = self._dense()
         keys = np.concatenate(self._pending)
         self._pending, self._n_pending = [], 0
-        width = 1 << self.width_log2
         for row in range(self.depth):
-            added = np.bincount(self._index(keys, row), minlength=width)
-            self._saturating_add(row, added)
-
-    def _saturating_add(self, row: int, added: np.ndarray) -> None:
-        total = self.counts[row].astype(np.int64) + added
-        np.minimum(total, 255, out=total)
-        self.counts[row] = total.astype(np.uint8)
+            # per distinct counter, not a bincount over the whole width: memory follows the keys
+            index, added = np.unique(self._index(keys, row), return_counts=True)
+            total = counts[row][index].astype(np.int64) + added
+            counts[row][index] = np.minimum(total, 255).astype(np.uint8)
 
     def merge(self, other: CountMinSketch) -> CountMinSketch:
         if (other.width_log2, other.depth) != (self.width_log2, self.depth):
             raise ValueError("cannot merge sketches of different shapes")
+        if other.counts is None:  # a sparse sketch: its keys are added (flushed once enough are pending)
+            for keys in other._pending:
+                self.add(keys)
+            return self
         self.flush()
-        other.flush()
-        for row in range(self.depth):
-            self._saturating_add(row, other.counts[row].astype(np.int64))
+        counts = self._dense()
+        for row in range(self.depth):  # uint16 sums: a row at a time, 2 bytes a counter
+            total = counts[row].astype(np.uint16) + other.counts[row]
+            counts[row] = np.minimum(total, 255).astype(np.uint8)
         return self
 
     def estimate(self, keys: np.ndarray) -> np.ndarray:
         """Upper bounds of the keys' counts (exact when no other key shares all their counters)."""
         self.flush()
+        counts = self._dense()
         keys = np.asarray(keys, dtype=np.uint64)
         est = np.full(len(keys), 255, dtype=np.uint8)
         for row in range(self.depth):
-            np.minimum(est, self.counts[row][self._index(keys, row)], out=est)
+            np.minimum(est, counts[row][self._index(keys, row)], out=est)
         return est
 
     def __getstate__(self):
+        state = {"width_log2": self.width_log2, "depth": self.depth}
+        if self.counts is None and self._n_pending * 8 < self.depth << self.width_log2:
+            # sparse: fewer bytes as keys than as counters
+            keys = np.concatenate(self._pending) if self._pending else np.zeros(0, dtype=np.uint64)
+            return {**state, "counts": None, "keys": keys}
         self.flush()
-        return {"width_log2": self.width_log2, "depth": self.depth, "counts": self.counts}
+        return {**state, "counts": self._dense()}
 
     def __setstate__(self, state):
         self.width_log2, self.depth, self.counts = state["width_log2"], state["depth"], state["counts"]
         self._pending, self._n_pending = [], 0
+        keys = state.get("keys")
+        if keys is not None and len(keys):
+            self._pending, self._n_pending = [keys], len(keys)

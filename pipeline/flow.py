@@ -3,7 +3,8 @@
 ``pipeline.run.build_pipeline`` chains four phases; between phases only spill-part paths (``pipeline.spill``)
 and small keys cross the runner, never whole records or documents:
 
-1. **Read**: files are read (a file per worker) and their raw records spilled into small parts (``raw-*``),
+1. **Read**: files are read (a file, or a byte range of a big one, per worker: ``pipeline.stages.read``) and
+   their raw records spilled into small parts (``raw-*``),
    so that even one big file (a 1,000-page WARC, a Reddit dump, a Wikipedia dump) spreads over every worker
    for what follows; only the parts' paths are shuffled.
 2. **Per document** (one fused stage per part): Extract, CutAtTime, IdentifyLanguage, ScoreQuality, RedactPII,
@@ -11,9 +12,14 @@ and small keys cross the runner, never whole records or documents:
    its distinct paragraph keys (counted per source with a combiner: the boilerplate key set).
 3. **Keys** (``KeysFn``, one part at a time, the boilerplate key set as a side input): boilerplate paragraphs
    are removed, then for each document its dedup rank, exact key and LSH band keys, its domain score and its
-   token count are computed, the document is written to a ``keyed-*`` part and a small ``Stub`` (id, where
-   the document sits, what the decisions need) goes on. ``Deduplicate``'s exact and near steps run on the keys
-   alone; ``resolve_stubs`` turns the stubs and their dedup assignments into one decision per document.
+   token count are computed, the document is written to a ``keyed-*`` part and its small ``Stub`` (id, where
+   the document sits, what the decisions need) and dedup keys to a ``stubs-*`` part beside it; a count-min
+   sketch of every id, exact key and LSH band key is combined. ``TriageFn`` reads the stubs back: a document
+   that shares none of its keys with another (the sketch says so; most documents) is decided alone, and only
+   the kept rows of a part go on, as one array; the other documents (candidates: an id, exact or band key
+   seen twice) go through ``Deduplicate``'s exact and near steps on their keys alone, and ``resolve_stubs``
+   turns their stubs and dedup assignments into one decision each. So what the runner holds between stages
+   grows with the duplicates and candidates of the corpus, not with its size.
 4. **Write**: the decisions are grouped by part (``ApplyDecisionsFn``): each part is read once, its documents
    get their decision (dropped as duplicates, domain set, mixing weight from the mixture side input, shard
    from the partition sizes side input) and the kept ones are written to one piece per shard; ``MergeShardFn``
@@ -39,17 +45,27 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 import numpy as np
 from apache_beam import pvalue
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
+from core.memory import trim
 from core.schema import Document, RecordError, Rejected
 from core.timeinfo import period_of
 from filters.boilerplate import BoilerplateConfig
 from filters.dedup import MinHashConfig, band_keys, exact_key, normalize_for_exact, shingles, signature
-from filters.sketch import CountMinSketch
+from filters.sketch import CountMinSketch, width_for
 from pipeline import progress
-from pipeline.spill import SpillWriter, delete_spill, part_path, read_spill, shuffled
+from pipeline.spill import (
+    ALONE_COUNTER,
+    CANDIDATES_COUNTER,
+    SpillWriter,
+    delete_spill,
+    part_path,
+    read_spill,
+    shuffled,
+)
 from pipeline.stages.base import ERRORS, NAMESPACE, REJECTED, counter, error_from_exception
 from pipeline.stages.boilerplate import (
     EMPTY_REASON,
@@ -60,15 +76,17 @@ from pipeline.stages.boilerplate import (
 )
 from pipeline.stages.boilerplate import STAGE as BOILERPLATE_STAGE
 from pipeline.stages.dedup import (
+    ERROR,
     EXACT_DUPS_KEY,
-    EXACT_STAGE,
-    ID_STAGE,
-    NEAR_STAGE,
+    KEEP,
+    REJECT,
+    Copy,
     Deduplicate,
     _band_nodes,
     _describe,
     _ExactAssignments,
     _weight,
+    decide,
     rank,
 )
 from pipeline.stages.domain import STAGE as DOMAIN_STAGE
@@ -144,12 +162,11 @@ DOMAIN_SHORT_KEY = "_domain_too_short"
 
 
 class KeysFn(beam.DoFn):
-    """A ``docs`` part -> boilerplate removed, keys computed, documents re-spilled; emits Stubs and keys.
+    """A ``docs`` part -> boilerplate removed, keys computed, documents re-spilled beside their ``Entry``s.
 
-    main: (id, Stub); ``exact``: (exact key, (rank, id)); ``band_sketch``: each document's band keys as sketch
-    keys; ``band_parts``: parts of (id, (rank, weight, band keys)) (read back by ``candidate_bands``);
-    ``shingles`` (verification): (id, shingle hashes); ``rejected``: boilerplate-emptied documents; ``parts``:
-    the ``keyed`` parts written.
+    main: the ``stubs`` part written (one ``Entry`` per document: its Stub and dedup keys, read back by
+    ``TriageFn``); ``sketch``: each document's id, exact and band keys as sketch keys; ``rejected``:
+    boilerplate-emptied documents; ``parts``: the ``keyed`` parts written. Nothing per document is shuffled.
     """
 
     def __init__(
@@ -178,7 +195,7 @@ class KeysFn(beam.DoFn):
 
     def process(self, path: str, keys_by_source: dict[str, frozenset[str]]) -> Iterator[Any]:
         writer = SpillWriter(self._folder, "keyed", NEVER_ROLL, NEVER_ROLL)  # rows index one part
-        self._bands = SpillWriter(self._folder, "bands", NEVER_ROLL, NEVER_ROLL)
+        stubs = SpillWriter(self._folder, "stubs", NEVER_ROLL, NEVER_ROLL)
         part_name = writer.next_name()
         row = 0
         for doc in read_part(path, self._delete):
@@ -188,22 +205,25 @@ class KeysFn(beam.DoFn):
                 if isinstance(result, Rejected):
                     yield pvalue.TaggedOutput(REJECTED, result)
                     continue
-            yield from self._keys(doc, part_name, row)
+            entry = self._entry(doc, part_name, row)
+            stubs.add(entry)
+            yield pvalue.TaggedOutput("sketch", entry_sketch_keys(entry))
             writer.add(doc)
             row += 1
         written = writer.close()
         if written:
             yield pvalue.TaggedOutput("parts", written)
-        bands = self._bands.close()
-        if bands:
-            yield pvalue.TaggedOutput("band_parts", bands)
+        stub_part = stubs.close()
+        trim()
+        if stub_part:
+            yield stub_part
 
     def _band_keys(self, hashes: np.ndarray) -> list[bytes]:
         """LSH band keys cut to 2 + 8 bytes (band index + 64-bit hash): a false bucket needs a 64-bit
         collision; the shuffle (16 bands a document, twice) is ~40% smaller."""
         return [key[:BAND_KEY_BYTES] for key in band_keys(signature(hashes, self._cfg), self._cfg)]
 
-    def _keys(self, doc: Document, part: str, row: int) -> Iterator[Any]:
+    def _entry(self, doc: Document, part: str, row: int) -> Entry:
         # Before ClassifyDomain may rename the source. The id (rank's last field) is left out: every key carries
         # it next to the rank, so (rank, id) tuples sort as with the full rank, for 21 bytes less per copy.
         # (Still five fields: the dedup steps' type hints give Beam a five-field tuple coder.)
@@ -211,16 +231,11 @@ class KeysFn(beam.DoFn):
         weight = _weight(doc)
         norm = normalize_for_exact(doc.text)
         ekey = exact_key(doc.text, normalized=norm)
-        if self._exact:
-            yield pvalue.TaggedOutput("exact", shuffled((ekey, (doc_rank, doc.id))))
+        bands: list[bytes] = []
+        hashes = None
         if self._cfg is not None:
             hashes = shingles(doc.text, self._cfg, normalized=norm)
-            keys = self._band_keys(hashes)
-            # the bands wait in a side part; only keys that a bucket shares go on (see candidate_bands)
-            self._bands.add((doc.id, (doc_rank, weight, keys)))
-            yield pvalue.TaggedOutput("band_sketch", band_sketch_keys(keys))
-            if self._verify:
-                yield pvalue.TaggedOutput("shingles", (doc.id, np.unique(hashes).astype(np.uint32)))
+            bands = self._band_keys(hashes)
         text_sha1 = hashlib.sha1(doc.text.encode("utf-8", "replace")).digest()
         # "<source> <url>" is rebuilt from the url when there is one (see _describe_stub)
         describe = doc.source if doc.url else _describe(doc)[:DESCRIBE_CHARS]
@@ -263,7 +278,35 @@ class KeysFn(beam.DoFn):
             period=period_of(final.available_at, self._period) if self._period else "",
             domain_error=domain_error,
         )
-        yield shuffled((doc.id, tuple(stub)))  # a plain tuple: Beam's coder then needs no pickling
+        verify = np.unique(hashes).astype(np.uint32) if self._verify and hashes is not None else None
+        return Entry(tuple(stub), ekey, doc_rank, weight, bands, verify)
+
+
+class Entry(NamedTuple):
+    """A document's row in a ``stubs`` part: its Stub and its dedup keys (read back by ``TriageFn``)."""
+
+    stub: tuple  # Stub as a plain tuple
+    exact: str  # exact key (hex)
+    rank: tuple  # dedup rank without the id
+    weight: int
+    bands: list[bytes]  # LSH band keys ([] without near dedup)
+    shingles: np.ndarray | None  # distinct shingle hashes (near-dedup verification only)
+
+
+_ID_SALT = np.uint64(0x5BD1E9955BD1E995)
+_EXACT_SALT = np.uint64(0x27D4EB2F165667C5)
+
+
+def entry_sketch_keys(entry: Entry) -> np.ndarray:
+    """uint64 sketch keys of an entry: its id, its exact key and its band keys (each kind salted apart)."""
+    head = np.array(
+        [
+            int.from_bytes(hashlib.sha1(entry.stub[0].encode()).digest()[:8], "little"),
+            int(entry.exact[:16], 16),
+        ],
+        dtype=np.uint64,
+    ) ^ np.array([_ID_SALT, _EXACT_SALT], dtype=np.uint64)
+    return np.concatenate([head, band_sketch_keys(entry.bands)]) if entry.bands else head
 
 
 def band_sketch_keys(keys: list[bytes]) -> np.ndarray:
@@ -277,90 +320,109 @@ def band_sketch_keys(keys: list[bytes]) -> np.ndarray:
     )
 
 
-def candidate_bands(path: str, sketch: CountMinSketch, delete: bool) -> Iterator[tuple[str, tuple]]:
-    """(id, (rank, weight, band keys)) of a ``bands`` part, each document with only the band keys whose sketch
-    estimate is >= 2, i.e. that may share an LSH bucket with another document (a key seen once cannot make an
-    edge); documents left with none are not emitted. The near-dup graph is the same as with every key, and
-    most documents (no near copy) never reach the shuffle."""
-    for doc_id, (doc_rank, weight, keys) in read_part(path, delete):
-        est = sketch.estimate(band_sketch_keys(keys))
-        shared = [k for k, n in zip(keys, est, strict=True) if n >= 2]
-        if shared:
-            yield shuffled((doc_id, (doc_rank, weight, shared)))
+KEY_SKETCH_DOCS_PER_KB = 1  # documents per KB of input, at most (short posts: ~1.4 KB a JSON line)
+KEY_SKETCH_COUNTERS_PER_KEY = 4  # a unique key is a false candidate with probability ~(1 - e**-0.25)**3 ~ 1%
+
+
+def key_sketch_width(input_bytes: int, keys_per_doc: int, hi_log2: int = 25) -> int:
+    """log2 width of the key sketch (``keys_per_doc``: id + exact key + LSH bands) for ``input_bytes`` of input:
+    ~4 counters a key, within 2**16..2**hi_log2 (3 x 32 MB). Past that size (some 700k short documents with 9
+    bands) more documents become candidates: the decisions stay the same, the shuffle grows."""
+    keys = input_bytes // 1024 * KEY_SKETCH_DOCS_PER_KB * keys_per_doc
+    return width_for(keys * KEY_SKETCH_COUNTERS_PER_KEY, hi_log2=hi_log2)
+
+
+class TriageFn(beam.DoFn):
+    """A ``stubs`` part + the key sketch -> what the corpus-level decisions need, for candidates only.
+
+    A document whose id, exact key and band keys all have a sketch estimate below 2 shares none of them with
+    any other document (a count-min sketch never under-counts): it cannot be an id copy, an exact duplicate or
+    in a near-duplicate cluster, so it is decided here, alone, by ``resolve_stubs`` (the same rules and
+    counters as for the others). The kept ones of a part go on as one ``lone`` element (rows and cluster sizes
+    as arrays: a few bytes a document) and their tokens summed per part; nothing per document is shuffled.
+
+    Every other document (a candidate) goes on as before: main ``doc`` (id, stub), ``exact`` (exact key,
+    (rank, id)), ``bands`` (id, (rank, weight, shared band keys)), ``shingles`` (id, hashes); all members of
+    an exact group or an LSH bucket are candidates, so those groups are complete. ``decided``: lone documents
+    that are not plainly kept (a domain-scoring error); ``lone``: (part, (rows, sizes)); ``tokens``/
+    ``partitions``: the lone kept documents' tokens and counts summed per part.
+    """
+
+    def __init__(self, exact: bool, near: bool, verify: bool, delete: bool):
+        self._exact, self._near, self._verify, self._delete = exact, near, verify, delete
+
+    def process(self, path: str, sketch: CountMinSketch) -> Iterator[Any]:
+        rows: list[int] = []
+        sizes: list[int] = []
+        tokens: dict[tuple[str, str], int] = defaultdict(int)
+        partitions: dict[tuple[str, str, str], int] = defaultdict(int)
+        part = ""
+        for entry in read_part(path, self._delete):
+            entry = Entry._make(entry)
+            stub = Stub._make(entry.stub)
+            part = stub.part
+            est = sketch.estimate(entry_sketch_keys(entry))
+            shared = [k for k, n in zip(entry.bands, est[2:], strict=True) if n >= 2] if self._near else []
+            if est[0] >= 2 or (self._exact and est[1] >= 2) or shared:
+                counter(CANDIDATES_COUNTER).inc()
+                yield shuffled((stub.id, entry.stub))
+                if self._exact:
+                    yield pvalue.TaggedOutput("exact", shuffled((entry.exact, (entry.rank, stub.id))))
+                if shared:
+                    yield pvalue.TaggedOutput(
+                        "bands", shuffled((stub.id, (entry.rank, entry.weight, shared)))
+                    )
+                    if self._verify:
+                        yield pvalue.TaggedOutput("shingles", (stub.id, entry.shingles))
+                continue
+            counter(ALONE_COUNTER).inc()
+            alone = {"doc": [entry.stub], "exact": [(stub.id, 1, entry.exact)], "cluster": []}
+            for decided in resolve_stubs((stub.id, alone), self._exact, self._near):
+                _, (row, decision, _) = decided
+                if decision[0] == KEEP and decision[3] == 0 and decision[1] in ("", stub.id):
+                    rows.append(row)
+                    sizes.append(decision[2] if decision[1] else 0)
+                    tokens[(stub.domain, stub.source)] += stub.n_tokens
+                    partitions[(stub.domain, stub.source, stub.period)] += 1
+                else:
+                    yield pvalue.TaggedOutput("decided", shuffled(decided))
+        trim()
+        if rows:
+            lone = (np.array(rows, dtype=np.int64), np.array(sizes, dtype=np.int64))
+            yield pvalue.TaggedOutput("lone", shuffled((part, lone)))
+        for key, n in tokens.items():
+            yield pvalue.TaggedOutput("tokens", (key, n))
+        for key, n in partitions.items():
+            yield pvalue.TaggedOutput("partitions", (key, n))
 
 
 # ------------------------------------------------------------------ the decisions
 
 
-KEEP, REJECT, ERROR = "keep", "reject", "error"
+LONE = "lone"  # a lone kept document's decision in a part's rows array (see TriageFn)
 
 
 def _describe_stub(stub: Stub) -> str:
     return f"{stub.describe} {stub.url}" if stub.url else stub.describe
 
 
-def _collision_error(other: Stub, first: Stub) -> tuple:
-    message = (
-        f"id {other.id} is given to two different documents: {_describe_stub(other)} ({other.n_chars} chars) "
-        f"and {_describe_stub(first)} ({first.n_chars} chars, kept)"
-    )
-    return (ERROR, ID_STAGE, "id_collision", message)
-
-
 def resolve_stubs(element: tuple[str, dict[str, list[Any]]], exact: bool, near: bool) -> Iterator[Any]:
     """One id's stubs + exact assignment + near cluster -> (part, (row, decision, stub)) for each stub.
 
-    The same rules as ``pipeline.dedup._resolve`` (ids made unique first: the same text twice is
-    ``duplicate_id``, another text under a taken id an ``id_collision`` error; then exact, then near), with
-    the same counters. Decisions: (keep, cluster id, cluster size, exact duplicates), (reject, stage, reason,
-    duplicate of), (error, stage, kind, message).
+    ``pipeline.stages.dedup.decide`` (the rules and counters of ``Deduplicate``) on the stubs' ``Copy``s;
+    a kept document whose domain scoring failed becomes that error.
     """
     _, grouped = element
     stubs: list[Stub] = [Stub._make(t) for t in grouped["doc"]]
-    exact_entries = grouped["exact"] if exact else []
-    same_id_dups = 0
-    if len(stubs) > 1:
-        ordered = sorted(stubs, key=lambda s: (s.text_sha1.hex(), s.url))
-        first = ordered[0]
-        for other in ordered[1:]:
-            if other.text_sha1 == first.text_sha1:
-                counter(f"{ID_STAGE}:dropped:duplicate_id").inc()
-                same_id_dups += 1
-                yield other.part, (other.row, (REJECT, ID_STAGE, "duplicate_id", first.id), other)
-            else:
-                counter(f"{ID_STAGE}:errors:id_collision").inc()
-                yield other.part, (other.row, _collision_error(other, first), other)
-        stubs = [first]
-        if len(exact_entries) > 1:
-            exact_entries = [e for e in exact_entries if e[2] == first.exact.hex()] or exact_entries
-    for stub in stubs:
-        weight = 1
-        exact_dups = 0
-        if exact:
-            kept_id, weight = exact_entries[0][:2]
-            weight -= same_id_dups
-            if kept_id != stub.id:
-                counter(f"{EXACT_STAGE}:dropped:exact_duplicate").inc()
-                yield stub.part, (stub.row, (REJECT, EXACT_STAGE, "exact_duplicate", kept_id), stub)
-                continue
-            if weight > 1:
-                exact_dups = weight - 1
-            counter(f"{EXACT_STAGE}:kept").inc()
-        cluster, size = "", 0
-        if near:
-            if not exact:
-                weight = stub.weight
-            kept_id, size = grouped["cluster"][0] if grouped["cluster"] else (stub.id, weight)
-            if kept_id != stub.id:
-                counter(f"{NEAR_STAGE}:dropped:near_duplicate").inc()
-                yield stub.part, (stub.row, (REJECT, NEAR_STAGE, "near_duplicate", kept_id), stub)
-                continue
-            cluster = kept_id
-            counter(f"{NEAR_STAGE}:kept").inc()
-        if stub.domain_error:
-            yield stub.part, (stub.row, (ERROR, DOMAIN_STAGE, *stub.domain_error), stub)
-            continue
-        yield stub.part, (stub.row, (KEEP, cluster, size, exact_dups), stub)
+    copies = [
+        Copy(s.id, s.text_sha1.hex(), s.url, s.exact.hex(), s.weight, _describe_stub(s), s.n_chars)
+        for s in stubs
+    ]
+    for i, decision in decide(copies, grouped.get("exact", []), grouped.get("cluster", []), exact, near):
+        stub = stubs[i]
+        if decision[0] == KEEP and stub.domain_error:
+            decision = (ERROR, DOMAIN_STAGE, *stub.domain_error)
+        yield stub.part, (stub.row, decision, stub)
 
 
 def kept_tokens(decided: tuple[str, tuple[int, tuple, Stub]]) -> Iterator[tuple[tuple[str, str], int]]:
@@ -419,7 +481,13 @@ class ApplyDecisionsFn(beam.DoFn):
         sizes: dict[tuple[str, str, str], int],
     ) -> Iterator[Any]:
         part, decided = element
-        decisions = dict(decided)
+        decisions: dict[int, tuple] = {}
+        for row, decision in decided:
+            if isinstance(row, np.ndarray):  # a part's lone kept documents (TriageFn): rows, cluster sizes
+                for r, size in zip(row.tolist(), decision.tolist(), strict=True):
+                    decisions[r] = (LONE, size)
+            else:
+                decisions[row] = decision
         pieces: dict[tuple, list[Document]] = defaultdict(list)
         for row, doc in enumerate(read_part(part_path(self._folder, part), self._delete)):
             score = doc.metadata.pop(DOMAIN_SCORE_KEY, None)
@@ -434,6 +502,8 @@ class ApplyDecisionsFn(beam.DoFn):
                     ),
                 )
                 continue
+            if decision[0] == LONE:  # kept, alone: its own near cluster (size > 0) or none
+                decision = (KEEP, doc.id if decision[1] else "", decision[1], 0)
             kind = decision[0]
             if kind == REJECT:
                 _, stage, reason, duplicate_of = decision
@@ -475,6 +545,8 @@ class ApplyDecisionsFn(beam.DoFn):
             for doc in docs:
                 writer.add(doc)
             yield shuffled((shard_key, (writer.close(), len(docs))))
+        pieces.clear()
+        trim()
 
     def _classify(self, doc: Document, score: str | None, too_short: bool) -> None:
         """ClassifyDomain's decision, from the score KeysFn computed, with ClassifyDomain's counters."""
@@ -523,11 +595,16 @@ class _HashingSink:
         self.closed = True
 
 
+SHARD_BATCH_ROWS = 1_000  # documents turned into Arrow at a time: a row group is built from such batches
+
+
 def write_shard(path: str, docs: Iterable[Document]) -> dict[str, Any]:
     """Documents (sorted by id) -> one Parquet file (zstd, ``DOCUMENT_SCHEMA``) written as it streams: row
-    groups of up to SHARD_GROUP_ROWS rows or SHARD_GROUP_CHARS characters; a shard that fits one group has the
-    same bytes as ``encode_shard``. Written to ``path + '.tmp'`` and renamed. Returns rows, tokens,
-    weighted tokens, bytes and sha256."""
+    groups of up to SHARD_GROUP_ROWS rows or SHARD_GROUP_CHARS characters, each built from Arrow record batches
+    of SHARD_BATCH_ROWS documents (a worker holds one row group as Arrow and one batch as Python objects; the
+    bytes do not depend on the batches); a shard that fits one row group has the same bytes as ``encode_shard``. Written to ``path + '.tmp'`` and
+    renamed. Returns rows, tokens, weighted tokens, bytes and sha256."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
     from apache_beam.io.filesystems import FileSystems
 
@@ -539,19 +616,34 @@ def write_shard(path: str, docs: Iterable[Document]) -> dict[str, Any]:
     with FileSystems.create(tmp) as f:
         sink = _HashingSink(f)
         writer = pq.ParquetWriter(sink, DOCUMENT_SCHEMA, compression=PARQUET_COMPRESSION)
-        group: list[Document] = []
-        chars = 0
+        batches: list[pa.RecordBatch] = []
+        batch: list[Document] = []
+        rows = chars = 0
+
+        def flush_batch() -> None:
+            if batch:
+                batches.extend(documents_to_table(batch).to_batches())
+                batch.clear()
+
+        def write_group() -> None:
+            flush_batch()
+            writer.write_table(pa.Table.from_batches(batches, schema=DOCUMENT_SCHEMA))
+            batches.clear()
+
         for doc in docs:
-            group.append(doc)
+            batch.append(doc)
+            rows += 1
             chars += len(doc.text)
             stats["rows"] += 1
             stats["tokens"] += doc.n_tokens
             stats["weighted_tokens"] += doc.n_tokens * doc.mix_weight
-            if len(group) >= SHARD_GROUP_ROWS or chars >= SHARD_GROUP_CHARS:
-                writer.write_table(documents_to_table(group))
-                group, chars = [], 0
-        if group or not stats["rows"]:
-            writer.write_table(documents_to_table(group))
+            if rows >= SHARD_GROUP_ROWS or chars >= SHARD_GROUP_CHARS:
+                write_group()
+                rows = chars = 0
+            elif len(batch) >= SHARD_BATCH_ROWS:
+                flush_batch()
+        if batch or batches or not stats["rows"]:
+            write_group()
         writer.close()
     if FileSystems.exists(path):
         FileSystems.delete([path])
@@ -560,20 +652,49 @@ def write_shard(path: str, docs: Iterable[Document]) -> dict[str, Any]:
     return {**stats, "bytes": sink.size, "sha256": sink.sha256.hexdigest()}
 
 
+MERGE_FAN_IN = 64  # pieces merged at once: a worker holds one frame per piece (and one file handle)
+
+
+def merge_pieces(
+    pieces: list[str], folder: str, delete: bool, fan_in: int = MERGE_FAN_IN
+) -> Iterator[Document]:
+    """The documents of id-sorted spill pieces, merged by id. More than ``fan_in`` pieces (a shard of a big
+    corpus gets one from every part) are first merged ``fan_in`` at a time into bigger pieces under ``folder``
+    (always deleted once read), so memory and open files stay bounded whatever the number of parts."""
+    owned: set[str] = set()
+    while len(pieces) > fan_in:
+        merged = []
+        for start in range(0, len(pieces), fan_in):
+            group = pieces[start : start + fan_in]
+            writer = SpillWriter(folder, "merged", NEVER_ROLL, NEVER_ROLL)
+            streams = [read_part(piece, delete or piece in owned) for piece in group]
+            for doc in heapq.merge(*streams, key=lambda d: d.id):
+                writer.add(doc)
+            path = writer.close()
+            if path:
+                merged.append(path)
+                owned.add(path)
+        pieces = merged
+    streams = [read_part(piece, delete or piece in owned) for piece in pieces]
+    yield from heapq.merge(*streams, key=lambda d: d.id)
+
+
 class MergeShardFn(beam.DoFn):
     """(shard key, [(piece path, rows)]) -> the Parquet shard; yields its ShardInfo.
 
-    Each piece is sorted by id, so the shard is a streaming k-way merge of its pieces (``heapq.merge``): a worker
-    holds one frame per piece and one row group, not the shard."""
+    Each piece is sorted by id, so the shard is a streaming k-way merge of its pieces (``merge_pieces``,
+    at most MERGE_FAN_IN at once): a worker holds one frame per piece and one row group, not the shard."""
 
-    def __init__(self, run_dir: str, delete: bool):
-        self._run_dir, self._delete = run_dir, delete
+    def __init__(self, run_dir: str, delete: bool, folder: str = ""):
+        self._run_dir, self._delete, self._folder = run_dir, delete, folder
 
     def process(self, element: tuple[tuple[str, str, str, int], Iterable[tuple[str, int]]]):
         (domain, source, period, bucket), pieces = element
-        streams = [read_part(piece, self._delete) for piece, _ in sorted(pieces)]
+        paths = [piece for piece, _ in sorted(pieces)]
+        folder = self._folder or FileSystems.split(paths[0])[0]
         path = shard_path(self._run_dir, domain, source, bucket, period)
-        written = write_shard(path, heapq.merge(*streams, key=lambda d: d.id))
+        written = write_shard(path, merge_pieces(paths, folder, self._delete))
+        trim()
         progress.tick("written", written["rows"])
         progress.flush()
         info = {"path": path[len(self._run_dir) :].lstrip("/"), "domain": domain, "source": source, **written}
@@ -612,6 +733,7 @@ class SpillDocsFn(beam.DoFn):
                 yield pvalue.TaggedOutput("sketch", sketch_keys(doc.source, keys))
         path = self._docs.add(doc)
         if path:
+            trim()
             yield path
             keys_path = self._keys.close()
             if keys_path:
@@ -648,6 +770,7 @@ class _SketchFn(beam.CombineFn):
 
     def extract_output(self, acc: CountMinSketch) -> CountMinSketch:
         acc.flush()
+        trim()
         return acc
 
 
@@ -690,73 +813,92 @@ class BoilerplateKeySet(beam.PTransform):
 
 
 class DedupDecisions(beam.PTransform):
-    """{stubs, exact, band_sketch, band_parts, shingles} (``KeysFn``'s outputs) -> (part, (row, decision, stub))
-    per document.
+    """{stub_parts, sketch} (``KeysFn``'s outputs) -> the decisions: a dict of PCollections, ``decided``
+    ((part, (row, decision, stub)) per candidate document and per lone document not plainly kept), ``lone``
+    ((part, (rows, sizes)) per part: its lone kept documents), ``tokens`` and ``partitions`` (the lone kept
+    documents' tokens per (domain, source) and counts per partition, summed per part).
 
-    ``Deduplicate``'s exact and near steps on the keys alone, then ``resolve_stubs`` (ids made unique even when
-    ``dedup`` is None: no dedup).
+    The key sketch (ids, exact keys, band keys) sorts out the lone documents (``TriageFn``); ``Deduplicate``'s
+    exact and near steps then run on the candidates' keys alone, and ``resolve_stubs`` turns their stubs and
+    dedup assignments into one decision each (ids made unique even when ``dedup`` is None: no dedup).
     """
 
     def __init__(
-        self, dedup: Deduplicate | None, exact: bool, near: bool, width_log2: int = 20, delete: bool = False
+        self,
+        dedup: Deduplicate | None,
+        exact: bool,
+        near: bool,
+        width_log2: int = 20,
+        delete: bool = False,
+        verify: bool = False,
     ):
         super().__init__()
         self._dedup, self._exact, self._near = dedup, exact, near
-        self._width_log2, self._delete = width_log2, delete
+        self._width_log2, self._delete, self._verify = width_log2, delete, verify
 
     def expand(self, keyed):
         exact, near = self._exact, self._near
-        joined = {"doc": keyed["stubs"]}
-        if near:
-            sketch = keyed["band_sketch"] | "BandSketch" >> beam.CombineGlobally(_SketchFn(self._width_log2))
-            bands = (
-                keyed["band_parts"]
-                | "SpreadBandParts" >> beam.Reshuffle()
-                | "SharedBands"
-                >> beam.FlatMap(candidate_bands, beam.pvalue.AsSingleton(sketch), self._delete)
+        sketch = keyed["sketch"] | "KeySketch" >> beam.CombineGlobally(_SketchFn(self._width_log2))
+        triage = (
+            keyed["stub_parts"]
+            | "SpreadStubParts" >> beam.Reshuffle()
+            | "Triage"
+            >> beam.ParDo(
+                TriageFn(exact, near, near and self._verify, self._delete), beam.pvalue.AsSingleton(sketch)
+            ).with_outputs(
+                "exact", "bands", "shingles", "decided", "lone", "tokens", "partitions", main="doc"
             )
+        )
+        joined = {"doc": triage.doc}
         if exact:
-            joined["exact"] = keyed["exact"] | "ExactDedup" >> _ExactAssignments()
+            joined["exact"] = triage.exact | "ExactDedup" >> _ExactAssignments()
         if near:
             assert self._dedup is not None
             if exact:
                 nodes = (
-                    {"bands": bands, "exact": joined["exact"]}
+                    {"bands": triage.bands, "exact": joined["exact"]}
                     | "ExactSurvivors" >> beam.CoGroupByKey()
                     | "BandNodes" >> beam.FlatMap(_band_nodes)
                 )
             else:
-                nodes = bands | "BandNodes" >> beam.FlatMap(
+                nodes = triage.bands | "BandNodes" >> beam.FlatMap(
                     lambda kv: [(key, (kv[1][0], kv[0], kv[1][1])) for key in kv[1][2]]
                 )
-            joined["cluster"] = nodes | "NearDedup" >> self._dedup.near_clusters(keyed["shingles"])
-        return (
+            joined["cluster"] = nodes | "NearDedup" >> self._dedup.near_clusters(triage.shingles)
+        resolved = (
             joined
             | "JoinDecisions" >> beam.CoGroupByKey()
             | "Decide" >> beam.FlatMap(resolve_stubs, exact, near)
         )
+        return {
+            "decided": (resolved, triage.decided) | "AllDecided" >> beam.Flatten(),
+            "lone": triage.lone,
+            "tokens": triage.tokens,
+            "partitions": triage.partitions,
+        }
 
 
 class MixtureAndSizes(beam.PTransform):
-    """Decisions -> (the mixture report, {(domain, source, period): kept documents}), one element each: tokens
-    of the kept documents per (domain, source) give the mixing weights (``compute_mixture``), their counts per
-    partition give the shard counts."""
+    """Decisions (``DedupDecisions``' dict) -> (the mixture report, {(domain, source, period): kept documents}),
+    one element each: tokens of the kept documents per (domain, source) give the mixing weights
+    (``compute_mixture``), their counts per partition give the shard counts."""
 
     def __init__(self, domain_of: dict[str, str], mix: Any):
         super().__init__()
         self._domain_of, self._mix = domain_of, mix
 
-    def expand(self, decided):
+    def expand(self, decisions):
+        decided = decisions["decided"]
         mixture = (
-            decided
-            | "KeptTokens" >> beam.FlatMap(kept_tokens)
+            (decided | "KeptTokens" >> beam.FlatMap(kept_tokens), decisions["tokens"])
+            | "AllTokens" >> beam.Flatten()
             | "SumTokens" >> beam.CombinePerKey(sum)
             | "TokensAsDict" >> beam.combiners.ToDict()
             | "Mixture" >> beam.Map(compute_mixture, self._domain_of, self._mix)
         )
         sizes = (
-            decided
-            | "KeptPartitions" >> beam.FlatMap(kept_partition)
+            (decided | "KeptPartitions" >> beam.FlatMap(kept_partition), decisions["partitions"])
+            | "AllPartitions" >> beam.Flatten()
             | "CountPerPartition" >> beam.CombinePerKey(sum)
             | "SizesAsDict" >> beam.combiners.ToDict()
         )
@@ -769,14 +911,14 @@ class WriteDecided(beam.PTransform):
 
     def __init__(self, run_dir, folder, domain_cfg, domain_of, max_rows, partition_by_period, delete):
         super().__init__()
-        self._run_dir, self._delete = run_dir, delete
+        self._run_dir, self._delete, self._folder = run_dir, delete, folder
         self._fn = ApplyDecisionsFn(folder, domain_cfg, domain_of, max_rows, partition_by_period, delete)
 
     def expand(self, inputs):
-        decided, mixture, sizes = inputs
+        decisions, mixture, sizes = inputs
         applied = (
-            decided
-            | "ByPart" >> beam.Map(slim_decision)
+            (decisions["decided"] | "ByPart" >> beam.Map(slim_decision), decisions["lone"])
+            | "AllByPart" >> beam.Flatten()
             | "GroupByPart" >> beam.GroupByKey()
             | "ApplyDecisions"
             >> beam.ParDo(
@@ -786,7 +928,7 @@ class WriteDecided(beam.PTransform):
         shards = (
             applied.pieces
             | "GroupShardPieces" >> beam.GroupByKey()
-            | "MergeShards" >> beam.ParDo(MergeShardFn(self._run_dir, self._delete))
+            | "MergeShards" >> beam.ParDo(MergeShardFn(self._run_dir, self._delete, self._folder))
         )
         return shards, applied.kept, applied[REJECTED], applied[ERRORS]
 

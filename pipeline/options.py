@@ -18,7 +18,7 @@ from typing import NoReturn
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, _BeamArgumentParser
 
-from core.argtypes import non_negative_float, positive_int
+from core.argtypes import non_negative_float, non_negative_int, positive_int
 from core.errors import ConfigError
 from sources import READERS
 
@@ -143,6 +143,15 @@ class FinPileOptions(PipelineOptions):
             metavar="N",
             help="Raw records per spill part (default 100, and at most 4 MB; documents per part: 5x): the unit of work that is "
             "spread over the workers after reading. Smaller parts spread a small input over more workers.",
+        )
+        parser.add_argument(
+            "--range_bytes",
+            type=non_negative_int,
+            default=None,
+            metavar="N",
+            help="Bytes per range when a big file is read by several workers at once (default 8 MiB; files over "
+            "twice this size in a format that allows it: WARC, uncompressed JSON lines, multistream bz2 "
+            "Wikipedia dumps); 0 reads every file whole, on one worker.",
         )
         parser.add_argument(
             "--no_stats", action="store_true", default=False, help="Do not write the stats report at the end."

@@ -41,6 +41,7 @@ from pipeline.flow import (
     SpillDocsFn,
     SpillFn,
     WriteDecided,
+    key_sketch_width,
     read_part,
 )
 from pipeline.input_options import group_cli_inputs, option_value
@@ -49,7 +50,7 @@ from pipeline.profiles import profile_config_path
 from pipeline.report import write_report
 from pipeline.runlock import RunLock
 from pipeline.runner import choose_runner, translation_only
-from pipeline.spill import SHUFFLE_COUNTER, WriteLines
+from pipeline.spill import ALONE_COUNTER, CANDIDATES_COUNTER, SHUFFLE_COUNTER, WriteLines
 from pipeline.stages.base import REJECTED, apply_stage
 from pipeline.stages.decontam import Decontaminate, count_keys, finish_section, per_set_counts
 from pipeline.stages.dedup import Deduplicate
@@ -62,6 +63,7 @@ from pipeline.stages.read import InputFile, ReadSources, list_input_files
 from pipeline.stages.timecut import CutAtTime
 from pipeline.stages.write import error_to_line, read_json, rejected_to_line, write_json
 from sources import READERS
+from sources.ranges import DEFAULT_RANGE_BYTES
 
 _LOG = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ class RunPlan:
     decontam: dict[str, Any] = dataclasses.field(default_factory=dict)  # the manifest's decontam section
     delete_spill: bool = True  # delete spill parts once read (local runs; a remote runner may retry bundles)
     part_records: int = RAW_PART_OBJECTS  # raw records per spill part (documents per part: 5x)
+    range_bytes: int = DEFAULT_RANGE_BYTES  # a big file is read in byte ranges of this size (0: whole files)
 
 
 def config_path(config: str | None, profile: str | None) -> str | None:
@@ -284,7 +287,9 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         counts.append(_count(pcoll, f"Lost{label}", _lost_keys, weighted=True))
 
     # Phase 1: read files, spill raw records into small parts (one big file spreads over every worker).
-    records, read_errors, skipped = p | "ReadSources" >> ReadSources(plan.files, with_skipped=True)
+    records, read_errors, skipped = p | "ReadSources" >> ReadSources(
+        plan.files, with_skipped=True, range_bytes=plan.range_bytes
+    )
     counts.append(_count(records, "Read", _count_key_read))
     counts.append(_count(read_errors, "ReadErrorsRead", _count_key_read))
     errors_out(read_errors, "Read")
@@ -363,21 +368,16 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
                 delete,
             ),
             beam.pvalue.AsSingleton(keys_by_source),
-        ).with_outputs(REJECTED, "exact", "band_sketch", "band_parts", "shingles", "parts", main="stubs")
+        ).with_outputs(REJECTED, "sketch", "parts", main="stub_parts")
     )
     rejected_out(keyed[REJECTED], "Boilerplate")
-    decided = {
-        "stubs": keyed.stubs,
-        "exact": keyed.exact,
-        "band_sketch": keyed.band_sketch,
-        "band_parts": keyed.band_parts,
-        "shingles": keyed.shingles,
-    } | "Dedup" >> DedupDecisions(
+    decided = {"stub_parts": keyed.stub_parts, "sketch": keyed.sketch} | "Dedup" >> DedupDecisions(
         Deduplicate.from_settings(dedup) if (exact or near) else None,
         exact,
         near,
-        width_for(sum(f.size for f in plan.files) // 512),  # ~16 band keys per document of ~8 KB
+        key_sketch_width(sum(f.size for f in plan.files), 2 + (dedup.minhash().bands if near else 0)),
         delete,
+        near and dedup.near.verify,
     )
     mixture, sizes = decided | "AssignDomainAndMix" >> MixtureAndSizes(domain_of, cfg.mix)
 
@@ -421,15 +421,24 @@ def _count_key_lang(doc: Document) -> tuple:
 
 def shuffle_section(result, totals: dict[str, Any]) -> dict[str, Any]:
     """The manifest's ``shuffle`` section: bytes of keys, stubs and decisions the corpus-level stages sent
-    through shuffles (pickled sizes, counted before combiner lifting), in all and per document read."""
+    through shuffles (pickled sizes, counted before combiner lifting), in all and per document read, and how
+    many documents were decided alone (their keys shared with no other document) or went on as candidates."""
     try:
-        found = result.metrics().query(MetricsFilter().with_name(SHUFFLE_COUNTER))["counters"]
-        total = sum(c.committed or c.attempted or 0 for c in found)
+        values = {}
+        for name in (SHUFFLE_COUNTER, ALONE_COUNTER, CANDIDATES_COUNTER):
+            found = result.metrics().query(MetricsFilter().with_name(name))["counters"]
+            values[name] = int(sum(c.committed or c.attempted or 0 for c in found))
     except Exception as exc:  # noqa: BLE001 - metrics are best-effort on some runners
         _LOG.debug("shuffle metrics not available: %s", exc)
         return {}
     docs = totals.get("read", 0) + totals.get("derived", 0)
-    return {"bytes": int(total), "bytes_per_document": round(total / docs, 1) if docs else 0.0}
+    total = values[SHUFFLE_COUNTER]
+    return {
+        "bytes": total,
+        "bytes_per_document": round(total / docs, 1) if docs else 0.0,
+        "decided_alone": values[ALONE_COUNTER],
+        "candidates": values[CANDIDATES_COUNTER],
+    }
 
 
 def funnel_from_counts(rows: list[tuple[tuple, int]]) -> dict[str, Any]:
@@ -597,6 +606,7 @@ def make_plan(opts: FinPileOptions, argv: list[str] | None = None) -> RunPlan:
         files=files,
         write_stats=not opts.no_stats,
         part_records=opts.part_records or RAW_PART_OBJECTS,
+        range_bytes=DEFAULT_RANGE_BYTES if opts.range_bytes is None else opts.range_bytes,
     )
 
 

@@ -38,6 +38,8 @@ FRAME_BYTES = 1 << 20  # pickled bytes per zstd frame (a frame is what a reader 
 DEFAULT_PART_BYTES = 64 << 20  # roll to a new part after this many (uncompressed, pickled) bytes
 DEFAULT_PART_OBJECTS = 2000  # ... or this many objects: enough parts to spread over the workers
 SHUFFLE_COUNTER = "shuffle:bytes"
+ALONE_COUNTER = "shuffle:decided_alone"  # documents decided in place (pipeline.flow.TriageFn)
+CANDIDATES_COUNTER = "shuffle:candidates"  # documents whose keys went on to the dedup shuffles
 
 
 def shuffled(element: Any) -> Any:

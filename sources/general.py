@@ -47,6 +47,7 @@ from core.schema import Document, RawRecord, RecordError, doc_id
 from core.textshape import join_blocks, normalize_text
 from filters.language import normalize_language_tag
 from sources import note_skipped
+from sources.ranges import BZ2_STREAM_RE, ByteRange, line_starts
 
 # --------------------------------------------------------------------------------------------------
 # Decompression shared by the line-oriented readers
@@ -156,10 +157,20 @@ def stream_error(source: str, path: str, exc: BaseException, where: str) -> Reco
     return RecordError(source=source, stage="read", kind=kind, message=message, id=where, path=path)
 
 
-def iter_lines(path: str, stream: BinaryIO, source: str) -> Iterator[tuple[int, bytes] | RecordError]:
+def iter_lines(
+    path: str, stream: BinaryIO, source: str, byte_range: ByteRange | None = None
+) -> Iterator[tuple[int, bytes] | RecordError]:
     """``(line number, line)`` for every non-blank line of the decompressed file, then a ``RecordError``
-    (``truncated``/``corrupt``) if the compressed stream broke off. Line numbers start at 1."""
+    (``truncated``/``corrupt``) if the compressed stream broke off. Line numbers start at 1.
+
+    With ``byte_range`` (an uncompressed file, see ``sources.ranges``): only the lines whose first byte is in
+    the range, numbered as in the whole-file read."""
     lineno = 0
+    if byte_range is not None:
+        for lineno, line in line_starts(stream, byte_range):  # FileSystems streams are buffered (readline)
+            if line.strip():
+                yield lineno, line
+        return
     try:
         for lineno, line in enumerate(open_decompressed(path, stream), start=1):
             if line.strip():
@@ -325,9 +336,9 @@ def _page_parser(huge_tree: bool) -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=huge_tree)
 
 
-def _page_error(kind: str, message: str, number: int, path: str, lost: int) -> RecordError:
+def _page_error(kind: str, message: str, number: int, path: str, lost: int, at: str = "") -> RecordError:
     error = RecordError(
-        source="wikipedia", stage="read", kind=kind, message=message, id=f"page:{number}", path=path
+        source="wikipedia", stage="read", kind=kind, message=message, id=f"{at}page:{number}", path=path
     )
     error.lost_bytes = lost
     return error
@@ -422,8 +433,82 @@ def _split_pages(stream: BinaryIO, max_page_bytes: int) -> Iterator[tuple[str, b
             yield "garbage", buf, offset
 
 
+class _Bz2Streams(io.RawIOBase):
+    """The decompressed bytes of the consecutive bzip2 streams that start in ``[first, end)`` of ``stream``
+    (``first`` is a stream start); raises ``EOFError`` when the file ends inside a stream."""
+
+    def __init__(self, stream: BinaryIO, first: int, end: int):
+        super().__init__()
+        self._stream, self._end = stream, end
+        stream.seek(first)
+        self._offset = first  # compressed bytes consumed so far, as a file offset
+        self._unbz = bz2.BZ2Decompressor()
+        self._out = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._out and not self._done:
+            self._fill()
+        n = min(len(buffer), len(self._out))
+        buffer[:n], self._out = self._out[:n], self._out[n:]
+        return n
+
+    def _fill(self) -> None:
+        chunk = self._stream.read(READ_CHUNK)
+        if not chunk:
+            self._done = True
+            if self._in_stream:
+                raise EOFError("bz2 stream ended inside a stream (file truncated)")
+            return
+        while chunk:
+            self._out += self._unbz.decompress(chunk)
+            if not self._unbz.eof:
+                self._offset += len(chunk)
+                self._in_stream = True
+                return
+            rest = self._unbz.unused_data
+            self._offset += len(chunk) - len(rest)
+            self._in_stream = False
+            if self._offset >= self._end:  # the next stream belongs to the next range
+                self._done = True
+                return
+            self._unbz = bz2.BZ2Decompressor()
+            chunk = rest
+
+    _in_stream = False
+
+
+def _first_bz2_stream(stream: BinaryIO, start: int, end: int) -> int | None:
+    """Offset of the first bzip2 stream header at or after ``start`` and before ``end``."""
+    stream.seek(start)
+    carry, base = b"", start
+    while base - len(carry) < end and (block := stream.read(1 << 20)):
+        data = carry + block
+        found = BZ2_STREAM_RE.search(data)
+        if found:
+            at = base - len(carry) + found.start()
+            return at if at < end else None
+        carry = data[-10:]
+        base += len(block)
+    return None
+
+
+def _dump_head(stream: BinaryIO) -> bytes:
+    """What precedes the first ``<page>`` in the dump's first bzip2 stream (``<mediawiki>``, ``<siteinfo>``)."""
+    stream.seek(0)
+    unbz, out = bz2.BZ2Decompressor(), b""
+    while not unbz.eof and (chunk := stream.read(READ_CHUNK)):
+        out += unbz.decompress(chunk)
+        if found := _PAGE_OPEN_RE.search(out):
+            return out[: found.start()]
+    return out
+
+
 def read_wikipedia(
-    path: str, stream: BinaryIO, options: Mapping[str, Any]
+    path: str, stream: BinaryIO, options: Mapping[str, Any], byte_range: ByteRange | None = None
 ) -> Iterator[RawRecord | RecordError]:
     """Articles of a MediaWiki XML dump (``.xml``, ``.xml.bz2``): one RawRecord (wikitext) per ns-0 page.
 
@@ -435,14 +520,37 @@ def read_wikipedia(
     options: ``wiki_base_url`` (default: from the dump's ``<siteinfo><base>``, else English Wikipedia),
     ``max_doc_bytes`` (default 10 MB: a bigger page becomes one ``too_large`` error and the dump goes on),
     ``xml_huge_tree`` (default True: lift libxml2's 10 MB text-node limit inside one page).
+
+    ``byte_range`` (a multistream ``.xml.bz2``, see ``sources.ranges``): the pages of the bzip2 streams that
+    start in the range, with the site info (base URL, language) of the dump's first stream. Their records are
+    those of the whole-file read; page numbers in error ids count from the range's first stream
+    (``bytes:<offset>:page:<n>``), since the pages before it are not decompressed.
     """
     base_url = options.get("wiki_base_url")
     max_bytes = int(options.get("max_doc_bytes") or DEFAULT_MAX_DOC_BYTES)
     parser = _page_parser(bool(options.get("xml_huge_tree", True)))
     pages = 0
     language = ""
+    at = ""  # error id prefix: where page numbering starts
+    source: BinaryIO = stream
+    if byte_range is not None:
+        first = _first_bz2_stream(stream, byte_range.start, byte_range.end)
+        if first is None:
+            return
+        if first > 0:
+            site = _dump_head(stream)
+            if base_url is None and (found := _BASE_RE.search(site)):
+                base_url = _base_url_from_siteinfo(found.group(1).decode("utf-8", "replace"))
+            language = _dump_language(site)
+            at = f"bytes:{first}:"
+        source = io.BufferedReader(_Bz2Streams(stream, first, byte_range.end), READ_CHUNK)  # type: ignore[assignment]
     try:
-        for what, data, where in _split_pages(open_decompressed(path, stream), max_bytes + _PAGE_SLACK):
+        pieces = _split_pages(
+            source if byte_range is not None else open_decompressed(path, stream), max_bytes + _PAGE_SLACK
+        )
+        for what, data, where in pieces:
+            if what == "head" and at:
+                continue  # whitespace before the range's first page: the site info came from the first stream
             if what == "head":
                 if base_url is None and (found := _BASE_RE.search(data)):
                     base_url = _base_url_from_siteinfo(found.group(1).decode("utf-8", "replace"))
@@ -456,13 +564,13 @@ def read_wikipedia(
                     head = data.strip()[:60].decode("utf-8", "replace")
                     yield _page_error(
                         "xml_syntax", f"not a MediaWiki XML dump (no <page> element; starts {head!r})", 1, path,
-                        len(data),
+                        len(data), at,
                     )  # fmt: skip
                 continue
             pages += 1
             if what == "page":
                 for item in _page_record(
-                    data, pages, base_url or DEFAULT_WIKI_BASE_URL, path, max_bytes, parser
+                    data, pages, base_url or DEFAULT_WIKI_BASE_URL, path, max_bytes, parser, at
                 ):
                     if isinstance(item, RawRecord) and language:
                         item.metadata["declared_lang"] = language
@@ -470,12 +578,12 @@ def read_wikipedia(
             elif what == "too_large":
                 yield _page_error(
                     "too_large", f"page {pages} is {where} bytes, over max_doc_bytes={max_bytes}: skipped", pages,
-                    path, where,
+                    path, where, at,
                 )  # fmt: skip
             elif what == "truncated":
                 yield _page_error(
                     "truncated", f"the file ends inside page {pages}: its {len(data)} bytes are lost", pages,
-                    path, len(data),
+                    path, len(data), at,
                 )  # fmt: skip
             else:  # garbage between pages, or a page that never closed before the next one
                 pages -= not data.lstrip().startswith(b"<page")
@@ -483,20 +591,22 @@ def read_wikipedia(
                     "xml_syntax",
                     f"{len(data)} bytes at offset {where} are no complete <page> (malformed page or garbage)"
                     " and were skipped; the pages around them are kept",
-                    pages + 1, path, len(data),
+                    pages + 1, path, len(data), at,
                 )  # fmt: skip
     except DECOMPRESSION_ERRORS as exc:
-        yield stream_error("wikipedia", path, exc, f"page:{pages + 1}")
+        yield stream_error("wikipedia", path, exc, f"{at}page:{pages + 1}")
 
 
 def _page_record(
-    data: bytes, number: int, base_url: str, path: str, max_bytes: int, parser: etree.XMLParser
+    data: bytes, number: int, base_url: str, path: str, max_bytes: int, parser: etree.XMLParser, at: str = ""
 ) -> Iterator[RawRecord | RecordError]:
     try:
         page = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         kind = "xml_entity" if "Entity" in str(exc) else "xml_syntax"
-        yield _page_error(kind, f"page {number} is malformed XML ({exc}); skipped", number, path, len(data))
+        yield _page_error(
+            kind, f"page {number} is malformed XML ({exc}); skipped", number, path, len(data), at
+        )
         return
     record = wiki_page_record(page, base_url, path, max_bytes)
     if record is not None:
@@ -760,9 +870,10 @@ def _jsonl_items(
     fields: Mapping[str, str],
     source: str,
     max_bytes: int = DEFAULT_MAX_DOC_BYTES,
+    byte_range: ByteRange | None = None,
 ) -> Iterator[RawRecord | RecordError]:
     name = os.path.basename(path)
-    for item in iter_lines(path, stream, source):
+    for item in iter_lines(path, stream, source, byte_range):
         if isinstance(item, RecordError):
             yield item
             continue
@@ -821,7 +932,9 @@ def _parquet_items(
         )
 
 
-def read_jsonl(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iterator[RawRecord | RecordError]:
+def read_jsonl(
+    path: str, stream: BinaryIO, options: Mapping[str, Any], byte_range: ByteRange | None = None
+) -> Iterator[RawRecord | RecordError]:
     """Plain-text records from JSONL (``.jsonl``/``.json``, optionally ``.gz``/``.bz2``/``.zst``/``.xz``) or
     ``.parquet`` files.
 
@@ -835,4 +948,4 @@ def read_jsonl(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Itera
         yield from _parquet_items(path, stream, fields, source)
     else:
         max_bytes = int(options.get("max_doc_bytes") or DEFAULT_MAX_DOC_BYTES)
-        yield from _jsonl_items(path, stream, fields, source, max_bytes)
+        yield from _jsonl_items(path, stream, fields, source, max_bytes, byte_range)

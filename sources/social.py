@@ -41,6 +41,7 @@ from sources.general import (
     stream_error,
     too_large,
 )
+from sources.ranges import ByteRange
 
 SOURCE = "social"
 
@@ -237,7 +238,9 @@ def reddit_record(
     )
 
 
-def read_reddit(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iterator[RawRecord | RecordError]:
+def read_reddit(
+    path: str, stream: BinaryIO, options: Mapping[str, Any], byte_range: ByteRange | None = None
+) -> Iterator[RawRecord | RecordError]:
     """Submissions and comments of a Reddit dump (``.zst``, ``.gz``, ``.bz2`` or plain NDJSON).
 
     options: ``subreddits`` (allow-list, default ``DEFAULT_SUBREDDITS``, ``"*"`` for all),
@@ -249,7 +252,7 @@ def read_reddit(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iter
     finance = finance_subreddits(options)
     min_score = options.get("min_score")
     limit = max_doc_bytes(options)
-    for item in iter_lines(path, stream, SOURCE):
+    for item in iter_lines(path, stream, SOURCE, byte_range):
         if isinstance(item, RecordError):
             yield item
             continue
@@ -372,10 +375,10 @@ def tweet_record(
 
 
 def _tweet_json_items(
-    path: str, stream: BinaryIO, options: Mapping[str, Any]
+    path: str, stream: BinaryIO, options: Mapping[str, Any], byte_range: ByteRange | None = None
 ) -> Iterator[RawRecord | RecordError]:
     limit = max_doc_bytes(options)
-    for item in iter_lines(path, stream, SOURCE):
+    for item in iter_lines(path, stream, SOURCE, byte_range):
         if isinstance(item, RecordError):
             yield item
             continue
@@ -478,7 +481,9 @@ def _tweet_csv_items(
             text.detach()  # leave the caller's stream open
 
 
-def read_tweets(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iterator[RawRecord | RecordError]:
+def read_tweets(
+    path: str, stream: BinaryIO, options: Mapping[str, Any], byte_range: ByteRange | None = None
+) -> Iterator[RawRecord | RecordError]:
     """Tweets from JSON lines (``.jsonl``/``.json``/``.ndjson``, API v1.1 objects) or CSV (any other name),
     optionally compressed.
 
@@ -487,6 +492,6 @@ def read_tweets(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iter
     lines; default ``DEFAULT_MAX_DOC_BYTES``).
     """
     if split_compression(path)[0].lower().endswith(JSON_SUFFIXES):
-        yield from _tweet_json_items(path, stream, options)
+        yield from _tweet_json_items(path, stream, options, byte_range)
     else:
         yield from _tweet_csv_items(path, stream, options)

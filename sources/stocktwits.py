@@ -37,6 +37,7 @@ from sources.general import (
     too_large,
 )
 from sources.http import FetchError, HttpClient, RawCache
+from sources.ranges import ByteRange
 from sources.social import DEFAULT_MIN_WORDS, is_cashtag_spam, max_doc_bytes
 
 SOURCE = "social"
@@ -139,7 +140,7 @@ def _invalid_json(where: str, exc: ValueError, path: str) -> RecordError:
 
 
 def read_stocktwits(
-    path: str, stream: BinaryIO, options: Mapping[str, Any]
+    path: str, stream: BinaryIO, options: Mapping[str, Any], byte_range: ByteRange | None = None
 ) -> Iterator[RawRecord | RecordError]:
     """Messages of saved StockTwits stream responses: a ``.json`` file holds one response, any other name
     (``.jsonl``, ``.ndjson``) one response per line; ``.gz``/``.zst``/``.bz2``/``.xz`` are decompressed.
@@ -177,7 +178,7 @@ def read_stocktwits(
             return
         yield from _response_records(response, name, options, path)
         return
-    for item in iter_lines(path, stream, SOURCE):
+    for item in iter_lines(path, stream, SOURCE, byte_range):
         if isinstance(item, RecordError):
             yield item
             continue

@@ -38,6 +38,7 @@ from core.schema import RawRecord, RecordError
 from filters.language import normalize_language_tag
 from sources import note_skipped
 from sources.general import DECOMPRESSION_ERRORS, counter, open_decompressed
+from sources.ranges import ByteRange
 
 WARC_NAMESPACE = "warc"  # Beam counter namespaces
 FEED_NAMESPACE = "rss"
@@ -158,6 +159,7 @@ DOCUMENT_STATUS = range(200, 300)  # responses outside 2xx are redirects/errors,
 MAX_HTML_BYTES = 20_000_000  # trafilatura's own max_file_size
 TAIL_BYTES = 64  # end-of-file bytes kept to tell trailing padding from a lost record
 READ_CHUNK = 1 << 16
+HEADER_PROBE_BYTES = 1 << 16  # bytes after a plain ``WARC/1.x`` line searched for its record header fields
 RESYNC_BLOCK = 1 << 20  # bytes scanned per step when looking for the next record after a broken one
 GZIP_MAGIC = b"\x1f\x8b\x08"
 WARC_MAGIC = b"WARC/"
@@ -341,6 +343,7 @@ class _WarcScan:
         self.last_end = self.input.position
         self.records_seen = 0
         self.short: tuple[str, int] | None = None  # (record id, missing bytes) of a record that ended early
+        self.end: int | None = None  # reading a byte range: stop at the first record starting at or after it
 
     def skip(self, reason: str) -> None:
         """Count a record left out on purpose (request, metadata, non-HTML ...) in the counters and the funnel."""
@@ -356,6 +359,8 @@ class _WarcScan:
 
     def record(self, rec: ArcWarcRecord, archive: ArchiveIterator) -> Iterator[RawRecord | RecordError]:
         """The RawRecord/RecordError for one WARC record (nothing for a skipped one), after checking its length."""
+        if self.end is not None and archive.offset >= self.end:
+            raise _RangeEnd
         self.records_seen += 1
         if self.short is not None:  # a record followed the short one, so its Content-Length was wrong
             record_id, missing = self.short
@@ -470,6 +475,19 @@ class _WarcScan:
             error.lost_bytes = trailing
             yield error
 
+    def range_end(self) -> Iterator[RecordError]:
+        """At the end of a byte range: the record before the next range's first one came up short."""
+        if self.short is not None:
+            record_id, missing = self.short
+            self.short = None
+            yield self.error(
+                "bad_content_length", f"record ended {missing} bytes before its Content-Length", record_id
+            )
+
+    def at_boundary(self, offset: int) -> bool:
+        """Whether a record starts at ``offset`` (what a range starting there resynchronises on)."""
+        return self.boundary_from(offset) == offset
+
     def bytes_after_last_record(self) -> int:
         """How many bytes follow the last complete record (0 when the input cannot seek)."""
         if not self.input.seekable():
@@ -488,6 +506,10 @@ class _WarcScan:
             self.input.seek(self.last_end)
             head = self.input.read(RESYNC_PROBE_BYTES)
             start = self.last_end + len(head) - len(head.lstrip(b"\r\n\t ")) + 1
+        return self.boundary_from(start)
+
+    def boundary_from(self, start: int) -> int | None:
+        """Offset of the first plausible record start at or after ``start`` (None: there is none)."""
         self.input.seek(start)
         carry = b""
         offset = start
@@ -516,15 +538,27 @@ class _WarcScan:
     def _first_record_start(self, data: bytes, base: int) -> int | None:
         """Absolute offset of the first record start in ``data`` (read from ``base``): a gzip member that
         decompresses to ``WARC/`` in a ``.gz`` file, a line starting with ``WARC/`` otherwise."""
-        if not self.gzipped:  # a "WARC/1.x" version line, wherever garbage before it ends
-            found = _WARC_HEADER_RE.search(data)
-            return base + found.start() if found else None
+        if not self.gzipped:  # a "WARC/1.x" version line, wherever garbage before it ends ...
+            for found in _WARC_HEADER_RE.finditer(data):
+                if self._plain_header_is_warc(base + found.start()):  # ... heading a real record header
+                    return base + found.start()
+            return None
         index = data.find(GZIP_MAGIC)
         while index >= 0:
             if self._gzip_member_is_warc(base + index):
                 return base + index
             index = data.find(GZIP_MAGIC, index + 1)
         return None
+
+    def _plain_header_is_warc(self, offset: int) -> bool:
+        """Whether the ``WARC/1.x`` line at ``offset`` heads a header block with the mandatory WARC-Type and
+        Content-Length fields (not a payload that merely quotes a version line)."""
+        here = self.input.tell()
+        self.input.seek(offset)
+        head = self.input.read(HEADER_PROBE_BYTES)
+        self.input.seek(here)
+        block = re.split(rb"\r?\n\r?\n", head, maxsplit=1)[0].lower()
+        return b"\nwarc-type:" in block and b"\ncontent-length:" in block
 
     def _gzip_member_is_warc(self, offset: int) -> bool:
         here = self.input.tell()
@@ -546,6 +580,10 @@ class _Resync(Exception):  # noqa: N818 - a control-flow signal, not an error
     def __init__(self, offset: int):
         super().__init__(offset)
         self.offset = offset
+
+
+class _RangeEnd(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """The next record starts at or after the end of the byte range being read: the next range reads it."""
 
 
 class _Truncated(Exception):
@@ -628,30 +666,60 @@ def _read_whole_gzip(scan: _WarcScan, skip: int) -> Iterator[RawRecord | RecordE
         yield from scan.finish()
 
 
-def read_warc(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iterator[RawRecord | RecordError]:
+def read_warc(
+    path: str, stream: BinaryIO, options: Mapping[str, Any], byte_range: ByteRange | None = None
+) -> Iterator[RawRecord | RecordError]:
     """HTML responses (``html``, body bytes) and WET conversions (``text``) of a WARC file.
 
     options: ``default_source`` (``"web"``), ``news_domains``, ``press_domains``, ``deny_domains``
     (see ``classify_url``), ``max_doc_bytes`` (default ``MAX_HTML_BYTES``: a longer payload is a
     ``too_large`` error and the next record is read). RawRecord metadata: ``warc_file``, ``http_status``, ``content_charset`` (from
     the HTTP Content-Type, if any), ``host``, and ``drop_reason`` ``url:denied_domain`` for denied hosts.
+
+    ``byte_range`` (a seekable ``.warc`` or one-member-per-record ``.warc.gz``, see ``sources.ranges``): only
+    the records starting in the range. Bytes that cannot be read after the range's last record (up to the next
+    record start) are reported by this range, whether they reach past its end or not.
     """
     scan = _WarcScan(path, stream, options)
+    if byte_range is not None:
+        scan.end = byte_range.end
+        if byte_range.start > 0:
+            first = scan.boundary_from(byte_range.start)
+            if first is None or first >= byte_range.end:
+                return
+            scan.input.seek(first)
+            scan.last_end = first
     while True:
         archive = _archive(scan.input, path)
         try:
             for rec in archive:
                 yield from scan.record(rec, archive)
+        except _RangeEnd:
+            yield from scan.range_end()
+            return
         except _Resync as jump:
+            if scan.end is not None and jump.offset >= scan.end:
+                return
             scan.input.seek(jump.offset)
             scan.last_end = jump.offset
             scan.short = None
             continue
         except Exception as exc:  # noqa: BLE001 - warcio raises anything on a malformed record (AttributeError
             # on a response without WARC-Target-URI): skip to the next record header, never stop the run
+            if isinstance(exc, ArchiveLoadFailed) and _is_whole_file_gzip(exc) and scan.end is not None:
+                yield scan.error(
+                    "not_splittable",
+                    f"a gzip member at offset {scan.last_end} holds several records, so the file cannot be read "
+                    f"in byte ranges ({byte_range}): the records from there to the end of the range are lost; "
+                    "read it whole with --range_bytes=0",
+                    f"offset:{scan.last_end}",
+                )
+                return
             if isinstance(exc, ArchiveLoadFailed) and _is_whole_file_gzip(exc) and scan.input.seekable():
                 yield from _read_whole_gzip(scan, skip=scan.records_seen)
                 return
+            if scan.end is not None and scan.last_end >= scan.end and scan.at_boundary(scan.last_end):
+                return  # a broken record that starts in the next range: that range reports it
             reason = f"{type(exc).__name__}: {str(exc).strip()}"
             resume = scan.next_boundary()
             if resume is None and scan.records_seen == 0 and isinstance(exc, ArchiveLoadFailed):
@@ -677,6 +745,8 @@ def read_warc(path: str, stream: BinaryIO, options: Mapping[str, Any]) -> Iterat
             )
             error.lost_bytes = resume - scan.last_end
             yield error
+            if scan.end is not None and resume >= scan.end:
+                return
             scan.input.seek(resume)
             scan.last_end = resume
             scan.short = None

@@ -45,6 +45,16 @@ def test_summary_printed(default_run):
         f", {workers} worker{'s' if workers != 1 else ''}," in proc.stdout and "1 workers" not in proc.stdout
     )
     assert "shuffled bytes/document" in proc.stdout
+    # every document that reached the corpus-level decisions was decided alone or sent on as a candidate
+    shuffle = manifest["shuffle"]
+    decided_stages = {"unique_ids", "exact_dedup", "near_dedup"}
+    rejected = sum(1 for r in _jsonl(f"{run_dir}/rejected/*.jsonl") if r.get("stage") in decided_stages)
+    errors = sum(
+        1 for r in _jsonl(f"{run_dir}/errors/*.jsonl") if r.get("stage") in decided_stages | {"domain"}
+    )
+    kept = sum(s["rows"] for s in manifest["shards"])
+    assert shuffle["decided_alone"] + shuffle["candidates"] == kept + rejected + errors
+    assert shuffle["decided_alone"] > shuffle["candidates"] > 0
     # the sample's empty nasdaq page is counted in rejected/; trafilatura's own warning was printed too
     assert "discarding data" not in proc.stderr and "extract/extract:empty_text=1" in proc.stdout
 

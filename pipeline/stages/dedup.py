@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 import numpy as np
@@ -107,49 +107,133 @@ def _describe(doc: Document) -> str:
     return f"{doc.source} {where or doc.title or '(no url)'}"
 
 
-def resolve_id_collisions(docs: list[Document]) -> tuple[Document, list[Rejected], list[RecordError]]:
-    """Documents that share one id -> (the one kept, exact duplicates rejected, errors for different content).
+KEEP, REJECT, ERROR = "keep", "reject", "error"
 
-    The same content under one id (the same file given twice) is an exact duplicate: rejected with reason
-    ``duplicate_id``. Different content under one id (an id scheme that failed, e.g. nested EDGAR documents)
-    is an ``id_collision`` error naming both documents. Which one is kept does not depend on arrival order.
+
+class Copy(NamedTuple):
+    """What the keep/drop decision needs of one document (``decide``): a few fields, not its text."""
+
+    id: str
+    text_sha1: str  # hex SHA-1 of the text: the same text twice or another one under one id
+    url: str
+    exact: str  # exact key (hex): which exact group the copy kept under a shared id belongs to
+    weight: int  # 1 + exact duplicates noted upstream (used when exact dedup is off)
+    describe: str  # "<source> <url|file|title>", for an id_collision message
+    n_chars: int
+
+
+def copy_of(doc: Document, with_exact: bool = True) -> Copy:
+    """A Document's ``Copy`` (its exact key only ``with_exact``: it is needed only when an id is shared)."""
+    return Copy(
+        id=doc.id,
+        text_sha1=hashlib.sha1(doc.text.encode("utf-8", "replace")).hexdigest(),
+        url=doc.url,
+        exact=exact_key(doc.text) if with_exact else "",
+        weight=_weight(doc),
+        describe=_describe(doc),
+        n_chars=len(doc.text),
+    )
+
+
+def decide(
+    copies: list[Copy], exact_entries: list[Any], clusters: list[Any], exact: bool, near: bool
+) -> Iterator[tuple[int, tuple]]:
+    """The keep/drop rules for the copies of one id, with their counters: (index in ``copies``, decision).
+
+    The one decision core of both the stand-alone ``Deduplicate`` (documents) and the run's corpus-level
+    phase (``pipeline.flow.resolve_stubs``: stubs). Ids are made unique first: copies are ordered by (text
+    SHA-1, url), so which one is kept does not depend on arrival order; the same text again is rejected as
+    ``duplicate_id``, another text under a taken id is an ``id_collision`` error naming both. Then the exact
+    assignment (kept id, group size, key; a group of one when ``exact_entries`` is that) and the near cluster
+    (kept id, cluster size; none: a cluster of its own). Decisions: (keep, cluster id, cluster size, exact
+    duplicates), (reject, stage, reason, duplicate of), (error, stage, kind, message).
     """
-    ordered = sorted(docs, key=lambda d: (hashlib.sha1(d.text.encode("utf-8", "replace")).hexdigest(), d.url))
-    first, rejected, errors = ordered[0], [], []
-    for other in ordered[1:]:
-        if other.text == first.text:
-            rejected.append(
-                Rejected(stage=ID_STAGE, reason="duplicate_id", document=other, duplicate_of=first.id)
+    exact_entries = exact_entries if exact else []
+    order = sorted(range(len(copies)), key=lambda i: (copies[i].text_sha1, copies[i].url))
+    kept = copies[order[0]]
+    same_id_dups = 0
+    for i in order[1:]:
+        other = copies[i]
+        if other.text_sha1 == kept.text_sha1:
+            counter(f"{ID_STAGE}:dropped:duplicate_id").inc()
+            same_id_dups += 1
+            yield i, (REJECT, ID_STAGE, "duplicate_id", kept.id)
+        else:
+            counter(f"{ID_STAGE}:errors:id_collision").inc()
+            message = (
+                f"id {other.id} is given to two different documents: {other.describe} ({other.n_chars} chars) "
+                f"and {kept.describe} ({kept.n_chars} chars, kept)"
+            )
+            yield i, (ERROR, ID_STAGE, "id_collision", message)
+    if len(copies) > 1 and len(exact_entries) > 1:  # the exact assignment of the kept content
+        exact_entries = [e for e in exact_entries if e[2] == kept.exact] or exact_entries
+    weight, exact_dups = 1, 0
+    if exact:
+        kept_id, weight = exact_entries[0][:2]
+        weight -= same_id_dups
+        if kept_id != kept.id:
+            counter(f"{EXACT_STAGE}:dropped:exact_duplicate").inc()
+            yield order[0], (REJECT, EXACT_STAGE, "exact_duplicate", kept_id)
+            return
+        exact_dups = weight - 1 if weight > 1 else 0
+        counter(f"{EXACT_STAGE}:kept").inc()
+    cluster, size = "", 0
+    if near:
+        if not exact:
+            weight = kept.weight
+        kept_id, size = clusters[0] if clusters else (kept.id, weight)
+        if kept_id != kept.id:
+            counter(f"{NEAR_STAGE}:dropped:near_duplicate").inc()
+            yield order[0], (REJECT, NEAR_STAGE, "near_duplicate", kept_id)
+            return
+        cluster = kept_id
+        counter(f"{NEAR_STAGE}:kept").inc()
+    yield order[0], (KEEP, cluster, size, exact_dups)
+
+
+def _decided_documents(
+    docs: list[Document], exact_entries: list[Any], clusters: list[Any], exact: bool, near: bool
+) -> Iterator[Any]:
+    """``decide`` for documents: the kept one (main, with its cluster and exact-duplicate count), tagged
+    Rejected and RecordErrors for the others."""
+    copies = [copy_of(doc, with_exact=len(docs) > 1) for doc in docs]
+    for i, decision in decide(copies, exact_entries, clusters, exact, near):
+        doc, kind = docs[i], decision[0]
+        if kind == REJECT:
+            _, stage, reason, duplicate_of = decision
+            yield pvalue.TaggedOutput(
+                REJECTED, Rejected(stage=stage, reason=reason, document=doc, duplicate_of=duplicate_of)
+            )
+        elif kind == ERROR:
+            _, stage, error_kind, message = decision
+            yield pvalue.TaggedOutput(
+                ERRORS,
+                RecordError(
+                    source=doc.source, stage=stage, kind=error_kind, message=message, id=doc.id, path=doc.url
+                ),
             )
         else:
-            errors.append(
-                RecordError(
-                    source=other.source,
-                    stage=ID_STAGE,
-                    kind="id_collision",
-                    message=f"id {other.id} is given to two different documents: {_describe(other)} "
-                    f"({len(other.text)} chars) and {_describe(first)} ({len(first.text)} chars, kept)",
-                    id=other.id,
-                    path=other.url,
-                )
-            )
-    return first, rejected, errors
+            _, cluster, size, exact_dups = decision
+            if exact_dups:
+                doc.metadata[EXACT_DUPS_KEY] = str(exact_dups)
+            if cluster:
+                doc.dedup_cluster, doc.dedup_cluster_size = cluster, size
+            yield doc
 
 
-def _unique_docs(grouped_docs: Iterable[Document]) -> Iterator[Any]:
-    """The documents of one id, made unique: the kept one (main), then tagged rejected/errors."""
-    docs = list(grouped_docs)
-    if len(docs) == 1:
-        yield docs[0]
-        return
-    first, rejected, errors = resolve_id_collisions(docs)
-    for item in rejected:
-        counter(f"{ID_STAGE}:dropped:{item.reason}").inc()
-        yield pvalue.TaggedOutput(REJECTED, item)
-    for error in errors:
-        counter(f"{ID_STAGE}:errors:{error.kind}").inc()
-        yield pvalue.TaggedOutput(ERRORS, error)
-    yield first
+def resolve_id_collisions(docs: list[Document]) -> tuple[Document, list[Rejected], list[RecordError]]:
+    """Documents that share one id -> (the one kept, exact duplicates rejected, errors for different content)
+    (``decide`` without dedup)."""
+    kept, rejected, errors = None, [], []
+    for item in _decided_documents(list(docs), [], [], False, False):
+        if isinstance(item, Document):
+            kept = item
+        elif isinstance(item.value, Rejected):
+            rejected.append(item.value)
+        else:
+            errors.append(item.value)
+    assert kept is not None
+    return kept, rejected, errors
 
 
 class UniqueIds(beam.PTransform):
@@ -162,7 +246,9 @@ class UniqueIds(beam.PTransform):
             | "KeyById" >> beam.Map(lambda d: (d.id, d))
             | "GroupById" >> beam.GroupByKey()
             | "OnePerId"
-            >> beam.FlatMap(lambda kv: _unique_docs(kv[1])).with_outputs(REJECTED, ERRORS, main="kept")
+            >> beam.FlatMap(lambda kv: _decided_documents(list(kv[1]), [], [], False, False)).with_outputs(
+                REJECTED, ERRORS, main="kept"
+            )
         )
         return out.kept, out[REJECTED], out[ERRORS]
 
@@ -407,53 +493,11 @@ def _cluster_members(element: tuple[str, dict[str, list[Any]]]) -> Iterator[tupl
 
 
 def _resolve(element: tuple[str, dict[str, list[Any]]], exact: bool, near: bool) -> Iterator[Any]:
-    """The keep/drop join: one document with its exact assignment and near-dup cluster (when it has one)."""
+    """The keep/drop join: the documents of one id with their exact assignment and near-dup cluster."""
     _, grouped = element
-    docs = grouped["doc"]
-    exact_entries = grouped["exact"] if exact else []
-    same_id_dups = 0
-    if len(docs) > 1:  # ids are unique in the output: one document per id goes on
-        primary = None
-        for item in _unique_docs(docs):
-            if isinstance(item, Document):
-                primary = item
-            else:
-                same_id_dups += isinstance(item.value, Rejected)
-                yield item
-        docs = [primary]
-        if len(exact_entries) > 1:  # the exact assignment of the kept content
-            key = exact_key(primary.text)
-            exact_entries = [e for e in exact_entries if e[2] == key] or exact_entries
-    for doc in docs:
-        weight = 1
-        if exact:
-            kept_id, weight = exact_entries[0][:2]
-            weight -= same_id_dups
-            if kept_id != doc.id:
-                counter(f"{EXACT_STAGE}:dropped:exact_duplicate").inc()
-                yield pvalue.TaggedOutput(
-                    REJECTED,
-                    Rejected(stage=EXACT_STAGE, reason="exact_duplicate", document=doc, duplicate_of=kept_id),
-                )
-                continue
-            if weight > 1:
-                doc.metadata[EXACT_DUPS_KEY] = str(weight - 1)
-            counter(f"{EXACT_STAGE}:kept").inc()
-        if near:
-            if not exact:
-                weight = _weight(doc)
-            kept_id, size = grouped["cluster"][0] if grouped["cluster"] else (doc.id, weight)
-            if kept_id != doc.id:
-                counter(f"{NEAR_STAGE}:dropped:near_duplicate").inc()
-                yield pvalue.TaggedOutput(
-                    REJECTED,
-                    Rejected(stage=NEAR_STAGE, reason="near_duplicate", document=doc, duplicate_of=kept_id),
-                )
-                continue
-            doc.dedup_cluster = kept_id
-            doc.dedup_cluster_size = size
-            counter(f"{NEAR_STAGE}:kept").inc()
-        yield doc
+    yield from _decided_documents(
+        list(grouped["doc"]), grouped.get("exact", []), grouped.get("cluster", []), exact, near
+    )
 
 
 class _DedupKeys(beam.DoFn):

@@ -1,7 +1,10 @@
 """ReadSources: expand each input's file patterns and stream every file through its connector.
 
 Files are matched when the pipeline is built (so a missing input fails at once with one clear line), then
-distributed over workers: one file is the unit of parallelism for reading. The run (``pipeline.run``) writes
+distributed over workers. A big file in a format that allows it (one-gzip-member-per-record WARC, plain WARC,
+uncompressed JSON lines, multistream bz2 Wikipedia dumps: ``sources.ranges``) is cut into byte ranges of about
+``range_bytes``, each read by whichever worker takes it, with the same records and ids as a whole-file read;
+any other file is read whole by one worker. The run (``pipeline.run``) writes
 the records into small spill parts as they are read and spreads the parts, not the records, over the workers
 for extraction and everything after (``pipeline.flow``): one big file (a 1,000-page WARC, a Reddit or
 Wikipedia dump) is extracted by every worker, and no shuffle holds raw payloads in memory.
@@ -9,6 +12,7 @@ Wikipedia dump) is extracted by every worker, and no shuffle holds raw payloads 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -26,6 +30,14 @@ from pipeline import progress
 from pipeline.config import InputBase
 from pipeline.stages.base import ERRORS, counter
 from sources import get_reader, swap_skip_sink
+from sources.ranges import (
+    DEFAULT_RANGE_BYTES,
+    SPLIT_FACTOR,
+    ByteRange,
+    is_splittable,
+    plan_ranges,
+    split_format,
+)
 
 _LOG = logging.getLogger(__name__)
 
@@ -58,6 +70,12 @@ class InputFile:
     path: str
     size: int
     options: tuple[tuple[str, Any], ...] = ()
+    byte_range: ByteRange | None = None  # only these bytes' records (a big file split over workers)
+
+    @property
+    def where(self) -> str:
+        """The file, and the range read of it, for messages."""
+        return f"{self.path} {self.byte_range}" if self.byte_range is not None else self.path
 
     @property
     def default_source(self) -> str:
@@ -91,6 +109,30 @@ def list_input_files(inputs: Sequence[InputBase]) -> list[InputFile]:
     return files
 
 
+def split_input_files(files: Sequence[InputFile], range_bytes: int = DEFAULT_RANGE_BYTES) -> list[InputFile]:
+    """Each file over ``SPLIT_FACTOR * range_bytes`` whose format allows it -> one InputFile per byte range
+    (``sources.ranges``); the others unchanged. ``range_bytes`` 0 splits nothing. A file that cannot be opened
+    or probed is left whole (reading it reports the problem)."""
+    out: list[InputFile] = []
+    for f in files:
+        fmt = split_format(f.kind, f.path)
+        if not range_bytes or fmt is None or f.size <= SPLIT_FACTOR * range_bytes or f.byte_range is not None:
+            out.append(f)
+            continue
+        try:
+            with FileSystems.open(f.path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
+                ranges = plan_ranges(fmt, stream, f.size, range_bytes) if is_splittable(fmt, stream) else []
+        except (OSError, ValueError) as exc:
+            _LOG.warning("cannot plan byte ranges of %s, reading it whole: %s", f.path, exc)
+            ranges = []
+        if len(ranges) < 2:
+            out.append(f)
+            continue
+        _LOG.info("%s: %d byte ranges of about %d bytes (%s)", f.path, len(ranges), range_bytes, fmt)
+        out.extend(dataclasses.replace(f, byte_range=r) for r in ranges)
+    return out
+
+
 def read_file(input_file: InputFile) -> Iterator[RawRecord | RecordError | Skipped]:
     """Stream one file through its connector: its records, its errors and the records it skipped on purpose.
 
@@ -113,7 +155,15 @@ def read_file(input_file: InputFile) -> Iterator[RawRecord | RecordError | Skipp
     read = 0
     try:
         with FileSystems.open(input_file.path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
-            items = iter(reader(input_file.path, stream, dict(input_file.options)))
+            if input_file.byte_range is None:
+                items = iter(reader(input_file.path, stream, dict(input_file.options)))
+            else:
+                # only the readers of splittable formats (sources.ranges.split_format) take a byte range
+                items = iter(
+                    reader(  # type: ignore[call-arg]
+                        input_file.path, stream, dict(input_file.options), byte_range=input_file.byte_range
+                    )
+                )
             while True:
                 previous = swap_skip_sink(sink)  # collect note_skipped() only while this reader runs
                 try:
@@ -129,13 +179,18 @@ def read_file(input_file: InputFile) -> Iterator[RawRecord | RecordError | Skipp
         kind = exc.kind if isinstance(exc, RecordFailure) else type(exc).__name__
         where = f"after {read} records" if read else "before any record"
         if not isinstance(exc, RecordFailure | OSError | EOFError | ValueError | UnicodeError):
-            _LOG.warning("reader %s failed on %s", input_file.kind, input_file.path, exc_info=True)
+            _LOG.warning("reader %s failed on %s", input_file.kind, input_file.where, exc_info=True)
+        rest = (
+            "the rest of the file is lost"
+            if input_file.byte_range is None
+            else "the rest of the range is lost"
+        )
         yield RecordError(
             source=input_file.default_source,
             stage="read",
             kind=kind,
-            message=f"cannot read {input_file.path} {where}, the rest of the file is lost: {exc}"[:1000],
-            id=input_file.path,
+            message=f"cannot read {input_file.where} {where}, {rest}: {exc}"[:1000],
+            id=input_file.where,  # one error per range of a split file
             path=input_file.path,
         )
     for (source, reason), n in sorted(sink.items()):
@@ -150,7 +205,7 @@ class _ReadFileFn(beam.DoFn):
                 yield pvalue.TaggedOutput(SKIPPED, item)
             elif isinstance(item, RecordError):
                 counter(f"read:errors:{item.kind}").inc()
-                _LOG.warning("read error in %s (%s): %s", input_file.path, item.kind, item.message)
+                _LOG.warning("read error in %s (%s): %s", input_file.where, item.kind, item.message)
                 yield pvalue.TaggedOutput(ERRORS, item)
             else:
                 item.input = input_file.input_name
@@ -166,9 +221,11 @@ class ReadSources(beam.PTransform):
     """All inputs of a run -> RawRecords (main), RecordErrors (``errors``) and, with ``with_skipped``, the
     counts of records readers left out on purpose (``Skipped``) as a third output."""
 
-    def __init__(self, files: list[InputFile], with_skipped: bool = False):
+    def __init__(
+        self, files: list[InputFile], with_skipped: bool = False, range_bytes: int = DEFAULT_RANGE_BYTES
+    ):
         super().__init__()
-        self._files = files
+        self._files = split_input_files(files, range_bytes)
         self._with_skipped = with_skipped
 
     def expand(self, pbegin):

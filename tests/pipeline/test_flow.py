@@ -70,6 +70,10 @@ def corpus() -> list[Document]:
     near[10] = "changed"
     docs.append(Document(**{**docs[5].__dict__, "id": "near-5", "text": " ".join(near), "metadata": {}}))
     docs.append(Document(**{**docs[7].__dict__, "metadata": {}}))  # the same id and text twice
+    other = _words(rng, 70)
+    docs.append(
+        Document(**{**docs[9].__dict__, "text": other, "n_chars": len(other), "metadata": {}})
+    )  # id clash
     return docs
 
 
@@ -138,7 +142,7 @@ def _old_chain(docs, run_dir, bp, dedup, domain, mix):
         _ = kept | WriteShards(run_dir, 7, "year")
 
 
-def _new_phases(docs, run_dir, bp, dedup, domain, mix):
+def _new_phases(docs, run_dir, bp, dedup, domain, mix, width_log2=10):
     spill = str(Path(run_dir) / "_work")
     bp_cfg = bp.config() if hasattr(bp, "config") else BoilerplateConfig.from_settings(bp)
     dedup_s = DedupSettings.of(dedup)
@@ -156,37 +160,52 @@ def _new_phases(docs, run_dir, bp, dedup, domain, mix):
                 bp_cfg,
                 domain_cfg,
                 SOURCE_DOMAINS,
-                dedup_s.minhash(),
+                dedup_s.minhash() if dedup_s.near.enabled else None,
                 list(dedup_s.priority),
-                True,
-                False,
+                dedup_s.exact,
+                dedup_s.near.enabled and dedup_s.near.verify,
                 "year",
                 False,
             ),
             beam.pvalue.AsSingleton(keys),
-        ).with_outputs("rejected", "exact", "band_sketch", "band_parts", "shingles", "parts", main="stubs")
-        decided = {
-            "stubs": keyed.stubs,
-            "exact": keyed.exact,
-            "band_sketch": keyed.band_sketch,
-            "band_parts": keyed.band_parts,
-            "shingles": keyed.shingles,
-        } | DedupDecisions(Deduplicate.from_settings(dedup_s), True, True, 10)
+        ).with_outputs("rejected", "sketch", "parts", main="stub_parts")
+        exact, near = dedup_s.exact, dedup_s.near.enabled
+        decided = {"stub_parts": keyed.stub_parts, "sketch": keyed.sketch} | DedupDecisions(
+            Deduplicate.from_settings(dedup_s) if exact or near else None,
+            exact,
+            near,
+            width_log2,
+            False,
+            near and dedup_s.near.verify,
+        )
         mixture, sizes = decided | MixtureAndSizes(SOURCE_DOMAINS, MixSettings.of(mix))
         _ = (decided, mixture, sizes) | WriteDecided(
             run_dir, spill, domain_cfg, SOURCE_DOMAINS, 7, "year", False
         )
 
 
-@pytest.mark.parametrize("seed", [0])
-def test_phases_write_the_same_shards_as_the_stand_alone_transforms(tmp_path, seed):
-    """Boilerplate (a footer in 20 pages), exact and near copies, a same-id copy, domain, mix, shards by period."""
+@pytest.mark.parametrize(
+    "dedup, width_log2",
+    [
+        (
+            {"exact": True, "near": {"threshold": 0.7}},
+            10,
+        ),  # a saturated key sketch: most documents candidates
+        ({"exact": True, "near": {"threshold": 0.7}}, 22),  # a roomy one: most documents decided alone
+        ({"exact": True, "near": {"threshold": 0.7, "verify": True}}, 22),
+        ({"exact": False, "near": {"threshold": 0.7}}, 22),
+        ({"exact": True, "near": False}, 22),
+    ],
+)
+def test_phases_write_the_same_shards_as_the_stand_alone_transforms(tmp_path, dedup, width_log2):
+    """Boilerplate (a footer in 20 pages), exact and near copies, a same-id copy, an id given to another text,
+    domain, mix, shards by period: the same shards whichever dedup steps are on and however full the key
+    sketch that sorts out the documents decided alone."""
     docs = corpus()
     bp = {"min_docs": 4}
-    dedup = {"exact": True, "near": {"threshold": 0.7}}
     domain, mix = {}, {}
     _old_chain(docs, str(tmp_path / "old"), bp, dedup, domain, mix)
-    _new_phases(docs, str(tmp_path / "new"), bp, dedup, domain, mix)
+    _new_phases(docs, str(tmp_path / "new"), bp, dedup, domain, mix, width_log2)
     old = {
         Path(p).relative_to(tmp_path / "old"): Path(p).read_bytes()
         for p in glob.glob(str(tmp_path / "old/data/**/*.parquet"), recursive=True)
@@ -236,8 +255,112 @@ def test_write_shard_streams_row_groups_and_matches_encode_shard(tmp_path, monke
     data = encode_shard(docs)
     assert (tmp_path / "one.parquet").read_bytes() == data  # one row group: the same bytes as before
     assert one["sha256"] == hashlib.sha256(data).hexdigest() and one["bytes"] == len(data)
+    monkeypatch.setattr(flow, "SHARD_BATCH_ROWS", 3)  # a row group built from many Arrow batches
+    batched = flow.write_shard(str(tmp_path / "batched.parquet"), iter(docs))
+    assert pq.read_metadata(tmp_path / "batched.parquet").num_row_groups == 1
+    assert batched["sha256"] == one["sha256"]
     monkeypatch.setattr(flow, "SHARD_GROUP_ROWS", 7)
     many = flow.write_shard(str(tmp_path / "many.parquet"), iter(docs))
     meta = pq.read_metadata(tmp_path / "many.parquet")
     assert meta.num_row_groups == 6 and many["rows"] == meta.num_rows == 40
     assert pq.read_table(tmp_path / "many.parquet").column("id").to_pylist() == [d.id for d in docs]
+
+
+def test_count_min_sketch_travels_as_keys_while_sparse_and_merges_either_way():
+    """A sketch that saw few keys pickles as its keys (a bundle's accumulator on Dataflow is not 3 x 2**w
+    counters); sparse and dense sketches merge to the same estimates as one sketch that saw every key."""
+    import pickle
+
+    import numpy as np
+
+    from filters.sketch import CountMinSketch
+
+    rng = np.random.default_rng(2)
+    keys = rng.integers(0, 2**63, size=3000, dtype=np.uint64)
+    sparse = CountMinSketch(20)
+    sparse.add(keys[:100])
+    sparse.add(keys[:10])
+    blob = pickle.dumps(sparse)
+    assert len(blob) < 4096  # 110 keys, not 3 MB of counters
+    dense = CountMinSketch(20)
+    dense.add(keys)
+    dense.estimate(keys[:1])  # flushed: dense now
+    assert len(pickle.dumps(dense)) > 3 << 20
+    one = CountMinSketch(20)
+    one.add(keys)
+    one.add(keys[:100])
+    one.add(keys[:10])
+    back = pickle.loads(blob)
+    for merged in (
+        pickle.loads(pickle.dumps(dense)).merge(back),
+        back.merge(pickle.loads(pickle.dumps(dense))),
+    ):
+        assert (merged.estimate(keys) == one.estimate(keys)).all()
+    assert (one.estimate(keys[:10]) >= 3).all()
+
+
+def _entry(doc_id: str, exact: str, bands: list[bytes], row: int):
+    from pipeline.flow import Entry
+
+    stub = _stub(doc_id, part="keyed-x-00000", row=row, sha=doc_id.encode(), exact=bytes.fromhex(exact))
+    return Entry(stub, exact, (0, 0.0, 0, 0, ""), 1, bands, None)
+
+
+def test_triage_decides_lone_documents_in_place_and_sends_only_candidates_on(tmp_path):
+    """Documents that share no id, exact key or band key with another go on as one rows array per part (a few
+    bytes each); a shared id, exact key or band key makes both documents candidates, with all their keys."""
+    import hashlib
+
+    import numpy as np
+    from apache_beam import pvalue
+
+    from filters.sketch import CountMinSketch
+    from pipeline.flow import TriageFn, entry_sketch_keys
+
+    def key(i):  # exact keys are SHA-1 hex digests
+        return hashlib.sha1(str(i).encode()).hexdigest()
+
+    entries = [_entry(f"u{i}", key(i), [bytes([0, i % 9]) + i.to_bytes(8, "little")], i) for i in range(50)]
+    entries += [
+        _entry("u7", key("other"), [b"\x00\x01" + b"z" * 8], 50),  # id u7 again, other text
+        _entry("e1", key(3), [b"\x00\x02" + b"y" * 8], 51),  # u3's exact key
+        _entry("n1", key("n1"), [bytes([0, 4]) + (4).to_bytes(8, "little")], 52),  # u4's band key
+    ]
+    writer = SpillWriter(str(tmp_path), "stubs")
+    sketch = CountMinSketch(20)
+    for entry in entries:
+        writer.add(entry)
+        sketch.add(entry_sketch_keys(entry))
+    path = writer.close()
+    out = list(TriageFn(exact=True, near=True, verify=False, delete=False).process(path, sketch))
+    main = [o for o in out if not isinstance(o, pvalue.TaggedOutput)]
+    tagged = {}
+    for o in out:
+        if isinstance(o, pvalue.TaggedOutput):
+            tagged.setdefault(o.tag, []).append(o.value)
+    assert sorted(doc_id for doc_id, _ in main) == ["e1", "n1", "u3", "u4", "u7", "u7"]
+    assert sorted(doc_id for _, (_, doc_id) in tagged["exact"]) == ["e1", "n1", "u3", "u4", "u7", "u7"]
+    assert sorted(doc_id for doc_id, _ in tagged["bands"]) == ["n1", "u4"]  # only they share a band key
+    [(part, (rows, sizes))] = tagged["lone"]
+    assert part == "keyed-x-00000" and len(rows) == 47 and 3 not in rows and 52 not in rows
+    assert (sizes == 1).all() and rows.dtype == np.int64  # near on: each its own cluster of one
+    assert sum(n for _, n in tagged["tokens"]) == 47 * 5
+    assert "decided" not in tagged
+
+
+def test_merge_pieces_bounds_its_fan_in_and_loses_nothing(tmp_path):
+    """A shard of a big corpus gets one piece from every part: they are merged at most ``fan_in`` at a time
+    (intermediate pieces deleted once read), and the result is the same id-sorted stream."""
+    from pipeline import flow
+
+    docs = corpus()[:40]
+    pieces = []
+    for k in range(10):  # 10 id-sorted pieces, interleaved ids
+        writer = SpillWriter(str(tmp_path), "piece", 1 << 30, 1 << 30)
+        for doc in sorted(docs[k::10], key=lambda d: d.id):
+            writer.add(doc)
+        pieces.append(writer.close())
+    merged = list(flow.merge_pieces(pieces, str(tmp_path), delete=False, fan_in=3))
+    assert [d.id for d in merged] == sorted(d.id for d in docs)
+    assert [d.text for d in merged] == [d.text for d in sorted(docs, key=lambda d: d.id)]
+    assert sorted(glob.glob(str(tmp_path / "*.spill"))) == sorted(pieces)  # only the inputs are left
