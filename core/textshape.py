@@ -38,7 +38,11 @@ _NUMERIC_CELL_RE = re.compile(
 # separators, which are line breaks to a reader but not to ``str.split("\n")``.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_SEPARATORS_RE = re.compile("\r\n|[\r\u2028\u2029\x85]")
-_INLINE_SPACE_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_INLINE_SPACE = r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]"
+_INLINE_SPACE_RE = re.compile(_INLINE_SPACE + "+")
+# The runs of inline space that are not already one plain space (what _INLINE_SPACE_RE changes): replacing only
+# these gives the same text without a replacement at every gap between two words.
+_INLINE_SPACE_TO_FIX_RE = re.compile(rf"{_INLINE_SPACE}(?:{_INLINE_SPACE}+|(?<! ))")
 _ZERO_WIDTH_RE = re.compile("[\u200b\u2060\ufeff]")
 _BLANK_RUN_RE = re.compile(r"\n{3,}")
 
@@ -54,11 +58,16 @@ def normalize_text(text: str, collapse_spaces: bool = True) -> str:
     ``collapse_spaces`` also turns runs of spaces inside a line into one space (off for texts whose inner
     spacing is content, e.g. code).
     """
-    text = _LINE_SEPARATORS_RE.sub("\n", text)
-    text = _ZERO_WIDTH_RE.sub("", text.replace("\t", " "))
+    ascii_only = text.isascii()  # then the only line separator to look for is "\r", and no zero-width space
+    if not ascii_only or "\r" in text:
+        text = _LINE_SEPARATORS_RE.sub("\n", text)
+    text = text.replace("\t", " ")
+    if not ascii_only:
+        text = _ZERO_WIDTH_RE.sub("", text)
     text = _CONTROL_RE.sub("", text)
     if collapse_spaces:
-        lines = [normalize_line(line) for line in text.split("\n")]
+        # normalize_line on every line: runs of inline space never span a line feed, so one pass over the text
+        lines = list(map(str.strip, _INLINE_SPACE_TO_FIX_RE.sub(" ", text).split("\n")))
     else:
         lines = [line.rstrip() for line in text.split("\n")]
         lines = [line if line.strip() else "" for line in lines]

@@ -88,9 +88,14 @@ def delete_punctuation(text: str) -> str:
     return codes[~punct].tobytes().decode("utf-32-le")
 
 
+def _nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``; an ASCII text is its own NFKC form (no check character by character)."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
 def normalize_for_exact(text: str) -> str:
     """NFKC, casefold, delete Unicode punctuation (P*), collapse whitespace to single spaces, strip."""
-    return " ".join(delete_punctuation(unicodedata.normalize("NFKC", text).casefold()).split())
+    return " ".join(delete_punctuation(_nfkc(text).casefold()).split())
 
 
 def normalize_lines(text: str) -> list[str]:
@@ -100,10 +105,7 @@ def normalize_lines(text: str) -> list[str]:
     that composes with nothing and no character decomposes or folds to one), so the normalised text splits
     into the normalised lines.
     """
-    return [
-        " ".join(line.split())
-        for line in delete_punctuation(unicodedata.normalize("NFKC", text).casefold()).split("\n")
-    ]
+    return [" ".join(line.split()) for line in delete_punctuation(_nfkc(text).casefold()).split("\n")]
 
 
 def exact_key(text: str, *, normalized: str | None = None) -> str:

@@ -140,3 +140,38 @@ def test_short_headings_survive_the_whole_per_document_path(inspector: Inspector
     wiki = next((shared_data / "general").glob("enwiki*.bz2"))
     angola = [r for r in _kept(inspector, wiki) if r["title"] == "Economy of Angola"]
     assert angola and "\n\nOverview\n\nDespite its abundant natural resources" in angola[0]["text"]
+
+
+# ------------------------------------------------------------------ issue 21: faster normalisation, same output
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_SHAPE_TEXT = st.text(
+    alphabet="ab Z.\t\n\r\x0b\x0c\x00\x1f\x7f\x85\u00a0\u2003\u202f\u3000\u1680\u200b\u2060\ufeff\u2028\u2029é",
+    max_size=60,
+)
+
+
+def _reference_normalize_text(text: str, collapse_spaces: bool = True) -> str:
+    """normalize_text as first written: every regex on every text, inline spaces line by line."""
+    from core import textshape
+
+    text = textshape._LINE_SEPARATORS_RE.sub("\n", text)
+    text = textshape._ZERO_WIDTH_RE.sub("", text.replace("\t", " "))
+    text = textshape._CONTROL_RE.sub("", text)
+    if collapse_spaces:
+        lines = [
+            re.sub(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+", " ", line).strip()
+            for line in text.split("\n")
+        ]
+    else:
+        lines = [line.rstrip() for line in text.split("\n")]
+        lines = [line if line.strip() else "" for line in lines]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SHAPE_TEXT, st.booleans())
+def test_normalize_text_equals_the_reference(text, collapse):
+    assert normalize_text(text, collapse) == _reference_normalize_text(text, collapse)

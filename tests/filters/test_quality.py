@@ -811,3 +811,63 @@ def test_kept_text_keeps_short_headings_and_paragraph_breaks():
         doc = Document(id="d", text=text, source="press")
         assert QualityScorer(QualityConfig(engine=engine)).decide(doc) == (True, ""), engine
         assert doc.text == text, engine
+
+
+# ------------------------------------------------------------------ issue 21: faster cores, same signals
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from filters.quality import _equal_runs  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=6), min_size=1, max_size=60))
+def test_equal_runs_give_what_np_unique_gives(values):
+    h = np.array(values, dtype=np.uint64)
+    order, starts, sizes = _equal_runs(h)
+    uniq, first, inverse, counts = np.unique(h, return_index=True, return_inverse=True, return_counts=True)
+    assert (h[order][starts] == uniq).all() and (sizes == counts).all()
+    assert (np.minimum.reduceat(order, starts) == first).all()
+    repeated = np.empty(len(h), dtype=bool)
+    repeated[order] = np.repeat(sizes > 1, sizes)
+    assert (repeated == (counts[inverse] > 1)).all()
+
+
+def _plain_ngram_signals(words: list[str]) -> tuple[list[int], list[int]]:
+    offsets = [0]
+    for w in words:
+        offsets.append(offsets[-1] + len(w))
+    glued = "".join(words)
+    spaced, spaced_offsets = " ".join(words) + " ", [o + i for i, o in enumerate(offsets)]
+    return (
+        [_top_ngram_chars(spaced, spaced_offsets, n) for n in (2, 3, 4)],
+        [_dup_ngram_chars(glued, offsets, n) for n in range(5, 11)],
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "ab", "c", "bc", "the", "of", "$", "1"]), min_size=1, max_size=80))
+def test_hashed_ngram_counts_equal_plain_counts_on_any_words(words):
+    offsets = list(accumulate(map(len, words), initial=0))
+    glued = "".join(words)
+    spaced, spaced_offsets = " ".join(words) + " ", [o + i for i, o in enumerate(offsets)]
+    top, dup = _plain_ngram_signals(words)
+    spaced_hashes = _SubstringHashes(spaced, np.array(spaced_offsets))
+    glued_hashes = _SubstringHashes(glued, np.array(offsets))
+    assert [_top_ngram_chars(spaced, spaced_offsets, n, spaced_hashes) for n in (2, 3, 4)] == top
+    assert [_dup_ngram_chars(glued, offsets, n, glued_hashes) for n in range(5, 11)] == dup
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["Yes.", "no", "U.S.", "“Hi.”", "!", "a?b", "。", "end.", " ", "  ", "\t", "\u00a0"]),
+        max_size=25,
+    )
+)
+def test_sentence_count_equals_datatrove_with_any_spacing(pieces):
+    from datatrove.utils.text import split_into_sentences
+
+    line = " ".join(pieces).replace("\n", " ")
+    assert ChunkTokenizer().count_sentences(line) == len(split_into_sentences(line))

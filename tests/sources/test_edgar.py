@@ -1181,3 +1181,38 @@ def test_control_characters_after_block_elements_become_spaces():
     text = " ".join(b.text for b in blocks)
     assert "The Company designs instruments." in text and "Page two" in text and "and more." in text
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", text)
+
+
+# ------------------------------------------------------------------ issue 21: faster helpers, same output
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(
+        alphabet="ab .\t\n\r\x0b\x0c\x1c\x85\u00a0\u2003\u202f\u3000\u1680\u200b\u200c\u00ad\ufeffé",
+        max_size=40,
+    )
+)
+def test_normalize_ws_equals_the_regex_version(text):
+    from sources.edgar import _INVISIBLE_RE, _WS_RE, _normalize_ws
+
+    assert _normalize_ws(text) == _WS_RE.sub(" ", _INVISIBLE_RE.sub("", text)).strip()
+
+
+def test_html_blocks_drop_hidden_elements_keeping_their_tails_as_lxml_html_does():
+    import lxml.html
+
+    from sources.edgar import _drop_tree
+
+    markup = '<div>a<span style="display:none">x</span>b<i>c</i><p style="DISPLAY: NONE">y</p>d</div>'
+    root = lxml.html.fromstring(markup)
+    for el in root.xpath("//*[@style]"):
+        el.drop_tree()
+    plain = lxml.etree.fromstring(markup, lxml.etree.HTMLParser())
+    for el in plain.xpath("//*[@style]"):
+        _drop_tree(el)
+    assert lxml.etree.tostring(plain.find(".//div")) == lxml.etree.tostring(root)
+    assert "".join(plain.find(".//div").itertext()) == "abcd"
