@@ -11,6 +11,13 @@ paragraph becomes a false candidate only if all ``depth`` rows over-count by ``m
 insertions (about 1.5M documents of the benchmark mix) at ``w = 2**24`` that is ~6 per row, and with
 ``min_docs = 10`` and depth 3 about 0.3% of unique paragraphs become candidates (they are then counted exactly
 and dropped). ``width_for(n)`` picks the width from the expected insertions.
+
+Sparse, then dense: a sketch keeps the keys it was given (8 bytes each) until they would take more room than
+its counters; only then are the counters allocated. So a sketch that saw few keys (one bundle's accumulator on
+Dataflow, a small run) pickles small. With ``width_log2=None`` the width is not fixed in advance but chosen from
+the keys actually seen (``counters_per_key`` counters a key, within ``2**lo_log2..2**hi_log2``) when the counters
+are first needed: merged sparse accumulators choose it from their total, and an accumulator that must go dense
+before the merge (its keys outgrew the largest table) takes the largest width, which the others then follow.
 """
 
 from __future__ import annotations
@@ -35,10 +42,22 @@ def width_for(insertions: int, lo_log2: int = 16, hi_log2: int = 24) -> int:
 class CountMinSketch:
     """``depth`` rows of ``2**width_log2`` saturating uint8 counters; ``add`` keys, ``estimate`` keys, ``merge``."""
 
-    def __init__(self, width_log2: int = 20, depth: int = 3):
+    def __init__(
+        self,
+        width_log2: int | None = 20,
+        depth: int = 3,
+        *,
+        counters_per_key: int = 4,
+        lo_log2: int = 16,
+        hi_log2: int = 24,
+    ):
         if not 1 <= depth <= MAX_DEPTH:
             raise ValueError(f"depth must be 1..{MAX_DEPTH}, got {depth}")
-        self.width_log2, self.depth = width_log2, depth
+        self.width_log2, self.depth = (
+            width_log2,
+            depth,
+        )  # width_log2 None: chosen from the keys (see module doc)
+        self._per_key, self._lo, self._hi = counters_per_key, lo_log2, hi_log2
         # The counters are allocated at the first flush: a sketch that saw few keys (one bundle's on Dataflow)
         # travels as its keys (8 bytes each) rather than as 3 x 2**width_log2 counters.
         self.counts: np.ndarray | None = None
@@ -47,8 +66,13 @@ class CountMinSketch:
 
     def _dense(self) -> np.ndarray:
         if self.counts is None:
+            if self.width_log2 is None:
+                self.width_log2 = width_for(self._n_pending * self._per_key, self._lo, self._hi)
             self.counts = np.zeros((self.depth, 1 << self.width_log2), dtype=np.uint8)
         return self.counts
+
+    def _dense_bytes(self) -> int:
+        return self.depth << (self._hi if self.width_log2 is None else self.width_log2)
 
     def _index(self, keys: np.ndarray, row: int) -> np.ndarray:
         with np.errstate(over="ignore"):
@@ -60,13 +84,13 @@ class CountMinSketch:
             self._pending.append(np.asarray(keys, dtype=np.uint64))
             self._n_pending += len(keys)
             if self._n_pending >= self._flush_at():
+                if self.counts is None and self.width_log2 is None:
+                    self.width_log2 = self._hi  # outgrew the largest table: every such sketch takes it
                 self.flush()
 
     def _flush_at(self) -> int:
         # Sparse (the keys themselves) until they would take more bytes than the counters, then in batches.
-        return (
-            FLUSH_KEYS if self.counts is not None else max(FLUSH_KEYS, (self.depth << self.width_log2) // 8)
-        )
+        return FLUSH_KEYS if self.counts is not None else self._dense_bytes() // 8
 
     def flush(self) -> None:
         if not self._pending:
@@ -81,12 +105,16 @@ class CountMinSketch:
             counts[row][index] = np.minimum(total, 255).astype(np.uint8)
 
     def merge(self, other: CountMinSketch) -> CountMinSketch:
-        if (other.width_log2, other.depth) != (self.width_log2, self.depth):
+        if other.depth != self.depth:
             raise ValueError("cannot merge sketches of different shapes")
         if other.counts is None:  # a sparse sketch: its keys are added (flushed once enough are pending)
             for keys in other._pending:
                 self.add(keys)
             return self
+        if self.counts is None and self.width_log2 is None:
+            self.width_log2 = other.width_log2  # a dense one fixes the width of a still undecided one
+        if other.width_log2 != self.width_log2:
+            raise ValueError("cannot merge sketches of different shapes")
         self.flush()
         counts = self._dense()
         for row in range(self.depth):  # uint16 sums: a row at a time, 2 bytes a counter
@@ -105,16 +133,23 @@ class CountMinSketch:
         return est
 
     def __getstate__(self):
-        state = {"width_log2": self.width_log2, "depth": self.depth}
-        if self.counts is None and self._n_pending * 8 < self.depth << self.width_log2:
+        state = {
+            "width_log2": self.width_log2,
+            "depth": self.depth,
+            "sizing": (self._per_key, self._lo, self._hi),
+        }
+        if self.counts is None and self._n_pending * 8 < self._dense_bytes():
             # sparse: fewer bytes as keys than as counters
             keys = np.concatenate(self._pending) if self._pending else np.zeros(0, dtype=np.uint64)
             return {**state, "counts": None, "keys": keys}
+        if self.counts is None and self.width_log2 is None:
+            self.width_log2 = state["width_log2"] = self._hi
         self.flush()
         return {**state, "counts": self._dense()}
 
     def __setstate__(self, state):
         self.width_log2, self.depth, self.counts = state["width_log2"], state["depth"], state["counts"]
+        self._per_key, self._lo, self._hi = state["sizing"]
         self._pending, self._n_pending = [], 0
         keys = state.get("keys")
         if keys is not None and len(keys):

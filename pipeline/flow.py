@@ -55,7 +55,7 @@ from core.schema import Document, RecordError, Rejected
 from core.timeinfo import period_of
 from filters.boilerplate import BoilerplateConfig
 from filters.dedup import MinHashConfig, band_keys, exact_key, normalize_for_exact, shingles, signature
-from filters.sketch import CountMinSketch, width_for
+from filters.sketch import CountMinSketch
 from pipeline import progress
 from pipeline.spill import (
     ALONE_COUNTER,
@@ -320,16 +320,11 @@ def band_sketch_keys(keys: list[bytes]) -> np.ndarray:
     )
 
 
-KEY_SKETCH_DOCS_PER_KB = 1  # documents per KB of input, at most (short posts: ~1.4 KB a JSON line)
-KEY_SKETCH_COUNTERS_PER_KEY = 4  # a unique key is a false candidate with probability ~(1 - e**-0.25)**3 ~ 1%
-
-
-def key_sketch_width(input_bytes: int, keys_per_doc: int, hi_log2: int = 25) -> int:
-    """log2 width of the key sketch (``keys_per_doc``: id + exact key + LSH bands) for ``input_bytes`` of input:
-    ~4 counters a key, within 2**16..2**hi_log2 (3 x 32 MB). Past that size (some 700k short documents with 9
-    bands) more documents become candidates: the decisions stay the same, the shuffle grows."""
-    keys = input_bytes // 1024 * KEY_SKETCH_DOCS_PER_KB * keys_per_doc
-    return width_for(keys * KEY_SKETCH_COUNTERS_PER_KEY, hi_log2=hi_log2)
+KEY_SKETCH = {"counters_per_key": 4, "hi_log2": 25}  # a unique key is a false candidate with ~1% probability
+BOILERPLATE_SKETCH = {
+    "counters_per_key": 1,
+    "hi_log2": 24,
+}  # a false candidate needs min_docs - 1 over-counts
 
 
 class TriageFn(beam.DoFn):
@@ -749,13 +744,14 @@ class SpillDocsFn(beam.DoFn):
 
 
 class _SketchFn(beam.CombineFn):
-    """uint64 key arrays -> one CountMinSketch (merged across bundles)."""
+    """uint64 key arrays -> one CountMinSketch (merged across bundles): of width ``2**width_log2``, or with
+    ``width_log2`` None, of a width chosen from the keys seen (``sizing``: ``CountMinSketch`` keyword arguments)."""
 
-    def __init__(self, width_log2: int):
-        self._width_log2 = width_log2
+    def __init__(self, width_log2: int | None, sizing: dict[str, int] | None = None):
+        self._width_log2, self._sizing = width_log2, dict(sizing or {})
 
     def create_accumulator(self) -> CountMinSketch:
-        return CountMinSketch(self._width_log2)
+        return CountMinSketch(self._width_log2, **self._sizing)
 
     def add_input(self, acc: CountMinSketch, keys: np.ndarray) -> CountMinSketch:
         acc.add(keys)
@@ -791,14 +787,16 @@ class BoilerplateKeySet(beam.PTransform):
     ``min_docs``), but only the candidates a count-min sketch lets through are counted exactly and shuffled
     (``filters.sketch``), so memory does not grow with the number of distinct paragraphs."""
 
-    def __init__(self, cfg: BoilerplateConfig, width_log2: int, delete: bool):
+    def __init__(self, cfg: BoilerplateConfig, width_log2: int | None, delete: bool):
         super().__init__()
         self._cfg, self._width_log2, self._delete = cfg, width_log2, delete
 
     def expand(self, inputs):
         sketch_keys_pc, pkeys = inputs
         cfg = self._cfg
-        sketch = sketch_keys_pc | "Sketch" >> beam.CombineGlobally(_SketchFn(self._width_log2))
+        sketch = sketch_keys_pc | "Sketch" >> beam.CombineGlobally(
+            _SketchFn(self._width_log2, BOILERPLATE_SKETCH)
+        )
         return (
             pkeys
             | "SpreadKeyParts" >> beam.Reshuffle()
@@ -828,7 +826,7 @@ class DedupDecisions(beam.PTransform):
         dedup: Deduplicate | None,
         exact: bool,
         near: bool,
-        width_log2: int = 20,
+        width_log2: int | None = None,
         delete: bool = False,
         verify: bool = False,
     ):
@@ -838,7 +836,9 @@ class DedupDecisions(beam.PTransform):
 
     def expand(self, keyed):
         exact, near = self._exact, self._near
-        sketch = keyed["sketch"] | "KeySketch" >> beam.CombineGlobally(_SketchFn(self._width_log2))
+        sketch = keyed["sketch"] | "KeySketch" >> beam.CombineGlobally(
+            _SketchFn(self._width_log2, KEY_SKETCH)
+        )
         triage = (
             keyed["stub_parts"]
             | "SpreadStubParts" >> beam.Reshuffle()

@@ -26,7 +26,6 @@ from pydantic import ValidationError
 
 from core.errors import ConfigError
 from core.schema import SCHEMA_VERSION, Document, RawRecord, RecordError, Rejected
-from filters.sketch import width_for
 from pipeline import __version__, progress
 from pipeline.config import Config, format_errors, load_config, make_input
 from pipeline.flow import (
@@ -41,7 +40,6 @@ from pipeline.flow import (
     SpillDocsFn,
     SpillFn,
     WriteDecided,
-    key_sketch_width,
     read_part,
 )
 from pipeline.input_options import group_cli_inputs, option_value
@@ -338,9 +336,8 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         SpillDocsFn(spill, plan.part_records * DOC_PARTS_PER_RAW, DOC_PART_BYTES, bp_cfg)
     ).with_outputs("pkeys", "sketch", main="parts")
     doc_parts = spilled.parts
-    sketch_width = width_for(sum(f.size for f in plan.files) // 256)
     keys_by_source = (spilled.sketch, spilled.pkeys) | "RemoveBoilerplate" >> BoilerplateKeySet(
-        bp_cfg, sketch_width, delete
+        bp_cfg, None, delete
     )
 
     # Phase 3: boilerplate removed, dedup/domain/token keys computed; only keys and Stubs go on.
@@ -375,7 +372,7 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         Deduplicate.from_settings(dedup) if (exact or near) else None,
         exact,
         near,
-        key_sketch_width(sum(f.size for f in plan.files), 2 + (dedup.minhash().bands if near else 0)),
+        None,  # the key sketch's width follows the keys seen
         delete,
         near and dedup.near.verify,
     )

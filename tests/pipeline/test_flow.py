@@ -364,3 +364,36 @@ def test_merge_pieces_bounds_its_fan_in_and_loses_nothing(tmp_path):
     assert [d.id for d in merged] == sorted(d.id for d in docs)
     assert [d.text for d in merged] == [d.text for d in sorted(docs, key=lambda d: d.id)]
     assert sorted(glob.glob(str(tmp_path / "*.spill"))) == sorted(pieces)  # only the inputs are left
+
+
+def test_count_min_sketch_width_follows_the_keys_seen():
+    """width_log2=None: the width is chosen from the keys actually counted (not guessed from input bytes);
+    accumulators merged sparse choose it from their total, and one that outgrew the largest table fixes it."""
+    import pickle
+
+    import numpy as np
+
+    from filters.sketch import CountMinSketch
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 2**63, size=200_000, dtype=np.uint64)
+    small = CountMinSketch(None, counters_per_key=4, lo_log2=10, hi_log2=22)
+    small.add(keys[:1000])
+    small.estimate(keys[:1])
+    assert small.width_log2 == 12  # 4,000 counters wanted -> 2**12
+    parts = [CountMinSketch(None, counters_per_key=4, lo_log2=10, hi_log2=22) for _ in range(4)]
+    for i, part in enumerate(parts):
+        part.add(keys[i * 50_000 : (i + 1) * 50_000])
+    merged = pickle.loads(pickle.dumps(parts[0]))
+    for part in parts[1:]:
+        merged.merge(pickle.loads(pickle.dumps(part)))
+    merged.estimate(keys[:1])
+    assert merged.width_log2 == 20  # 800,000 counters wanted, from all four
+    assert (merged.estimate(keys) >= 1).all()
+    big = CountMinSketch(None, counters_per_key=4, lo_log2=10, hi_log2=14)  # 3 x 16 KB: outgrown at 6,144 keys
+    big.add(keys[:10_000])
+    assert big.counts is not None and big.width_log2 == 14
+    late = CountMinSketch(None, counters_per_key=4, lo_log2=10, hi_log2=14)
+    late.add(keys[10_000:10_100])
+    late.merge(big)  # an undecided sparse one takes the dense one's width
+    assert late.width_log2 == 14 and (late.estimate(keys[:10_100]) >= 1).all()
