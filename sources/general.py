@@ -433,16 +433,12 @@ def _split_pages(stream: BinaryIO, max_page_bytes: int) -> Iterator[tuple[str, b
             yield "garbage", buf, offset
 
 
-class _Bz2Streams(io.RawIOBase):
-    """The decompressed bytes of the consecutive bzip2 streams that start in ``[first, end)`` of ``stream``
-    (``first`` is a stream start); raises ``EOFError`` when the file ends inside a stream."""
+class DecodedStream(io.RawIOBase):
+    """A raw stream of bytes decoded chunk by chunk: a subclass's ``_fill`` appends to ``self._out`` and sets
+    ``self._done`` at the end of its input (used by the WARC gzip guard and the bz2 stream ranges)."""
 
-    def __init__(self, stream: BinaryIO, first: int, end: int):
+    def __init__(self):
         super().__init__()
-        self._stream, self._end = stream, end
-        stream.seek(first)
-        self._offset = first  # compressed bytes consumed so far, as a file offset
-        self._unbz = bz2.BZ2Decompressor()
         self._out = b""
         self._done = False
 
@@ -455,6 +451,21 @@ class _Bz2Streams(io.RawIOBase):
         n = min(len(buffer), len(self._out))
         buffer[:n], self._out = self._out[:n], self._out[n:]
         return n
+
+    def _fill(self) -> None:
+        raise NotImplementedError
+
+
+class _Bz2Streams(DecodedStream):
+    """The decompressed bytes of the consecutive bzip2 streams that start in ``[first, end)`` of ``stream``
+    (``first`` is a stream start); raises ``EOFError`` when the file ends inside a stream."""
+
+    def __init__(self, stream: BinaryIO, first: int, end: int):
+        super().__init__()
+        self._stream, self._end = stream, end
+        stream.seek(first)
+        self._offset = first  # compressed bytes consumed so far, as a file offset
+        self._unbz = bz2.BZ2Decompressor()
 
     def _fill(self) -> None:
         chunk = self._stream.read(READ_CHUNK)

@@ -37,7 +37,7 @@ from warcio.recordloader import ArcWarcRecord
 from core.schema import RawRecord, RecordError
 from filters.language import normalize_language_tag
 from sources import note_skipped
-from sources.general import DECOMPRESSION_ERRORS, counter, open_decompressed
+from sources.general import DECOMPRESSION_ERRORS, DecodedStream, counter, open_decompressed
 from sources.ranges import ByteRange
 
 WARC_NAMESPACE = "warc"  # Beam counter namespaces
@@ -590,7 +590,7 @@ class _Truncated(Exception):
     """A cut-off gzip stream; not an EOFError, which warcio takes for a clean end of the archive."""
 
 
-class _GzipGuard(io.RawIOBase):
+class _GzipGuard(DecodedStream):
     """Decompresses a whole-file gzip stream as far as it goes, then raises ``_Truncated`` if it was cut off.
 
     (``gzip.GzipFile`` raises ``EOFError`` on the read that reaches a cut, losing the data before it in that
@@ -602,23 +602,11 @@ class _GzipGuard(io.RawIOBase):
         self._stream = stream
         self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self._in_member = False
-        self._out = b""
-        self._eof = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._out and not self._eof:
-            self._fill()
-        n = min(len(buffer), len(self._out))
-        buffer[:n], self._out = self._out[:n], self._out[n:]
-        return n
 
     def _fill(self) -> None:
         chunk = self._stream.read(READ_CHUNK)
         if not chunk:
-            self._eof = True
+            self._done = True
             if self._in_member:
                 raise _Truncated("gzip stream ended inside a member (file truncated)")
             return
