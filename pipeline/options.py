@@ -154,6 +154,13 @@ class FinPileOptions(PipelineOptions):
             "Wikipedia dumps); 0 reads every file whole, on one worker.",
         )
         parser.add_argument(
+            "--type_check",
+            action="store_true",
+            default=False,
+            help="Check element types while the pipeline is built (Beam's construction-time type checks; off by "
+            "default: ~1 s of start-up for a graph whose types are fixed).",
+        )
+        parser.add_argument(
             "--no_stats", action="store_true", default=False, help="Do not write the stats report at the end."
         )
 

@@ -16,12 +16,16 @@ import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
+from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 from pydantic import ValidationError
 
 from core.errors import ConfigError
@@ -47,7 +51,7 @@ from pipeline.options import FinPileOptions
 from pipeline.profiles import profile_config_path
 from pipeline.report import write_report
 from pipeline.runlock import RunLock
-from pipeline.runner import choose_runner, translation_only
+from pipeline.runner import choose_runner, fast_construction, translation_only
 from pipeline.spill import ALONE_COUNTER, CANDIDATES_COUNTER, SHUFFLE_COUNTER, WriteLines
 from pipeline.stages.base import REJECTED, apply_stage
 from pipeline.stages.decontam import Decontaminate, count_keys, finish_section, per_set_counts
@@ -228,10 +232,6 @@ def _count_key_kept(doc: Document) -> tuple:
     return ("kept", doc.source, doc.domain)
 
 
-def _one(key: tuple) -> tuple[tuple, int]:
-    return key, 1
-
-
 def _lost_keys(error: RecordError) -> list[tuple[tuple, int]]:
     """What an error says it lost beyond its own record: bytes and further records."""
     out = []
@@ -242,18 +242,49 @@ def _lost_keys(error: RecordError) -> list[tuple[tuple, int]]:
     return out
 
 
-def _count(pcoll, label: str, key_fn, flat: bool = False, weighted: bool = False):
-    """(key, n) counts of ``key_fn`` over ``pcoll``, combined where the elements are made (combiner lifting):
-    only one count per distinct key and bundle crosses into the funnel, never one element per document.
+def _error_keys(error: RecordError) -> list[tuple[tuple, int]]:
+    """An error's own count and what it says it lost."""
+    return [(_count_key_error(error), 1), *_lost_keys(error)]
 
-    ``flat``: ``key_fn`` returns a list of keys; ``weighted``: a list of (key, n) pairs.
+
+class CountFn(beam.DoFn):
+    """(key, n) counts of ``key_fn`` over a bundle, emitted once per distinct key when the bundle ends: only
+    one count per key and bundle crosses into the funnel, never one element per document, and the count runs
+    fused into the stage that made the elements (no stage of its own).
+
+    ``mode``: ``"one"`` (``key_fn`` returns a key), ``"flat"`` (a list of keys) or ``"weighted"`` (a list of
+    (key, n) pairs).
     """
-    if weighted:
-        keyed = pcoll | f"Key{label}" >> beam.FlatMap(key_fn)
-    else:
-        keyed = pcoll | f"Key{label}" >> (beam.FlatMap(key_fn) if flat else beam.Map(key_fn))
-        keyed = keyed | f"One{label}" >> beam.Map(_one)
-    return keyed | f"Count{label}" >> beam.CombinePerKey(sum)
+
+    def __init__(self, key_fn, mode: str = "one"):
+        self._key_fn, self._mode = key_fn, mode
+
+    def start_bundle(self):
+        self._counts: dict[tuple, int] = defaultdict(int)
+
+    def process(self, element: Any) -> Iterator[Any]:
+        counts = self._counts
+        if self._mode == "one":
+            counts[self._key_fn(element)] += 1
+        elif self._mode == "flat":
+            for key in self._key_fn(element):
+                counts[key] += 1
+        else:
+            for key, n in self._key_fn(element):
+                counts[key] += n
+        return iter(())
+
+    def finish_bundle(self):
+        counts, self._counts = self._counts, defaultdict(int)
+        for item in counts.items():
+            yield WindowedValue(item, MIN_TIMESTAMP, [GlobalWindow()])
+
+
+def _count(pcoll, label: str, key_fn, flat: bool = False, weighted: bool = False):
+    """Per-bundle (key, n) counts of ``key_fn`` over ``pcoll`` (``CountFn``); the funnel sums them with one
+    CombinePerKey over all counts. ``flat``: ``key_fn`` returns a list of keys; ``weighted``: (key, n) pairs."""
+    mode = "weighted" if weighted else "flat" if flat else "one"
+    return pcoll | f"Count{label}" >> beam.ParDo(CountFn(key_fn, mode))
 
 
 def _write_lines(pcoll, label: str, run_dir: str, folder: str, prefix: str, to_line) -> None:
@@ -281,8 +312,7 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
 
     def errors_out(pcoll, label: str) -> None:
         _write_lines(pcoll, f"Errors{label}", run_dir, "errors", label.lower(), error_to_line)
-        counts.append(_count(pcoll, f"Errors{label}", _count_key_error))
-        counts.append(_count(pcoll, f"Lost{label}", _lost_keys, weighted=True))
+        counts.append(_count(pcoll, f"Errors{label}", _error_keys, weighted=True))
 
     # Phase 1: read files, spill raw records into small parts (one big file spreads over every worker).
     records, read_errors, skipped = p | "ReadSources" >> ReadSources(
@@ -695,6 +725,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any] | None:
     """
     options = PipelineOptions(argv)
     opts = options.view_as(FinPileOptions)
+    fast_construction(options, opts.type_check)
     args = list(argv) if argv is not None else sys.argv[1:]
     plan = make_plan(opts, args)
     apply_workers(options, args, sum(f.size for f in plan.files))

@@ -49,7 +49,7 @@ from core.timeinfo import SOURCE_KEY, later_years
 from filters.tokens import TOKENIZER_NAME, count_tokens
 from pipeline import __version__
 from pipeline.profiles import FINANCE, domains_of, reference_of, resolve_profile
-from pipeline.runner import choose_runner
+from pipeline.runner import choose_runner, fast_construction
 from pipeline.stages.write import read_json, write_json
 
 STATS_VERSION = "2"
@@ -589,7 +589,7 @@ def run_stats_pipeline(
     as_of: str = "",
 ) -> list[list]:
     """Run ``StatsPipeline`` (DirectRunner by default) and return its tagged results."""
-    options = PipelineOptions(pipeline_args or [])
+    options = fast_construction(PipelineOptions(pipeline_args or []))
     runner, _ = choose_runner(options)
     out_path = FileSystems.join(run_dir, "stats", f"_work-{uuid.uuid4().hex[:8]}.json")
     paths = [FileSystems.join(run_dir, s) for s in shards]

@@ -631,7 +631,7 @@ def registry_path(run_dir: str, out: str) -> str:
 
 def tokenize(argv: list[str]) -> dict[str, Any] | None:
     """Run the job; returns the manifest (also in OUT/manifest.json and RUN_DIR/tokenized/), None if only translated."""
-    from pipeline.runner import choose_runner, translation_only
+    from pipeline.runner import choose_runner, fast_construction, translation_only
     from pipeline.stats import load_manifest, shard_list
 
     opts, beam_args = parse_options(argv)
@@ -640,7 +640,7 @@ def tokenize(argv: list[str]) -> dict[str, Any] | None:
     tok = load(opts.spec)  # fails here, with one line, before any work
     dtype = token_dtype(tok.vocab_size, opts.format)
     n_special = 1 + (tok.bos_id is not None)
-    options = PipelineOptions(beam_args)
+    options = fast_construction(PipelineOptions(beam_args))
     translation = translation_only(options)
     if not translation:
         _prepare_out(opts.out, opts.overwrite)
