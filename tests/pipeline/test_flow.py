@@ -390,7 +390,9 @@ def test_count_min_sketch_width_follows_the_keys_seen():
     merged.estimate(keys[:1])
     assert merged.width_log2 == 20  # 800,000 counters wanted, from all four
     assert (merged.estimate(keys) >= 1).all()
-    big = CountMinSketch(None, counters_per_key=4, lo_log2=10, hi_log2=14)  # 3 x 16 KB: outgrown at 6,144 keys
+    big = CountMinSketch(
+        None, counters_per_key=4, lo_log2=10, hi_log2=14
+    )  # 3 x 16 KB: outgrown at 6,144 keys
     big.add(keys[:10_000])
     assert big.counts is not None and big.width_log2 == 14
     late = CountMinSketch(None, counters_per_key=4, lo_log2=10, hi_log2=14)
