@@ -190,7 +190,11 @@ def measure(
     env = {**os.environ, "PYTHONPATH": str(REPO), "FINPILE_SCALE_BUFFERS": counts}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_child", *run_args(corpus, out, workers, extra)]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # cwd: the SDK workers run `python -m ...`, which puts the working directory first on sys.path: from
+    # another checkout they would import its `pipeline` instead of this tree's
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     sampler = TreeSampler(proc.pid)
     sampler.start()
     err = proc.stderr.read() if proc.stderr else ""

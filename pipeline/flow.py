@@ -65,8 +65,9 @@ from pipeline.spill import (
     part_path,
     read_spill,
     shuffled,
+    spill_bytes,
 )
-from pipeline.stages.base import ERRORS, NAMESPACE, REJECTED, counter, error_from_exception
+from pipeline.stages.base import ERRORS, NAMESPACE, REJECTED, Spread, counter, error_from_exception
 from pipeline.stages.boilerplate import (
     EMPTY_REASON,
     _is_boilerplate,
@@ -829,10 +830,12 @@ class DedupDecisions(beam.PTransform):
         width_log2: int | None = None,
         delete: bool = False,
         verify: bool = False,
+        workers: int | None = None,
     ):
         super().__init__()
         self._dedup, self._exact, self._near = dedup, exact, near
         self._width_log2, self._delete, self._verify = width_log2, delete, verify
+        self._workers = workers
 
     def expand(self, keyed):
         exact, near = self._exact, self._near
@@ -841,7 +844,7 @@ class DedupDecisions(beam.PTransform):
         )
         triage = (
             keyed["stub_parts"]
-            | "SpreadStubParts" >> beam.Reshuffle()
+            | "SpreadStubParts" >> Spread(spill_bytes, self._workers)
             | "Triage"
             >> beam.ParDo(
                 TriageFn(exact, near, near and self._verify, self._delete), beam.pvalue.AsSingleton(sketch)
@@ -905,26 +908,40 @@ class MixtureAndSizes(beam.PTransform):
         return mixture, sizes
 
 
+class _PartWeight:
+    """Weight of a (part name, decisions) group for ``Spread``: the bytes of its ``keyed`` part."""
+
+    def __init__(self, folder: str):
+        self._folder = folder
+
+    def __call__(self, grouped: tuple[str, Any]) -> int:
+        return spill_bytes(part_path(self._folder, grouped[0]))
+
+
 class WriteDecided(beam.PTransform):
     """(decisions, mixture, sizes) -> (shard infos, kept documents, rejected, errors): ``ApplyDecisionsFn`` per
     part, then ``MergeShardFn`` per shard. Documents are read from the parts, never shuffled."""
 
-    def __init__(self, run_dir, folder, domain_cfg, domain_of, max_rows, partition_by_period, delete):
+    def __init__(
+        self, run_dir, folder, domain_cfg, domain_of, max_rows, partition_by_period, delete, workers=None
+    ):
         super().__init__()
         self._run_dir, self._delete, self._folder = run_dir, delete, folder
+        self._workers = workers
         self._fn = ApplyDecisionsFn(folder, domain_cfg, domain_of, max_rows, partition_by_period, delete)
 
     def expand(self, inputs):
         decisions, mixture, sizes = inputs
-        applied = (
+        by_part = (
             (decisions["decided"] | "ByPart" >> beam.Map(slim_decision), decisions["lone"])
             | "AllByPart" >> beam.Flatten()
             | "GroupByPart" >> beam.GroupByKey()
-            | "ApplyDecisions"
-            >> beam.ParDo(
-                self._fn, beam.pvalue.AsSingleton(mixture), beam.pvalue.AsSingleton(sizes)
-            ).with_outputs(REJECTED, ERRORS, "kept", main="pieces")
         )
+        if Spread.balances(self._workers):  # the parts' work shared out by their bytes (local workers only)
+            by_part = by_part | "SpreadParts" >> Spread(_PartWeight(self._folder), self._workers)
+        applied = by_part | "ApplyDecisions" >> beam.ParDo(
+            self._fn, beam.pvalue.AsSingleton(mixture), beam.pvalue.AsSingleton(sizes)
+        ).with_outputs(REJECTED, ERRORS, "kept", main="pieces")
         shards = (
             applied.pieces
             | "GroupShardPieces" >> beam.GroupByKey()

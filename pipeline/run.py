@@ -52,8 +52,8 @@ from pipeline.profiles import profile_config_path
 from pipeline.report import write_report
 from pipeline.runlock import RunLock
 from pipeline.runner import choose_runner, fast_construction, translation_only
-from pipeline.spill import ALONE_COUNTER, CANDIDATES_COUNTER, SHUFFLE_COUNTER, WriteLines
-from pipeline.stages.base import REJECTED, apply_stage
+from pipeline.spill import ALONE_COUNTER, CANDIDATES_COUNTER, SHUFFLE_COUNTER, WriteLines, spill_bytes
+from pipeline.stages.base import REJECTED, Spread, apply_stage
 from pipeline.stages.decontam import Decontaminate, count_keys, finish_section, per_set_counts
 from pipeline.stages.dedup import Deduplicate
 from pipeline.stages.domain import DomainConfig, check_model_label
@@ -82,6 +82,7 @@ class RunPlan:
     write_stats: bool
     decontam: dict[str, Any] = dataclasses.field(default_factory=dict)  # the manifest's decontam section
     delete_spill: bool = True  # delete spill parts once read (local runs; a remote runner may retry bundles)
+    workers: int | None = None  # local worker processes (``Spread`` balances work over them); None: remote
     part_records: int = RAW_PART_OBJECTS  # raw records per spill part (documents per part: 5x)
     range_bytes: int = DEFAULT_RANGE_BYTES  # a big file is read in byte ranges of this size (0: whole files)
 
@@ -315,8 +316,9 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         counts.append(_count(pcoll, f"Errors{label}", _error_keys, weighted=True))
 
     # Phase 1: read files, spill raw records into small parts (one big file spreads over every worker).
+    workers = plan.workers
     records, read_errors, skipped = p | "ReadSources" >> ReadSources(
-        plan.files, with_skipped=True, range_bytes=plan.range_bytes
+        plan.files, with_skipped=True, range_bytes=plan.range_bytes, workers=workers
     )
     counts.append(_count(records, "Read", _count_key_read))
     counts.append(_count(read_errors, "ReadErrorsRead", _count_key_read))
@@ -328,7 +330,9 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
 
     # Phase 2: the per-document stages, fused, one raw part at a time.
     records = (
-        raw_parts | "SpreadRawParts" >> beam.Reshuffle() | "ReadRawParts" >> beam.FlatMap(read_part, delete)
+        raw_parts
+        | "SpreadRawParts" >> Spread(spill_bytes, workers)
+        | "ReadRawParts" >> beam.FlatMap(read_part, delete)
     )
     input_options = {spec.name: spec.reader_options() for spec in cfg.inputs}
     docs, extract_rejected, extract_errors, derived = records | "Extract" >> Extract(
@@ -379,7 +383,7 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
     period_by = cfg.shards.partition_by_period or ""
     keyed = (
         doc_parts
-        | "SpreadDocParts" >> beam.Reshuffle()
+        | "SpreadDocParts" >> Spread(spill_bytes, workers)
         | "KeyDocuments"
         >> beam.ParDo(
             KeysFn(
@@ -405,6 +409,7 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         None,  # the key sketch's width follows the keys seen
         delete,
         near and dedup.near.verify,
+        workers,
     )
     mixture, sizes = decided | "AssignDomainAndMix" >> MixtureAndSizes(domain_of, cfg.mix)
 
@@ -414,7 +419,7 @@ def build_pipeline(p: beam.Pipeline, plan: RunPlan) -> None:
         mixture,
         sizes,
     ) | "WriteShards" >> WriteDecided(
-        run_dir, spill, domain_cfg, domain_of, cfg.shards.max_rows, period_by, delete
+        run_dir, spill, domain_cfg, domain_of, cfg.shards.max_rows, period_by, delete, workers
     )
     rejected_out(decided_rejected, "Decided")
     errors_out(decided_errors, "Decided")
@@ -739,6 +744,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any] | None:
 def _translate(options: PipelineOptions, plan: RunPlan) -> None:
     runner, runner_name = choose_runner(options)
     plan.delete_spill = _is_local(runner)
+    plan.workers = int(options.view_as(DirectOptions).direct_num_workers or 1) if _is_local(runner) else None
     p = beam.Pipeline(runner=runner, options=options)
     build_pipeline(p, plan)
     p.run()
@@ -750,6 +756,7 @@ def _run_locked(options: PipelineOptions, opts: FinPileOptions, plan: RunPlan) -
     prepare_run_dir(plan.run_dir, opts.overwrite, plan.config.config_hash)
     runner, runner_name = choose_runner(options)
     plan.delete_spill = _is_local(runner)
+    plan.workers = int(options.view_as(DirectOptions).direct_num_workers or 1) if _is_local(runner) else None
     started = time.time()
     _LOG.info("run %s: %d input files -> %s", plan.config.run_name, len(plan.files), plan.run_dir)
     p = beam.Pipeline(runner=runner, options=options)

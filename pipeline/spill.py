@@ -131,6 +131,14 @@ def read_spill(path: str) -> Iterator[Any]:
                 yield pickle.load(frame)  # a fresh unpickler per object: each pickle has its own memo
 
 
+def spill_bytes(path: str) -> int:
+    """Bytes of a spill part on disk (the work ``Spread`` balances); 0 when it cannot be listed."""
+    try:
+        return int(FileSystems.match([path])[0].metadata_list[0].size_in_bytes)
+    except Exception:  # noqa: BLE001 - a weight only: a part that cannot be listed is read (and fails) later
+        return 0
+
+
 def delete_spill(paths: Iterable[str]) -> None:
     """Remove spill parts that have been read (best effort: the run's ``_work`` folder goes at the end)."""
     paths = list(paths)

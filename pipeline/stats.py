@@ -485,7 +485,8 @@ def parse_rejected_line(line: str) -> dict[str, Any]:
         "title": record.get("title", ""),
         "url": record.get("url", ""),
         "chars": len(text),
-        "tokens": count_tokens(text),
+        # counted when the line was written (older runs: counted here)
+        "tokens": record.get("n_tokens") or count_tokens(text),
         "text": text[:_SAMPLE_WINDOW],
     }
 

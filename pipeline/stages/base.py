@@ -82,3 +82,65 @@ def apply_stage(pcoll, label: str, dofn: DocumentStage):
     """Apply a DocumentStage; returns (kept, rejected, errors) PCollections."""
     outputs = pcoll | label >> beam.ParDo(dofn).with_outputs(REJECTED, ERRORS, main="kept")
     return outputs.kept, outputs[REJECTED], outputs[ERRORS]
+
+
+# ------------------------------------------------------------------ sharing work out over the workers
+
+
+def balanced_bins(items: list[Any], weights: list[float], bins: int) -> list[list[Any]]:
+    """``items`` in ``bins`` lists of near-equal total weight: heaviest first, each to the lightest bin so
+    far (longest-processing-time first; within 4/3 of the best split). Ties are broken by position, so the
+    same items give the same bins."""
+    order = sorted(range(len(items)), key=lambda i: (-weights[i], i))
+    loads = [0.0] * bins
+    out: list[list[Any]] = [[] for _ in range(bins)]
+    for i in order:
+        b = min(range(bins), key=lambda k: (loads[k], k))
+        loads[b] += weights[i]
+        out[b].append(items[i])
+    return out
+
+
+def _to_bins(keyed: tuple[Any, Any], weight, bins: int) -> Iterator[tuple[int, Any]]:
+    items = list(keyed[1])
+    for b, group in enumerate(balanced_bins(items, [float(weight(x)) for x in items], bins)):
+        for item in group:
+            yield b, item
+
+
+def _single(x: Any) -> tuple[int, Any]:
+    return 0, x
+
+
+class Spread(beam.PTransform):
+    """Share elements out over ``workers`` local worker processes with equal *work*, where ``Reshuffle``
+    shares them out by count: a part of filings costs several parts of tweets, and a bundle's last, short
+    part costs a fraction of a full one.
+
+    The local runner hands the k-th key of a grouped input to worker ``k % n``, so the elements (small: paths
+    and file specs) are gathered under one key, put into ``workers`` bins of near-equal ``weight`` (bytes to
+    read) and grouped again, one bin per worker. With one worker, or ``workers=None`` (a remote runner, whose
+    workers take keys as they free up), it is a plain ``Reshuffle``. Either way it is a fusion break: what
+    follows runs as its own stage.
+    """
+
+    def __init__(self, weight, workers: int | None):
+        super().__init__()
+        self._weight, self._workers = weight, workers
+
+    @staticmethod
+    def balances(workers: int | None) -> bool:
+        """Whether ``Spread`` does more than a ``Reshuffle`` for this worker count (local, 2 or more)."""
+        return bool(workers) and workers > 1
+
+    def expand(self, pcoll):
+        if not self.balances(self._workers):
+            return pcoll | "Reshuffle" >> beam.Reshuffle()
+        return (
+            pcoll
+            | "One" >> beam.Map(_single)
+            | "Gather" >> beam.GroupByKey()
+            | "Bins" >> beam.FlatMap(_to_bins, self._weight, self._workers)
+            | "ByBin" >> beam.GroupByKey()
+            | "Each" >> beam.FlatMapTuple(lambda _bin, items: items)
+        )

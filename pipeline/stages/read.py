@@ -28,7 +28,7 @@ from core.errors import ConfigError, RecordFailure
 from core.schema import RawRecord, RecordError, Skipped
 from pipeline import progress
 from pipeline.config import InputBase
-from pipeline.stages.base import ERRORS, counter
+from pipeline.stages.base import ERRORS, Spread, counter
 from sources import get_reader, swap_skip_sink
 from sources.ranges import (
     DEFAULT_RANGE_BYTES,
@@ -217,22 +217,34 @@ class _ReadFileFn(beam.DoFn):
         progress.flush()
 
 
+def input_bytes(item: InputFile) -> int:
+    """Bytes a file (or its byte range) makes a worker read: ``Spread``'s weight."""
+    if item.byte_range is not None:
+        return item.byte_range.end - item.byte_range.start
+    return item.size
+
+
 class ReadSources(beam.PTransform):
     """All inputs of a run -> RawRecords (main), RecordErrors (``errors``) and, with ``with_skipped``, the
     counts of records readers left out on purpose (``Skipped``) as a third output."""
 
     def __init__(
-        self, files: list[InputFile], with_skipped: bool = False, range_bytes: int = DEFAULT_RANGE_BYTES
+        self,
+        files: list[InputFile],
+        with_skipped: bool = False,
+        range_bytes: int = DEFAULT_RANGE_BYTES,
+        workers: int | None = None,
     ):
         super().__init__()
         self._files = split_input_files(files, range_bytes)
         self._with_skipped = with_skipped
+        self._workers = workers
 
     def expand(self, pbegin):
         outputs = (
             pbegin
             | "ListFiles" >> beam.Create(self._files)
-            | "SpreadFiles" >> beam.Reshuffle()
+            | "SpreadFiles" >> Spread(input_bytes, self._workers)
             | "ReadFiles" >> beam.ParDo(_ReadFileFn()).with_outputs(ERRORS, SKIPPED, main="records")
         )
         if self._with_skipped:

@@ -28,6 +28,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from core.schema import Document, RecordError, Rejected, documents_to_table
 from core.timeinfo import period_of
+from filters.tokens import count_tokens
 from pipeline import progress
 
 PARQUET_COMPRESSION = "zstd"
@@ -127,7 +128,12 @@ class WriteShards(beam.PTransform):
 
 
 def rejected_to_line(rejected: Rejected) -> str:
-    return json.dumps(rejected.to_json(), ensure_ascii=False, sort_keys=True)
+    """A rejected/ line: the document (with its token count: counted here, on the worker that rejected it, when
+    no stage had counted it, so the report's per-reason tokens need no second pass) and stage, reason."""
+    record = rejected.to_json()
+    if not record.get("n_tokens") and record.get("text"):
+        record["n_tokens"] = count_tokens(record["text"])
+    return json.dumps(record, ensure_ascii=False, sort_keys=True)
 
 
 def error_to_line(error: RecordError) -> str:

@@ -57,3 +57,31 @@ def test_write_shards_transform(tmp_path):
         hashlib.sha256(open(wiki, "rb").read()).hexdigest()
         == hashlib.sha256(encode_shard(docs[5:])).hexdigest()
     )
+
+
+def test_rejected_lines_carry_the_token_count_the_report_needs():
+    import json
+
+    from core.schema import Rejected
+    from filters.tokens import count_tokens
+    from pipeline.stages.write import rejected_to_line
+    from pipeline.stats import parse_rejected_line
+
+    text = "Net sales rose 12% to $4.1 billion in the quarter, the company said on Tuesday."
+    doc = Document(id="r1", text=text, source="news", domain="financial")
+    line = rejected_to_line(Rejected(document=doc, stage="quality", reason="gopher:short_doc"))
+    assert json.loads(line)["n_tokens"] == count_tokens(text) > 0  # counted on the worker, not left at 0
+    assert parse_rejected_line(line)["tokens"] == count_tokens(text)
+    # a count made upstream is kept as it is; an empty document stays at 0
+    counted = Document(id="r2", text=text, source="news", domain="financial", n_tokens=3)
+    assert (
+        json.loads(rejected_to_line(Rejected(document=counted, stage="dedup", reason="exact")))["n_tokens"]
+        == 3
+    )
+    empty = Document(id="r3", text="", source="news", domain="financial")
+    assert (
+        json.loads(rejected_to_line(Rejected(document=empty, stage="boilerplate", reason="empty")))[
+            "n_tokens"
+        ]
+        == 0
+    )
