@@ -649,30 +649,54 @@ def write_shard(path: str, docs: Iterable[Document]) -> dict[str, Any]:
 
 
 MERGE_FAN_IN = 64  # pieces merged at once: a worker holds one frame per piece (and one file handle)
+MERGED_PART_BYTES = 16 << 20  # an intermediate merge's output rolls into parts of this many pickled bytes
+
+
+def _read_piece(piece: str | tuple[str, ...], delete: bool) -> Iterator[Document]:
+    """A piece's documents: one spill part, or an intermediate merge's consecutive parts in order."""
+    for path in (piece,) if isinstance(piece, str) else piece:
+        yield from read_part(path, delete)
 
 
 def merge_pieces(
-    pieces: list[str], folder: str, delete: bool, fan_in: int = MERGE_FAN_IN
+    pieces: list[str],
+    folder: str,
+    delete: bool,
+    fan_in: int = MERGE_FAN_IN,
+    part_bytes: int = MERGED_PART_BYTES,
 ) -> Iterator[Document]:
     """The documents of id-sorted spill pieces, merged by id. More than ``fan_in`` pieces (a shard of a big
     corpus gets one from every part) are first merged ``fan_in`` at a time into bigger pieces under ``folder``
-    (always deleted once read), so memory and open files stay bounded whatever the number of parts."""
+    (always deleted once read), so memory and open files stay bounded whatever the number of parts. An
+    intermediate piece is written as consecutive parts of ``part_bytes`` (a spill writer holds its current part
+    in memory until it closes it: one part, not a shard's worth) and read back as one stream."""
     owned: set[str] = set()
-    while len(pieces) > fan_in:
-        merged = []
-        for start in range(0, len(pieces), fan_in):
-            group = pieces[start : start + fan_in]
-            writer = SpillWriter(folder, "merged", NEVER_ROLL, NEVER_ROLL)
-            streams = [read_part(piece, delete or piece in owned) for piece in group]
+    level: list[str | tuple[str, ...]] = list(pieces)
+    while len(level) > fan_in:
+        merged: list[str | tuple[str, ...]] = []
+        for start in range(0, len(level), fan_in):
+            group = level[start : start + fan_in]
+            writer = SpillWriter(folder, "merged", part_bytes, NEVER_ROLL)
+            streams = [_read_piece(piece, delete or _owned(piece, owned)) for piece in group]
+            paths = []
             for doc in heapq.merge(*streams, key=lambda d: d.id):
-                writer.add(doc)
+                path = writer.add(doc)
+                if path:
+                    paths.append(path)
             path = writer.close()
             if path:
-                merged.append(path)
-                owned.add(path)
-        pieces = merged
-    streams = [read_part(piece, delete or piece in owned) for piece in pieces]
+                paths.append(path)
+            if paths:
+                merged.append(tuple(paths))
+                owned.update(paths)
+        level = merged
+    streams = [_read_piece(piece, delete or _owned(piece, owned)) for piece in level]
     yield from heapq.merge(*streams, key=lambda d: d.id)
+
+
+def _owned(piece: str | tuple[str, ...], owned: set[str]) -> bool:
+    """Whether ``piece`` was written by the merge itself (then it is deleted once read)."""
+    return (piece if isinstance(piece, str) else piece[0]) in owned
 
 
 class MergeShardFn(beam.DoFn):

@@ -399,3 +399,26 @@ def test_count_min_sketch_width_follows_the_keys_seen():
     late.add(keys[10_000:10_100])
     late.merge(big)  # an undecided sparse one takes the dense one's width
     assert late.width_log2 == 14 and (late.estimate(keys[:10_100]) >= 1).all()
+
+
+def test_intermediate_merge_pieces_roll_into_bounded_parts(tmp_path):
+    """An intermediate merge of a big shard is written as consecutive parts of ``part_bytes`` (a writer holds
+    its current part in memory, so an unrolled intermediate piece held a shard's worth) and read back as one
+    stream: same documents in the same order, every intermediate part deleted once read."""
+    from pipeline import flow
+
+    docs = corpus()[:40]
+    pieces = []
+    for k in range(10):
+        writer = SpillWriter(str(tmp_path), "piece", 1 << 30, 1 << 30)
+        for doc in sorted(docs[k::10], key=lambda d: d.id):
+            writer.add(doc)
+        pieces.append(writer.close())
+    stream = flow.merge_pieces(pieces, str(tmp_path), delete=False, fan_in=3, part_bytes=2_000)
+    first = next(stream)
+    intermediate = glob.glob(str(tmp_path / "merged-*.spill"))
+    assert len(intermediate) > 4  # 4 groups of at most 3 pieces, each rolled into several parts
+    merged = [first, *stream]
+    assert [d.id for d in merged] == sorted(d.id for d in docs)
+    assert [d.text for d in merged] == [d.text for d in sorted(docs, key=lambda d: d.id)]
+    assert sorted(glob.glob(str(tmp_path / "*.spill"))) == sorted(pieces)  # only the inputs are left
