@@ -53,10 +53,8 @@ class CountMinSketch:
     ):
         if not 1 <= depth <= MAX_DEPTH:
             raise ValueError(f"depth must be 1..{MAX_DEPTH}, got {depth}")
-        self.width_log2, self.depth = (
-            width_log2,
-            depth,
-        )  # width_log2 None: chosen from the keys (see module doc)
+        self.width_log2 = width_log2  # None: chosen from the keys (see the module doc)
+        self.depth = depth
         self._per_key, self._lo, self._hi = counters_per_key, lo_log2, hi_log2
         # The counters are allocated at the first flush: a sketch that saw few keys (one bundle's on Dataflow)
         # travels as its keys (8 bytes each) rather than as 3 x 2**width_log2 counters.

@@ -322,10 +322,8 @@ def band_sketch_keys(keys: list[bytes]) -> np.ndarray:
 
 
 KEY_SKETCH = {"counters_per_key": 4, "hi_log2": 25}  # a unique key is a false candidate with ~1% probability
-BOILERPLATE_SKETCH = {
-    "counters_per_key": 1,
-    "hi_log2": 24,
-}  # a false candidate needs min_docs - 1 over-counts
+# a false boilerplate candidate needs min_docs - 1 over-counts in every row: one counter a key is enough
+BOILERPLATE_SKETCH = {"counters_per_key": 1, "hi_log2": 24}
 
 
 class TriageFn(beam.DoFn):

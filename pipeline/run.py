@@ -741,10 +741,17 @@ def run(argv: list[str] | None = None) -> dict[str, Any] | None:
         return _run_locked(options, opts, plan)
 
 
+def _fit_to_runner(plan: RunPlan, options: PipelineOptions, runner) -> None:
+    """What the graph needs to know of its runner: local runs delete spill parts once read (a remote runner may
+    retry bundles) and share work out over their worker processes (``Spread``)."""
+    local = _is_local(runner)
+    plan.delete_spill = local
+    plan.workers = int(options.view_as(DirectOptions).direct_num_workers or 1) if local else None
+
+
 def _translate(options: PipelineOptions, plan: RunPlan) -> None:
     runner, runner_name = choose_runner(options)
-    plan.delete_spill = _is_local(runner)
-    plan.workers = int(options.view_as(DirectOptions).direct_num_workers or 1) if _is_local(runner) else None
+    _fit_to_runner(plan, options, runner)
     p = beam.Pipeline(runner=runner, options=options)
     build_pipeline(p, plan)
     p.run()
@@ -755,8 +762,7 @@ def _translate(options: PipelineOptions, plan: RunPlan) -> None:
 def _run_locked(options: PipelineOptions, opts: FinPileOptions, plan: RunPlan) -> dict[str, Any]:
     prepare_run_dir(plan.run_dir, opts.overwrite, plan.config.config_hash)
     runner, runner_name = choose_runner(options)
-    plan.delete_spill = _is_local(runner)
-    plan.workers = int(options.view_as(DirectOptions).direct_num_workers or 1) if _is_local(runner) else None
+    _fit_to_runner(plan, options, runner)
     started = time.time()
     _LOG.info("run %s: %d input files -> %s", plan.config.run_name, len(plan.files), plan.run_dir)
     p = beam.Pipeline(runner=runner, options=options)

@@ -133,8 +133,8 @@ def read_spill(path: str) -> Iterator[Any]:
 
 def spill_bytes(path: str) -> int:
     """Bytes of a spill part on disk (the work ``Spread`` balances); 0 when it cannot be listed."""
-    try:
-        return int(FileSystems.match([path])[0].metadata_list[0].size_in_bytes)
+    try:  # the file system's size, not ``match``: an output folder's name may hold glob characters
+        return int(FileSystems.get_filesystem(path).size(path))
     except Exception:  # noqa: BLE001 - a weight only: a part that cannot be listed is read (and fails) later
         return 0
 

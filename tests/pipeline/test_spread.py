@@ -60,3 +60,15 @@ def test_spread_keeps_every_element_once_on_one_worker_and_remote():
         with beam.Pipeline() as p:
             out = p | beam.Create(range(50)) | Spread(lambda x: x % 7 + 1, workers)
             assert_that(out, equal_to(list(range(50))))
+
+
+def test_spill_bytes_of_a_part_under_a_folder_with_glob_characters(tmp_path):
+    from pipeline.spill import SpillWriter, spill_bytes
+
+    folder = tmp_path / "runs [2024]*"
+    folder.mkdir()
+    writer = SpillWriter(str(folder), "docs", 1 << 30, 1 << 30)
+    writer.add("some text " * 100)
+    path = writer.close()
+    assert spill_bytes(path) == os.path.getsize(path) > 0  # a glob match would find nothing: weight 0
+    assert spill_bytes(str(folder / "missing.spill")) == 0
