@@ -1129,34 +1129,41 @@ class _HtmlWalker:
 
     def walk(self, root: Any) -> None:
         events = lxml.etree.iterwalk(root, events=("start", "end"))
+        skip_subtree = events.skip_subtree
+        buffer = self.buffer
+        append = buffer.append
         for event, el in events:
-            tag = el.tag if isinstance(el.tag, str) else ""
+            tag = el.tag
             if event == "end":
-                if tag in _BLOCK_TAGS:
+                if buffer and tag in _BLOCK_TAGS:
                     self.flush()
-                if el.tail:
-                    self.buffer.append(el.tail)
+                tail = el.tail
+                if tail:
+                    append(tail)
                 continue
-            if not tag or tag in _DROP_TAGS or tag.startswith(_DROP_PREFIXES):
-                events.skip_subtree()
+            if not isinstance(tag, str) or tag in _DROP_TAGS or tag.startswith(_DROP_PREFIXES):
+                skip_subtree()
                 continue
             if tag in _BLOCK_TAGS:
-                self.flush()
-            if tag == "table" and el.find(".//table") is None and self.table(el):
-                events.skip_subtree()
-                continue
-            if tag == "pre":
-                self.blocks.extend(plain_blocks(_text_content(el), self.tables))
-                events.skip_subtree()
-                continue
-            if tag in _INLINE_SPACED_TAGS:
+                if buffer:
+                    self.flush()
+                if tag == "table":
+                    if el.find(".//table") is None and self.table(el):
+                        skip_subtree()
+                        continue
+                elif tag == "pre":
+                    self.blocks.extend(plain_blocks(_text_content(el), self.tables))
+                    skip_subtree()
+                    continue
+            elif tag in _INLINE_SPACED_TAGS:
                 style = el.get("style")
                 if style and ("padding-left" in style or "margin-left" in style):
                     # An inline element indented by padding or margin is visually apart from the text before
                     # it: "<span>(a)</span><span style='padding-left:7pt'>Documents</span>" reads "(a) Documents".
-                    self.buffer.append(" ")
-            if el.text:
-                self.buffer.append(el.text)
+                    append(" ")
+            text = el.text
+            if text:
+                append(text)
 
     def table(self, table: Any) -> bool:
         """Handle a leaf table; False when it is a one-column layout table that the walk should enter instead."""
@@ -1175,8 +1182,16 @@ def _prepare_tree(root: Any) -> None:
     After this, the plain text of any subtree (``itertext``) reads correctly: "Name of<br/>Each" and
     "<div>Name of</div><div>Each</div>" both become "Name of Each".
     """
-    for el in root.xpath("//*[@style and contains(translate(@style, 'NOE', 'noe'), 'none')]"):
-        if _is_hidden(el) and el.getparent() is not None:
+    # One pass in C over the elements, a dict lookup each, instead of an XPath predicate per element (that
+    # cost more than the parse). The hidden ones are listed first and dropped after: a tree changed while it is
+    # iterated is not iterated reliably.
+    hidden = [
+        el
+        for el in root.iter(lxml.etree.Element)
+        if (style := el.get("style")) and "none" in style.lower() and _HIDDEN_RE.search(style)
+    ]
+    for el in hidden:
+        if el.getparent() is not None:
             _drop_tree(el)
     for el in root.iter("br", "p", "div", "li", "tr", "td", "th"):
         tail = " " + el.tail if el.tail else " "
