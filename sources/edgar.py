@@ -1770,7 +1770,8 @@ def _toc_mask(lines: list[str]) -> list[bool]:
     """
     keep = [True] * len(lines)
     stripped_lines = [line.strip() for line in lines]
-    entry = [bool(_TOC_LINE_RE.match(line)) for line in stripped_lines]
+    # an entry ends in a page number: the (costly) regex only for lines that end in a digit
+    entry = [line[-1:].isdigit() and bool(_TOC_LINE_RE.match(line)) for line in stripped_lines]
     i = 0
     while i < len(lines):
         if not entry[i]:
@@ -1827,6 +1828,7 @@ def drop_page_furniture(blocks: list[Block]) -> list[Block]:
     return [block for block, keep in zip(kept, mask, strict=True) if keep]
 
 
+_DIGITS_RE = re.compile(r"\d+")
 # Short answers that legitimately repeat ("Item 1B ... None.") and never count as running lines.
 _STOCK_ANSWER_RE = re.compile(
     r"^(?:none|not applicable|n/a|not required|omitted|\[?reserved\]?)\.?$", re.IGNORECASE
@@ -1838,7 +1840,7 @@ def _running_key(block: Block) -> str:
     if block.kind != "text" or len(block.text) > RUNNING_LINE_MAX_CHARS or _STOCK_ANSWER_RE.match(block.text):
         return ""
     text = block.text.casefold()
-    return text if _ITEM_LINE_RE.match(text) else re.sub(r"\d+", "#", text)
+    return text if _ITEM_LINE_RE.match(text) else _DIGITS_RE.sub("#", text)
 
 
 # --- final text
@@ -1850,6 +1852,8 @@ _QNAME_RE = re.compile(
     r":[\w.-]+|\b[a-z][a-z0-9-]{1,15}:[A-Z][A-Za-z0-9_]{2,}\b"
 )
 _ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
+_SPACE_RUN_RE = re.compile(r"[ \t]{2,}")
+_BLANK_LINES_RE = re.compile(r"\n{3,}")
 
 
 _GLUED_MARKER_RE = re.compile(r"^(\(?[a-zA-Z0-9]{1,3}\)|\d{1,2}\.|[•●◦▪■])(?=[A-Z\"“])", re.MULTILINE)
@@ -1885,10 +1889,15 @@ def _finish_text(blocks: list[Block]) -> str:
     if "<" in text:
         text = _TAG_RE.sub("", text)
     if ":" in text:
-        text = _QNAME_RE.sub("", text)
-    text = re.sub(r"&#", "& #", text)  # an undecodable numeric reference left as text
-    text = re.sub(r"[ \t]{2,}", " ", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+        # A QName never spans a line, and few lines hold a colon: only those go through the regex (on the
+        # whole text it tried a match at every word boundary, the costliest step of the extraction's finish).
+        text = "\n".join([_QNAME_RE.sub("", line) if ":" in line else line for line in text.split("\n")])
+    text = text.replace("&#", "& #")  # an undecodable numeric reference left as text
+    if "  " in text or "\t" in text:
+        text = _SPACE_RUN_RE.sub(" ", text)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES_RE.sub("\n\n", text)
+    return text.strip()
 
 
 # ---------------------------------------------------------------------------------------------------------
