@@ -1194,7 +1194,8 @@ def _prepare_tree(root: Any) -> None:
         if el.getparent() is not None:
             _drop_tree(el)
     for el in root.iter("br", "p", "div", "li", "tr", "td", "th"):
-        tail = " " + el.tail if el.tail else " "
+        tail = el.tail
+        tail = " " + tail if tail else " "
         try:
             el.tail = tail
         except ValueError:
