@@ -349,25 +349,33 @@ class QualityConfig:
 class ChunkTokenizer:
     """datatrove's word and sentence splitting (``spacy.blank("en")`` + sentencizer), memoised per chunk.
 
-    spaCy's tokenizer splits the text at whitespace and tokenises each non-whitespace chunk on its own
-    (prefixes, suffixes, infixes, special cases, URL match: all within the chunk), so the word list of a
-    text is the concatenation of its chunks' token lists. We ask spaCy once per distinct chunk and keep
-    the answer; datatrove tokenises inside a ``memory_zone``, which empties spaCy's own cache after every
-    call, and its four blocks tokenise every text two or three times. A chunk of ASCII letters that is not
-    a special case ("cannot", "dont") is one token without asking spaCy. ``tests/filters/test_quality_parity.py``
-    checks the word lists against datatrove's ``split_into_words`` on the real corpus.
+        spaCy's tokenizer splits the text at whitespace and tokenises each non-whitespace chunk on its own
+        (prefixes, suffixes, infixes, special cases, URL match: all within the chunk), so the word list of a
+        text is the concatenation of its chunks' token lists. We ask spaCy once per distinct chunk and keep
+        the answer; datatrove tokenises inside a ``memory_zone``, which empties spaCy's own cache after every
+        call, and its four blocks tokenise every text two or three times. A chunk of ASCII letters that is not
+        a special case ("cannot", "dont") is one token without asking spaCy. ``tests/filters/test_quality_parity.py``
+        checks the word lists against datatrove's ``split_into_words`` on the real corpus.
 
-    The sentencizer marks a sentence start at the first non-punctuation token after a token in its
-    ``punct_chars``; whitespace tokens (any whitespace run other than one space) count as non-punctuation.
-    Each chunk's effect on that state machine is memoised too, so a line's sentence count is a fold over
-    its chunks. The cache is cleared when it exceeds ``max_entries`` (memory stays bounded on long runs).
+        The sentencizer marks a sentence start at the first non-punctuation token after a token in its
+        ``punct_chars``; whitespace tokens (any whitespace run other than one space) count as non-punctuation.
+        Each chunk's effect on that state machine is memoised too, so a line's sentence count is a fold over
+        its chunks. The memo is generational, so memory stays bounded on long runs and the frequent chunks stay:
+    when the current generation would exceed ``max_entries`` it becomes the old one (the one before is dropped),
+    and a chunk found only in the old generation is moved back, not re-tokenised. At most ``2 * max_entries``
+    chunks are held (~0.5 KB each with their tokens, counts and sentence step); a single cleared cache of 500k
+    entries held ~250 MB and, once full, lost its frequent chunks with the rest.
     """
 
-    def __init__(self, max_entries: int = 500_000):
+    def __init__(self, max_entries: int = 100_000):
         self.max_entries = max_entries
         self._tokens: dict[str, tuple[str, ...]] = {}
         self._sentence_steps: dict[str, tuple[tuple[int, bool], tuple[int, bool]]] = {}
         self._stats: dict[str, int] = {}
+        # the previous generation (see the class doc)
+        self._old_tokens: dict[str, tuple[str, ...]] = {}
+        self._old_steps: dict[str, tuple[tuple[int, bool], tuple[int, bool]]] = {}
+        self._old_stats: dict[str, int] = {}
         self._nlp: Any = None
         self._nlp_tokenizer: Any = None
         self._rules: frozenset[str] = frozenset()
@@ -377,9 +385,18 @@ class ChunkTokenizer:
 
     def clear(self) -> None:
         """Forget every memoised chunk."""
-        self._tokens.clear()
-        self._sentence_steps.clear()
-        self._stats.clear()
+        for memo in (self._tokens, self._sentence_steps, self._stats):
+            memo.clear()
+        self._rotate()
+
+    def _rotate(self) -> None:
+        """The current generation becomes the old one; the old one is dropped."""
+        self._old_tokens, self._old_steps, self._old_stats = self._tokens, self._sentence_steps, self._stats
+        self._tokens, self._sentence_steps, self._stats = {}, {}, {}
+
+    def __len__(self) -> int:
+        """Chunks memoised (both generations)."""
+        return len(self._tokens) + len(self._old_tokens)
 
     def _load(self) -> None:
         import spacy
@@ -422,12 +439,22 @@ class ChunkTokenizer:
         if self._nlp_tokenizer is None:
             self._load()
         if len(cache) + len(missing) > self.max_entries:
-            self.clear()
+            self._rotate()
+            cache = self._tokens
             missing = list(dict.fromkeys(chunks))
         rules = self._rules
+        old, old_stats, old_steps = self._old_tokens, self._old_stats, self._old_steps
+        stats, steps = self._stats, self._sentence_steps
         hard = []
         for chunk in missing:
-            if chunk.isascii() and chunk.isalpha() and chunk not in rules:
+            tokens = old.get(chunk)
+            if tokens is not None:  # seen in the previous generation: moved back
+                cache[chunk] = tokens
+                if (packed := old_stats.get(chunk)) is not None:
+                    stats[chunk] = packed
+                if (step := old_steps.get(chunk)) is not None:
+                    steps[chunk] = step
+            elif chunk.isascii() and chunk.isalpha() and chunk not in rules:
                 cache[chunk] = (chunk,)
             else:
                 hard.append(chunk)
@@ -451,8 +478,8 @@ class ChunkTokenizer:
         try:
             return list(map(cache.__getitem__, chunks))  # the loop in C: ~2x a list comprehension
         except KeyError:
-            self._fill(chunks)
-            return list(map(cache.__getitem__, chunks))
+            self._fill(chunks)  # may start a new generation: read the memo again
+            return list(map(self._tokens.__getitem__, chunks))
 
     def words(self, text: str) -> list[str]:
         """datatrove's ``split_into_words(text)``: spaCy tokens without whitespace tokens."""
@@ -472,8 +499,8 @@ class ChunkTokenizer:
         try:
             packed = sum(map(cache.__getitem__, chunks))
         except KeyError:
-            self._fill(chunks)
-            tokens = self._tokens
+            self._fill(chunks)  # may start a new generation: read the memos again
+            cache, tokens = self._stats, self._tokens
             for chunk in filterfalse(cache.__contains__, dict.fromkeys(chunks)):
                 cache[chunk] = _pack_chunk_stats(chunk, tokens[chunk])
             packed = sum(map(cache.__getitem__, chunks))
@@ -483,6 +510,8 @@ class ChunkTokenizer:
         """The chunk's effect on the sentencizer, indexed by the state before it (0: unseen, 1: seen):
         (sentence starts inside the chunk, whether a sentence end has been seen after it)."""
         step = self._sentence_steps.get(chunk)
+        if step is None and (step := self._old_steps.get(chunk)) is not None:
+            self._sentence_steps[chunk] = step
         if step is None:
             tokens = self.tokens(chunk)
             result: list[tuple[int, bool]] = []

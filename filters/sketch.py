@@ -31,6 +31,7 @@ _MULTIPLIERS = np.array(
 )
 MAX_DEPTH = len(_MULTIPLIERS)
 FLUSH_KEYS = 1 << 20
+COMPACT_ARRAYS = 4096  # a sparse sketch joins its pending key arrays this many at a time
 
 
 def width_for(insertions: int, lo_log2: int = 16, hi_log2: int = 24) -> int:
@@ -61,6 +62,7 @@ class CountMinSketch:
         self.counts: np.ndarray | None = None
         self._pending: list[np.ndarray] = []
         self._n_pending = 0
+        self._small = 0  # arrays added since the last compaction
 
     def _dense(self) -> np.ndarray:
         if self.counts is None:
@@ -81,6 +83,12 @@ class CountMinSketch:
         if len(keys):
             self._pending.append(np.asarray(keys, dtype=np.uint64))
             self._n_pending += len(keys)
+            self._small += 1
+            if self._small >= COMPACT_ARRAYS:  # one array of the last few thousand: ~100 bytes less per array
+                tail = self._pending[-self._small :]
+                del self._pending[-self._small :]
+                self._pending.append(np.concatenate(tail))
+                self._small = 0
             if self._n_pending >= self._flush_at():
                 if self.counts is None and self.width_log2 is None:
                     self.width_log2 = self._hi  # outgrew the largest table: every such sketch takes it
@@ -94,8 +102,22 @@ class CountMinSketch:
         if not self._pending:
             return
         counts = self._dense()
-        keys = np.concatenate(self._pending)
-        self._pending, self._n_pending = [], 0
+        pending = self._pending
+        self._pending, self._n_pending, self._small = [], 0, 0
+        # FLUSH_KEYS keys at a time: the temporaries (indexes, a sorted copy, counts) are ~5 x 8 bytes a key, so
+        # a sparse sketch of millions of keys going dense at once would briefly need hundreds of MB. Saturating
+        # sums in steps equal the sum saturated once (all terms are non-negative).
+        batch: list[np.ndarray] = []
+        size = 0
+        for i, keys in enumerate(pending):
+            batch.append(keys)
+            size += len(keys)
+            if size >= FLUSH_KEYS or i == len(pending) - 1:
+                self._count(counts, np.concatenate(batch) if len(batch) > 1 else batch[0])
+                batch, size = [], 0
+            pending[i] = None  # freed as soon as counted
+
+    def _count(self, counts: np.ndarray, keys: np.ndarray) -> None:
         for row in range(self.depth):
             # per distinct counter, not a bincount over the whole width: memory follows the keys
             index, added = np.unique(self._index(keys, row), return_counts=True)
@@ -148,7 +170,7 @@ class CountMinSketch:
     def __setstate__(self, state):
         self.width_log2, self.depth, self.counts = state["width_log2"], state["depth"], state["counts"]
         self._per_key, self._lo, self._hi = state["sizing"]
-        self._pending, self._n_pending = [], 0
+        self._pending, self._n_pending, self._small = [], 0, 0
         keys = state.get("keys")
         if keys is not None and len(keys):
             self._pending, self._n_pending = [keys], len(keys)

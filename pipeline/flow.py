@@ -535,7 +535,7 @@ class ApplyDecisionsFn(beam.DoFn):
             yield pvalue.TaggedOutput("kept", doc)
         for shard_key in sorted(pieces):
             docs = sorted(pieces[shard_key], key=lambda d: d.id)  # pieces are merged by id
-            writer = SpillWriter(self._folder, "piece", NEVER_ROLL, NEVER_ROLL)
+            writer = SpillWriter(self._folder, "piece", NEVER_ROLL, NEVER_ROLL, PIECE_FRAME_BYTES)
             for doc in docs:
                 writer.add(doc)
             yield shuffled((shard_key, (writer.close(), len(docs))))
@@ -648,6 +648,9 @@ def write_shard(path: str, docs: Iterable[Document]) -> dict[str, Any]:
 
 MERGE_FAN_IN = 64  # pieces merged at once: a worker holds one frame per piece (and one file handle)
 MERGED_PART_BYTES = 16 << 20  # an intermediate merge's output rolls into parts of this many pickled bytes
+# Frames of the pieces and of intermediate merges: a merge holds one decompressed frame per open piece (up to
+# MERGE_FAN_IN of them; a shard of a big corpus has a piece from every part), 64 x 1 MB with the default frames.
+PIECE_FRAME_BYTES = 128 << 10
 
 
 def _read_piece(piece: str | tuple[str, ...], delete: bool) -> Iterator[Document]:
@@ -674,7 +677,7 @@ def merge_pieces(
         merged: list[str | tuple[str, ...]] = []
         for start in range(0, len(level), fan_in):
             group = level[start : start + fan_in]
-            writer = SpillWriter(folder, "merged", part_bytes, NEVER_ROLL)
+            writer = SpillWriter(folder, "merged", part_bytes, NEVER_ROLL, PIECE_FRAME_BYTES)
             streams = [_read_piece(piece, delete or _owned(piece, owned)) for piece in group]
             paths = []
             for doc in heapq.merge(*streams, key=lambda d: d.id):

@@ -53,7 +53,8 @@ class SpillWriter:
 
     ``add`` returns the path of a part it just completed (or None); ``close`` completes the last one.
     Objects are pickled one by one into frames of ``FRAME_BYTES`` (compressed as soon as full); a part rolls
-    at ``max_bytes`` (pickled) or ``max_objects``, so memory stays at one compressed part.
+    at ``max_bytes`` (pickled) or ``max_objects``, so memory stays at one compressed part. A reader holds one
+    decompressed frame: parts read many at once (the pieces of a shard merge) use smaller ``frame_bytes``.
     """
 
     def __init__(
@@ -62,8 +63,10 @@ class SpillWriter:
         prefix: str,
         max_bytes: int = DEFAULT_PART_BYTES,
         max_objects: int = DEFAULT_PART_OBJECTS,
+        frame_bytes: int = FRAME_BYTES,
     ):
         self._folder, self._prefix = folder, prefix
+        self._frame_bytes = frame_bytes
         self._max_bytes, self._max_objects = max_bytes, max_objects
         self._tag = uuid.uuid4().hex[:12]
         self._n = 0
@@ -84,7 +87,7 @@ class SpillWriter:
         self._pending_bytes += len(data)
         self._bytes += len(data)
         self._objects += 1
-        if self._pending_bytes >= FRAME_BYTES:
+        if self._pending_bytes >= self._frame_bytes:
             self._frame()
         if self._bytes >= self._max_bytes or self._objects >= self._max_objects:
             return self.close()

@@ -305,3 +305,18 @@ def test_the_domain_check_finds_a_literal(tmp_path):
     (tmp_path / "core").mkdir()
     (tmp_path / "core" / "x.py").write_text('"""financial"""\nDOMAIN = "financial"\n', encoding="utf-8")
     assert domain_literals(tmp_path, ["financial"]) == ["core/x.py:2"]
+
+
+def test_worker_modules_do_not_import_the_report_libraries():
+    """Every worker process imports ``pipeline.run`` (its DoFns live there) and the stage modules; the report's
+    plotting library (matplotlib: ~0.4 s and tens of MB per process) is imported only when a report is
+    written."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pipeline.run, pipeline.flow, pipeline.stages.extract, pipeline.stages.quality;"
+        "print(sorted(m for m in ('matplotlib', 'pipeline.report', 'pipeline.report_plots') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -871,3 +871,37 @@ def test_sentence_count_equals_datatrove_with_any_spacing(pieces):
 
     line = " ".join(pieces).replace("\n", " ")
     assert ChunkTokenizer().count_sentences(line) == len(split_into_sentences(line))
+
+
+def test_generational_memo_stays_bounded_and_gives_the_same_signals(monkeypatch):
+    """A memo far smaller than the texts' vocabulary starts new generations often; every signal is still
+    what a fresh large memo gives, and it never holds more than two generations (it grew to 500k chunks and,
+    once full, was cleared with its frequent chunks: ~250 MB on a 100k-document run)."""
+    rng = random.Random(7)
+    vocab = [f"w{i}.{rng.choice('abc')}" for i in range(400)] + ["U.S.", "(1,234)", "3.5%", "don't", "e.g."]
+    texts = [
+        "\n".join(
+            " ".join(rng.choice(vocab) + rng.choice(["", ".", ",", "!"]) for _ in range(rng.randint(5, 30)))
+            for _ in range(rng.randint(1, 6))
+        )
+        for _ in range(60)
+    ] + [GOOD, TWEET]
+    policy = SourcePolicy()
+    monkeypatch.setattr(quality_module, "_TOKENIZER", ChunkTokenizer())
+    expected = [compute_signals(text, policy)[0] for text in texts]
+    small = ChunkTokenizer(max_entries=50)
+    monkeypatch.setattr(quality_module, "_TOKENIZER", small)
+    rotations = 0
+    last = None
+    biggest = max(len(set(text.split())) for text in texts)
+    distinct = len({chunk for text in texts for chunk in text.split()})
+    assert distinct > 4 * (50 + biggest)  # what one memo of everything would hold
+    for _ in range(2):  # a second pass meets chunks that left with a dropped generation
+        for text, want in zip(texts, expected, strict=True):
+            assert compute_signals(text, policy)[0] == want
+            # each generation holds at most the cap plus the chunks of the call that filled it
+            assert len(small) <= 2 * (50 + biggest)
+            rotations += small._old_tokens is not last
+            last = small._old_tokens
+    assert rotations > 10
+    assert small.count_sentences("One. Two! Three") == 3
