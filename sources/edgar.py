@@ -1129,34 +1129,41 @@ class _HtmlWalker:
 
     def walk(self, root: Any) -> None:
         events = lxml.etree.iterwalk(root, events=("start", "end"))
+        skip_subtree = events.skip_subtree
+        buffer = self.buffer
+        append = buffer.append
         for event, el in events:
-            tag = el.tag if isinstance(el.tag, str) else ""
+            tag = el.tag
             if event == "end":
-                if tag in _BLOCK_TAGS:
+                if buffer and tag in _BLOCK_TAGS:
                     self.flush()
-                if el.tail:
-                    self.buffer.append(el.tail)
+                tail = el.tail
+                if tail:
+                    append(tail)
                 continue
-            if not tag or tag in _DROP_TAGS or tag.startswith(_DROP_PREFIXES):
-                events.skip_subtree()
+            if not isinstance(tag, str) or tag in _DROP_TAGS or tag.startswith(_DROP_PREFIXES):
+                skip_subtree()
                 continue
             if tag in _BLOCK_TAGS:
-                self.flush()
-            if tag == "table" and el.find(".//table") is None and self.table(el):
-                events.skip_subtree()
-                continue
-            if tag == "pre":
-                self.blocks.extend(plain_blocks(_text_content(el), self.tables))
-                events.skip_subtree()
-                continue
-            if tag in _INLINE_SPACED_TAGS:
+                if buffer:
+                    self.flush()
+                if tag == "table":
+                    if el.find(".//table") is None and self.table(el):
+                        skip_subtree()
+                        continue
+                elif tag == "pre":
+                    self.blocks.extend(plain_blocks(_text_content(el), self.tables))
+                    skip_subtree()
+                    continue
+            elif tag in _INLINE_SPACED_TAGS:
                 style = el.get("style")
                 if style and ("padding-left" in style or "margin-left" in style):
                     # An inline element indented by padding or margin is visually apart from the text before
                     # it: "<span>(a)</span><span style='padding-left:7pt'>Documents</span>" reads "(a) Documents".
-                    self.buffer.append(" ")
-            if el.text:
-                self.buffer.append(el.text)
+                    append(" ")
+            text = el.text
+            if text:
+                append(text)
 
     def table(self, table: Any) -> bool:
         """Handle a leaf table; False when it is a one-column layout table that the walk should enter instead."""
@@ -1175,11 +1182,20 @@ def _prepare_tree(root: Any) -> None:
     After this, the plain text of any subtree (``itertext``) reads correctly: "Name of<br/>Each" and
     "<div>Name of</div><div>Each</div>" both become "Name of Each".
     """
-    for el in root.xpath("//*[@style and contains(translate(@style, 'NOE', 'noe'), 'none')]"):
-        if _is_hidden(el) and el.getparent() is not None:
+    # One pass in C over the elements, a dict lookup each, instead of an XPath predicate per element (that
+    # cost more than the parse). The hidden ones are listed first and dropped after: a tree changed while it is
+    # iterated is not iterated reliably.
+    hidden = [
+        el
+        for el in root.iter(lxml.etree.Element)
+        if (style := el.get("style")) and "none" in style.lower() and _HIDDEN_RE.search(style)
+    ]
+    for el in hidden:
+        if el.getparent() is not None:
             _drop_tree(el)
     for el in root.iter("br", "p", "div", "li", "tr", "td", "th"):
-        tail = " " + el.tail if el.tail else " "
+        tail = el.tail
+        tail = " " + tail if tail else " "
         try:
             el.tail = tail
         except ValueError:
@@ -1755,7 +1771,8 @@ def _toc_mask(lines: list[str]) -> list[bool]:
     """
     keep = [True] * len(lines)
     stripped_lines = [line.strip() for line in lines]
-    entry = [bool(_TOC_LINE_RE.match(line)) for line in stripped_lines]
+    # an entry ends in a page number: the (costly) regex only for lines that end in a digit
+    entry = [line[-1:].isdigit() and bool(_TOC_LINE_RE.match(line)) for line in stripped_lines]
     i = 0
     while i < len(lines):
         if not entry[i]:
@@ -1812,6 +1829,7 @@ def drop_page_furniture(blocks: list[Block]) -> list[Block]:
     return [block for block, keep in zip(kept, mask, strict=True) if keep]
 
 
+_DIGITS_RE = re.compile(r"\d+")
 # Short answers that legitimately repeat ("Item 1B ... None.") and never count as running lines.
 _STOCK_ANSWER_RE = re.compile(
     r"^(?:none|not applicable|n/a|not required|omitted|\[?reserved\]?)\.?$", re.IGNORECASE
@@ -1823,7 +1841,7 @@ def _running_key(block: Block) -> str:
     if block.kind != "text" or len(block.text) > RUNNING_LINE_MAX_CHARS or _STOCK_ANSWER_RE.match(block.text):
         return ""
     text = block.text.casefold()
-    return text if _ITEM_LINE_RE.match(text) else re.sub(r"\d+", "#", text)
+    return text if _ITEM_LINE_RE.match(text) else _DIGITS_RE.sub("#", text)
 
 
 # --- final text
@@ -1835,6 +1853,8 @@ _QNAME_RE = re.compile(
     r":[\w.-]+|\b[a-z][a-z0-9-]{1,15}:[A-Z][A-Za-z0-9_]{2,}\b"
 )
 _ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
+_SPACE_RUN_RE = re.compile(r"[ \t]{2,}")
+_BLANK_LINES_RE = re.compile(r"\n{3,}")
 
 
 _GLUED_MARKER_RE = re.compile(r"^(\(?[a-zA-Z0-9]{1,3}\)|\d{1,2}\.|[•●◦▪■])(?=[A-Z\"“])", re.MULTILINE)
@@ -1870,10 +1890,15 @@ def _finish_text(blocks: list[Block]) -> str:
     if "<" in text:
         text = _TAG_RE.sub("", text)
     if ":" in text:
-        text = _QNAME_RE.sub("", text)
-    text = re.sub(r"&#", "& #", text)  # an undecodable numeric reference left as text
-    text = re.sub(r"[ \t]{2,}", " ", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+        # A QName never spans a line, and few lines hold a colon: only those go through the regex (on the
+        # whole text it tried a match at every word boundary, the costliest step of the extraction's finish).
+        text = "\n".join([_QNAME_RE.sub("", line) if ":" in line else line for line in text.split("\n")])
+    text = text.replace("&#", "& #")  # an undecodable numeric reference left as text
+    if "  " in text or "\t" in text:
+        text = _SPACE_RUN_RE.sub(" ", text)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES_RE.sub("\n\n", text)
+    return text.strip()
 
 
 # ---------------------------------------------------------------------------------------------------------

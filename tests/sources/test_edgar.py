@@ -21,9 +21,11 @@ from core.errors import ConfigError, RecordFailure
 from core.schema import Document, RawRecord, RecordError, doc_id
 from sources import get_reader
 from sources.edgar import (
+    Block,
     EdgarOptions,
     classify_table,
     extract_filing,
+    html_blocks,
     parse_header,
     read_records,
     split_items,
@@ -1216,3 +1218,36 @@ def test_html_blocks_drop_hidden_elements_keeping_their_tails_as_lxml_html_does(
         _drop_tree(el)
     assert lxml.etree.tostring(plain.find(".//div")) == lxml.etree.tostring(root)
     assert "".join(plain.find(".//div").itertext()) == "abcd"
+
+
+def test_html_blocks_hidden_elements_by_any_spelling_of_display_none_and_only_those():
+    """Hidden elements go (in text, in table cells, nested in one another) whatever the case and spacing of
+    ``display:none``; ``none`` elsewhere in a style, or ``display:none`` as text, hides nothing."""
+    markup = (
+        '<html><body><p>Intro<span style="display : None;">gone</span> text</p>'
+        '<div style="Display:NONE"><p>gone too<span style="display:none">nested</span></p></div>tail kept'
+        '<p style="border:none;font-family:Times New Roman">kept (border none)</p>'
+        '<table><tr><td>Revenue<span style="DISPLAY: none">x</span></td><td>$</td><td>1,234</td></tr>'
+        "<tr><td>Cost<br>of sales</td><td>$</td><td>(5<!-- c -->67</td><td>)</td></tr></table>"
+        "<pre>Line one\n   display:none is text here</pre></body></html>"
+    )
+    blocks, _ = html_blocks(markup)
+    assert blocks == [
+        Block("Intro text"),
+        Block("tail kept"),
+        Block("kept (border none)"),
+        Block("| Revenue | $1,234 |\n| --- | ---: |\n| Cost of sales | $(567) |", "table"),
+        Block("Line one display:none is text here"),
+    ]
+
+
+def test_finish_text_removes_qnames_line_by_line_and_collapses_space_runs():
+    from sources.edgar import _finish_text
+
+    blocks = [
+        Block("Total: us-gaap:Revenues 12"),
+        Block("a  b\tc"),
+        Block("x\n\n\n\ny &#99999999; dei:EntityName"),
+        Block("Note: see ix:nonNumeric here"),
+    ]
+    assert _finish_text(blocks) == "Total: 12\n\na b\tc\n\nx\n\ny & #99999999; \n\nNote: see here"

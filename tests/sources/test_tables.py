@@ -119,3 +119,27 @@ def test_table_line_share():
     assert prose == "Caption\n\n\nProse." and chars == 10 + 14 + 10  # lines and their newlines
     assert table_line_share(text) == chars / len(text)
     assert table_line_share("no tables | here") == 0.0 and table_line_share("") == 0.0
+
+
+def test_html_rows_cell_text_is_the_text_of_the_cells_whole_subtree():
+    """A cell's text is all the text inside it (nested inline elements, their tails, a nested table's cells;
+    not comments, not the cell's own tail), whitespace collapsed, soft hyphens and zero-width spaces removed;
+    spacer cells take their columns and give no cell."""
+    markup = (
+        "<table><tr>"
+        "<td>Net <b>in<i>co</i>me</b><!-- note --> (loss)\u00ad</td>tail of a cell"
+        '<td colspan="2"> </td>'
+        '<td colspan="x"><p>1,2<span>34</span></p>\n</td>'
+        '<th colspan="0">\u200b</th>'
+        "<td><table><tr><td>inner</td><td>cell</td></tr></table>after</td>"
+        "</tr><tr><td></td><td>\u00a0only\u00a0</td></tr></table>"
+    )
+    table = lxml.html.fromstring(markup)
+    rows = html_rows(table)
+    assert rows[0] == [
+        Cell(0, 1, "Net income (loss)"),
+        Cell(3, 4, "1,234"),
+        Cell(5, 6, "innercellafter"),
+    ]
+    # the nested table's row is a row of the table too (``iter("tr")``, document order)
+    assert rows[1:] == [[Cell(0, 1, "inner"), Cell(1, 2, "cell")], [Cell(1, 2, "only")]]
