@@ -1213,10 +1213,19 @@ def _drop_tree(el: Any) -> None:
     if el.tail:
         previous = el.getprevious()
         if previous is None:
-            parent.text = (parent.text or "") + el.tail
+            _set_text(parent, "text", (parent.text or "") + el.tail)
         else:
-            previous.tail = (previous.tail or "") + el.tail
+            _set_text(previous, "tail", (previous.tail or "") + el.tail)
     parent.remove(el)
+
+
+def _set_text(el: Any, attr: str, value: str) -> None:
+    """``el.text``/``el.tail`` = ``value``; control characters lxml's setters refuse (EDGAR's form feeds between
+    pages, which its HTML parser keeps) become spaces, as in ``_prepare_tree``."""
+    try:
+        setattr(el, attr, value)
+    except ValueError:
+        setattr(el, attr, _XML_INCOMPATIBLE.sub(" ", value))
 
 
 _INLINE_SPACED_TAGS = frozenset({"span", "font", "a", "b", "i", "u", "strong", "em", "sup"})

@@ -1220,6 +1220,19 @@ def test_html_blocks_drop_hidden_elements_keeping_their_tails_as_lxml_html_does(
     assert "".join(plain.find(".//div").itertext()) == "abcd"
 
 
+def test_a_hidden_element_followed_by_a_page_break_does_not_fail_the_filing():
+    """EDGAR puts form feeds between pages; lxml's HTML parser keeps them, but its setters refuse them: joining
+    a dropped hidden element's tail (holding one) to the text before it raised ValueError, and the whole filing
+    went to errors/. The form feed becomes a space, as in every other tail."""
+    markup = (
+        '<html><body><p>Page one ends<span style="display:none">hidden</span>\x0cPage two begins</p>'
+        '<div><span style="display:none">x</span>\x0cFirst child hidden</div></body></html>'
+    )
+    blocks, _ = html_blocks(markup)
+    texts = [block.text for block in blocks]
+    assert texts == ["Page one ends Page two begins", "First child hidden"]
+
+
 def test_html_blocks_hidden_elements_by_any_spelling_of_display_none_and_only_those():
     """Hidden elements go (in text, in table cells, nested in one another) whatever the case and spacing of
     ``display:none``; ``none`` elsewhere in a style, or ``display:none`` as text, hides nothing."""
