@@ -109,7 +109,6 @@ TOC_MIN_ROW_SHARE = 0.5  # ... and such entries (or PART lines) make up at least
 PAGE_COLUMN_MIN_ROW_SHARE = 0.6  # an index table headed "Page" whose rows mostly end in page numbers
 NUMERIC_TABLE_MIN_SHARE = 0.5  # a table whose non-empty cells are at least this share numeric is "numeric"
 PLAIN_TABLE_MIN_GAPS = 2  # a plain-text line with this many 3+-space gaps is a table row
-MARKER_CELL_MAX_CHARS = 4  # bullet / footnote-marker cells are glued to the next cell
 BINARY_MAX_CONTROL_SHARE = 0.1  # decoded text with more control characters than this is binary
 
 # --- 10-K / 10-Q items
@@ -1235,42 +1234,6 @@ _XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 def _is_hidden(el: Any) -> bool:
     style = el.get("style")
     return bool(style and "none" in style.lower() and _HIDDEN_RE.search(style))
-
-
-def _row_cells(tr: Any) -> list[str]:
-    """Non-empty cell texts of one table row (after ``_prepare_tree``: hidden cells are already gone)."""
-    cells = []
-    for cell in tr:
-        if cell.tag in ("td", "th"):
-            text = _normalize_ws("".join(cell.itertext()))
-            if text:
-                cells.append(text)
-    return cells
-
-
-_MARKER_CELL_RE = re.compile(r"^(?:[•●◦▪■□◆♦·\-–—*o]|\(?[0-9a-zA-Z]{1,2}\)|\d{1,2}\.|[a-z]\.)$")
-
-
-def _glue_markers(cells: list[str]) -> list[str]:
-    """Merge currency/percent/paren fragments with their number and bullets/footnote marks with their text."""
-    merged: list[str] = []
-    pending = ""
-    for cell in cells:
-        if cell in ("$", "€", "£", "¥", "(", "$(") or (
-            len(cell) <= MARKER_CELL_MAX_CHARS and _MARKER_CELL_RE.match(cell)
-        ):
-            pending = f"{pending} {cell}".strip() if pending else cell
-            continue
-        if cell in (")", "%", ")%", "%)", "pts", "bps") and merged and not pending:
-            merged[-1] += cell
-            continue
-        merged.append(
-            f"{pending}{'' if pending.endswith(('$', '(')) else ' '}{cell}".strip() if pending else cell
-        )
-        pending = ""
-    if pending:
-        merged.append(pending)
-    return merged
 
 
 _NUMERIC_CELL_RE = re.compile(
