@@ -107,15 +107,21 @@ class CountMinSketch:
         # FLUSH_KEYS keys at a time: the temporaries (indexes, a sorted copy, counts) are ~5 x 8 bytes a key, so
         # a sparse sketch of millions of keys going dense at once would briefly need hundreds of MB. Saturating
         # sums in steps equal the sum saturated once (all terms are non-negative).
+        # A pending array may itself hold millions of keys (a sparse sketch restored from its pickle holds them as
+        # one array): arrays are cut into FLUSH_KEYS slices (views, not copies).
         batch: list[np.ndarray] = []
         size = 0
         for i, keys in enumerate(pending):
-            batch.append(keys)
-            size += len(keys)
-            if size >= FLUSH_KEYS or i == len(pending) - 1:
-                self._count(counts, np.concatenate(batch) if len(batch) > 1 else batch[0])
-                batch, size = [], 0
-            pending[i] = None  # freed as soon as counted
+            pending[i] = None  # freed once its last slice is counted
+            for start in range(0, len(keys), FLUSH_KEYS):
+                piece = keys[start : start + FLUSH_KEYS]
+                batch.append(piece)
+                size += len(piece)
+                if size >= FLUSH_KEYS:
+                    self._count(counts, np.concatenate(batch) if len(batch) > 1 else batch[0])
+                    batch, size = [], 0
+        if batch:
+            self._count(counts, np.concatenate(batch) if len(batch) > 1 else batch[0])
 
     def _count(self, counts: np.ndarray, keys: np.ndarray) -> None:
         for row in range(self.depth):

@@ -468,3 +468,11 @@ def test_count_min_sketch_flushes_in_steps_and_compacts_its_pending_keys(monkeyp
         plain.add(keys)
     probe = np.arange(3000, dtype=np.uint64)
     assert np.array_equal(compacted.estimate(probe), plain.estimate(probe))
+    # restored from its pickle, a sparse sketch holds all its keys as one array: still counted in slices
+    whole = restored
+    assert len(whole._pending) == 1 and whole._n_pending > 10 * 1000
+    sizes = []
+    real = whole._count
+    monkeypatch.setattr(whole, "_count", lambda counts, keys: (sizes.append(len(keys)), real(counts, keys)))
+    assert np.array_equal(whole.estimate(probe), plain.estimate(probe))
+    assert len(sizes) > 10 and max(sizes) <= 1000
