@@ -57,3 +57,35 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
     assert summary["docs"] == 1000
     assert summary["parts"]["beam"]["funnel"]["balanced"] is True
     assert sum(summary["corpus"]["counts"].values()) == 1000
+
+
+def test_stage_memory_smoke(tmp_path: Path) -> None:
+    """``benchmarks/stage_memory.py`` on the embedded sample: one line per stage, then the exit code and peak."""
+    log = tmp_path / "stages.log"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "stage_memory.py"),
+            "--log",
+            str(log),
+            "--",
+            "run",
+            "--output_root",
+            str(tmp_path / "out"),
+            "--workers",
+            "1",
+            "--no_stats",
+            "--progress_interval",
+            "0",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = log.read_text().splitlines()
+    assert lines[-1].startswith("exit 0 ru_maxrss ")
+    stages = [line for line in lines[:-1] if " max " in line]
+    assert len(stages) > 10
+    assert any("ApplyDecisions" in line for line in stages)
