@@ -349,18 +349,18 @@ class QualityConfig:
 class ChunkTokenizer:
     """datatrove's word and sentence splitting (``spacy.blank("en")`` + sentencizer), memoised per chunk.
 
-        spaCy's tokenizer splits the text at whitespace and tokenises each non-whitespace chunk on its own
-        (prefixes, suffixes, infixes, special cases, URL match: all within the chunk), so the word list of a
-        text is the concatenation of its chunks' token lists. We ask spaCy once per distinct chunk and keep
-        the answer; datatrove tokenises inside a ``memory_zone``, which empties spaCy's own cache after every
-        call, and its four blocks tokenise every text two or three times. A chunk of ASCII letters that is not
-        a special case ("cannot", "dont") is one token without asking spaCy. ``tests/filters/test_quality_parity.py``
-        checks the word lists against datatrove's ``split_into_words`` on the real corpus.
+    spaCy's tokenizer splits the text at whitespace and tokenises each non-whitespace chunk on its own
+    (prefixes, suffixes, infixes, special cases, URL match: all within the chunk), so the word list of a
+    text is the concatenation of its chunks' token lists. We ask spaCy once per distinct chunk and keep
+    the answer; datatrove tokenises inside a ``memory_zone``, which empties spaCy's own cache after every
+    call, and its four blocks tokenise every text two or three times. A chunk of ASCII letters that is not
+    a special case ("cannot", "dont") is one token without asking spaCy. ``tests/filters/test_quality_parity.py``
+    checks the word lists against datatrove's ``split_into_words`` on the real corpus.
 
-        The sentencizer marks a sentence start at the first non-punctuation token after a token in its
-        ``punct_chars``; whitespace tokens (any whitespace run other than one space) count as non-punctuation.
-        Each chunk's effect on that state machine is memoised too, so a line's sentence count is a fold over
-        its chunks. The memo is generational, so memory stays bounded on long runs and the frequent chunks stay:
+    The sentencizer marks a sentence start at the first non-punctuation token after a token in its
+    ``punct_chars``; whitespace tokens (any whitespace run other than one space) count as non-punctuation.
+    Each chunk's effect on that state machine is memoised too, so a line's sentence count is a fold over
+    its chunks. The memo is generational, so memory stays bounded on long runs and the frequent chunks stay:
     when the current generation would exceed ``max_entries`` it becomes the old one (the one before is dropped),
     and a chunk found only in the old generation is moved back, not re-tokenised. At most ``2 * max_entries``
     chunks are held (~0.5 KB each with their tokens, counts and sentence step); a single cleared cache of 500k
