@@ -1231,11 +1231,6 @@ _INLINE_SPACED_TAGS = frozenset({"span", "font", "a", "b", "i", "u", "strong", "
 _XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def _is_hidden(el: Any) -> bool:
-    style = el.get("style")
-    return bool(style and "none" in style.lower() and _HIDDEN_RE.search(style))
-
-
 _NUMERIC_CELL_RE = re.compile(
     r"^[(\[]?\s*[-–—+]?\s*[$€£¥]?\s*[(]?\s*[-–—+]?\d[\d,]*(?:\.\d+)?\s*[)%]*\s*(?:%|pts|bps|x)?\s*[)\]]?\s*\*?$"
     r"|^[-–—]+\s*%?$|^[$€£¥%]$|^n/?[am]\.?$|^nm$|^\(\d+\)$",

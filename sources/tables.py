@@ -255,7 +255,6 @@ def _merge_continuation_rows(grid: list[list[str]], has_header: bool) -> list[li
 
 
 _INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
-_new_tuple = tuple.__new__
 
 
 def html_rows(table: Any) -> list[list[Cell]]:
@@ -289,7 +288,7 @@ def html_rows(table: Any) -> list[list[Cell]]:
             if not text.isascii() and _INVISIBLE_RE.search(text):
                 text = " ".join(_INVISIBLE_RE.sub("", text).split())
             if text:
-                cells.append(_new_tuple(Cell, (column, column + span, text)))  # Cell(...) less one call
+                cells.append(Cell(column, column + span, text))
             column += span
         rows.append(cells)
     return rows
