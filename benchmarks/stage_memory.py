@@ -31,10 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log", default="stage_memory.log")
     ap.add_argument("--interval", type=float, default=0.2)
     args = ap.parse_args(argv[:cut])
+    if not args.interval > 0:
+        ap.error(f"--interval must be a positive number of seconds, got {args.interval}")
+    try:
+        log = open(args.log, "w", buffering=1)  # noqa: SIM115 - open for the whole run
+    except OSError as exc:
+        print(f"stage_memory.py: cannot write the log {args.log}: {exc.strerror}", file=sys.stderr)
+        return 2
 
     from apache_beam.runners.portability.fn_api_runner import fn_runner
 
-    log = open(args.log, "w", buffering=1)  # noqa: SIM115 - open for the whole run
     lock = threading.Lock()
     t0 = time.time()
     cur = {"name": "start (imports, graph)", "first": 0, "max": 0, "t": t0}

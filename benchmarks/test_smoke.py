@@ -20,22 +20,27 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_benchmark_smoke(tmp_path: Path) -> None:
-    results = tmp_path / "results"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "benchmarks" / "run.py"),
-            "--docs",
-            "1000",
-            "--corpus-root",
-            str(tmp_path / "corpus"),
-            "--results-dir",
-            str(results),
-        ],
+def _script(name: str, *args: str, timeout: int) -> subprocess.CompletedProcess:
+    """``benchmarks/<name>`` run with this Python from the checkout, its output captured."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / name), *args],
         cwd=REPO,
         capture_output=True,
         text=True,
+        timeout=timeout,
+    )
+
+
+def test_benchmark_smoke(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    proc = _script(
+        "run.py",
+        "--docs",
+        "1000",
+        "--corpus-root",
+        str(tmp_path / "corpus"),
+        "--results-dir",
+        str(results),
         timeout=3600,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -62,26 +67,9 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
 def test_stage_memory_smoke(tmp_path: Path) -> None:
     """``benchmarks/stage_memory.py`` on the embedded sample: one line per stage, then the exit code and peak."""
     log = tmp_path / "stages.log"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "benchmarks" / "stage_memory.py"),
-            "--log",
-            str(log),
-            "--",
-            "run",
-            "--output_root",
-            str(tmp_path / "out"),
-            "--workers",
-            "1",
-            "--no_stats",
-            "--progress_interval",
-            "0",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    run_args = ["run", "--output_root", str(tmp_path / "out"), "--workers", "1", "--no_stats"]
+    proc = _script(
+        "stage_memory.py", "--log", str(log), "--", *run_args, "--progress_interval", "0", timeout=600
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = log.read_text().splitlines()
