@@ -105,7 +105,13 @@ def format_summary(manifest: dict[str, Any], run_dir: str) -> str:
     for note in manifest.get("mixture", {}).get("notes", []):
         lines.append(f"mixture: {note}")
     lines += [f"decontam: {line}" for line in (manifest.get("decontam") or {}).get("lines", [])]
-    lines.append(f"see {run_dir}/stats/report.html (the statistics report), rejected/ and errors/")
+    if manifest.get("stats_files"):
+        lines.append(f"see {run_dir}/stats/report.html (the statistics report), rejected/ and errors/")
+    else:  # --no_stats: no report was written
+        lines.append(
+            f"see rejected/ and errors/ in {run_dir}; no statistics report (--no_stats): "
+            f"python -m pipeline stats {run_dir} writes it"
+        )
     return "\n".join(lines)
 
 

@@ -377,3 +377,16 @@ def test_config_reference_command_prints_the_committed_doc():
     proc = run_cli("config-reference", timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == (REPO / "docs" / "config.md").read_text(encoding="utf-8")
+
+
+def test_summary_points_at_the_report_only_when_one_was_written(sample_run):
+    """With --no_stats the summary named stats/report.html, which does not exist; it now says how to write it."""
+    from pipeline.cli import format_summary
+
+    run_dir, _ = sample_run
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert "stats/report.html (the statistics report)" in format_summary(manifest, str(run_dir))
+    manifest.pop("stats_files")  # what a --no_stats run's manifest lacks
+    last = format_summary(manifest, str(run_dir)).splitlines()[-1]
+    assert "report.html" not in last
+    assert f"python -m pipeline stats {run_dir}" in last
