@@ -51,6 +51,9 @@ from core.textshape import (
     normalize_text,
 )
 from filters.language import normalize_language_tag
+from sources import fallback
+
+fallback.install()  # readability only where its result could be chosen: same output, less CPU
 
 EXTRACTOR = "trafilatura"
 DEFAULT_EXTRACT_OPTIONS = {
