@@ -1,18 +1,20 @@
-"""trafilatura's readability fallback runs only where its result could be chosen (sources/fallback.py)."""
+"""trafilatura without work whose result is never used (sources/trafilatura_lean.py): readability only where
+its result could be chosen, no categories, tags or licence in the metadata we read; the same output."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import trafilatura
 from lxml.etree import tostring
-from trafilatura import core, external, readability_lxml
+from trafilatura import core, external, metadata, readability_lxml
 from trafilatura.settings import Extractor
 from trafilatura.utils import load_html, trim
 
 import sources.html  # noqa: F401  (installs the wrapper)
 from core.schema import RawRecord
-from sources import fallback
+from sources import trafilatura_lean as fallback
 from sources.html import extract_html
 from tests.conftest import SHARED_DATA
 
@@ -106,7 +108,9 @@ def test_bound_holds_and_skipped_pages_never_prefer_readability(focus):
 
 def test_wrapper_is_installed():
     """Importing sources.html put the wrapper in place."""
-    assert fallback.ORIGINAL, "sources.html did not install the readability bound"
+    assert fallback.ORIGINAL, "sources.html did not install the wrappers"
+    assert metadata.extract_catstags is not fallback.ORIGINAL["extract_catstags"]
+    assert metadata.extract_license is not fallback.ORIGINAL["extract_license"]
     assert core.compare_extraction is not fallback.ORIGINAL["compare_extraction"]
     assert external.try_readability is not fallback.ORIGINAL["try_readability"]
 
@@ -140,3 +144,48 @@ def test_same_text_as_trafilatura_unwrapped(name, monkeypatch):
     monkeypatch.setattr(core, "compare_extraction", fallback.ORIGINAL["compare_extraction"])
     monkeypatch.setattr(external, "try_readability", fallback.ORIGINAL["try_readability"])
     assert _extract(SYNTHETIC[name]) == wrapped
+
+
+TAGGED = (
+    '<html><head><title>Rates hold | Example News</title><meta name="author" content="Ann Writer">'
+    '<meta property="og:site_name" content="Example News">'
+    '<meta property="article:published_time" content="2024-03-05T10:00:00Z"></head><body>'
+    '<div class="entry-meta"><a href="/category/markets/">Markets</a></div>'
+    '<div class="tags"><a href="/tag/rates/">Rates</a></div>'
+    f"<article><h1>Rates hold</h1>{''.join(f'<p>{s.strip()}.</p>' for s in ARTICLE.split('.') if s.strip())}"
+    '</article><footer><a rel="license" href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>'
+    "</footer></body></html>"
+)
+
+
+def test_lean_metadata_leaves_out_only_categories_tags_and_licence():
+    full = trafilatura.bare_extraction(TAGGED, with_metadata=True)
+    assert full.categories and full.tags and full.license  # outside lean_metadata: as trafilatura gives them
+    with fallback.lean_metadata():
+        lean = trafilatura.bare_extraction(TAGGED, with_metadata=True)
+    assert not lean.categories and not lean.tags and not lean.license
+    for key in ("title", "author", "sitename", "date", "text"):
+        assert getattr(lean, key) == getattr(full, key), key
+    assert trafilatura.bare_extraction(TAGGED, with_metadata=True).categories  # the skip ended with the block
+
+
+def test_page_metadata_we_keep_is_unchanged(monkeypatch):
+    raw = RawRecord(
+        id="t", source="news", url="https://example.com/a", content=TAGGED, content_type="html", metadata={}
+    )
+    doc = extract_html(raw)
+    assert (doc.title, doc.date, doc.metadata["author"], doc.metadata["sitename"]) == (
+        "Rates hold",
+        "2024-03-05",
+        "Ann Writer",
+        "Example News",
+    )
+    for name in ("extract_catstags", "extract_license"):
+        monkeypatch.setattr(metadata, name, fallback.ORIGINAL[name])
+    again = extract_html(raw)
+    assert (again.text, again.title, again.date, again.metadata) == (
+        doc.text,
+        doc.title,
+        doc.date,
+        doc.metadata,
+    )
