@@ -38,7 +38,8 @@ from typing import Any
 
 from lxml import etree
 
-_TEXT = etree.XPath("//text()[not(ancestor::script or ancestor::style or ancestor::fencedframe)]")
+_TEXT = etree.XPath("//text()", smart_strings=False)
+_DROPPED_TEXT = etree.XPath("//script//text()|//style//text()|//fencedframe//text()", smart_strings=False)
 _IFRAMES = etree.XPath("count(//iframe)")
 VIDEO_TEXT = 6  # readability's sanitize sets a video iframe's text to "VIDEO" (5) + a separating space
 
@@ -54,8 +55,10 @@ def text_bound(tree: Any) -> int:
     Joining pieces never splits a word, so such a text has at most the pieces' words and their non-space
     characters: ``" ".join(words)`` of all pieces is that long minus one.
     """
-    words = " ".join(_TEXT(tree)).split()
-    return len(" ".join(words)) + 1 + VIDEO_TEXT * int(_IFRAMES(tree))
+    words = " ".join(_TEXT(tree)).split()  # the pieces' words: a space between pieces joins none of them
+    dropped = " ".join(_DROPPED_TEXT(tree)).split()
+    kept_chars = len(" ".join(words)) + 1 - sum(map(len, dropped)) - len(dropped)
+    return kept_chars + VIDEO_TEXT * int(_IFRAMES(tree))
 
 
 def readability_could_win(raw_tree: Any, body: Any, len_text: int, options: Any) -> bool:
