@@ -81,9 +81,17 @@ class Document:
     mix_weight: float = 1.0
     metadata: dict[str, str] = field(default_factory=dict)
 
+    def as_dict(self) -> dict[str, Any]:
+        """``dataclasses.asdict(self)``: the fields hold str, numbers and two flat dicts of them, so a shallow
+        copy with copied dicts is the same value without asdict's recursive deep copy of every entry."""
+        row = {name: getattr(self, name) for name in _DOCUMENT_FIELDS}
+        row["quality_signals"] = dict(self.quality_signals)
+        row["metadata"] = dict(self.metadata)
+        return row
+
     def to_row(self) -> dict[str, Any]:
         """The Parquet row for this document (the key/value columns as sorted lists of entries)."""
-        row = dataclasses.asdict(self)
+        row = {name: getattr(self, name) for name in _DOCUMENT_FIELDS}
         row["quality_signals"] = [{"key": k, "value": v} for k, v in sorted(self.quality_signals.items())]
         row["metadata"] = [{"key": k, "value": v} for k, v in sorted(self.metadata.items())]
         row["available_at"] = parse_utc(self.available_at)
@@ -97,6 +105,9 @@ class Document:
             values[name] = entries_to_dict(values.get(name))
         values["available_at"] = format_utc(values.get("available_at"))
         return cls(**values)
+
+
+_DOCUMENT_FIELDS = tuple(f.name for f in dataclasses.fields(Document))
 
 
 @dataclass
@@ -113,7 +124,7 @@ class Rejected:
             "stage": self.stage,
             "reason": self.reason,
             "duplicate_of": self.duplicate_of,
-            **dataclasses.asdict(self.document),
+            **self.document.as_dict(),
         }
 
 

@@ -51,6 +51,9 @@ from core.textshape import (
     normalize_text,
 )
 from filters.language import normalize_language_tag
+from sources import trafilatura_lean
+
+trafilatura_lean.install()  # no work whose result is never used: same output, less CPU
 
 EXTRACTOR = "trafilatura"
 DEFAULT_EXTRACT_OPTIONS = {
@@ -405,20 +408,21 @@ DATE_SEARCH = {"extensive_search": False, "original_date": True}
 def _extract(html_text: str, url: str, settings: Mapping[str, Any]) -> Any:
     """trafilatura's result object (text and metadata) or None when it finds no main text."""
     try:
-        return trafilatura.bare_extraction(
-            html_text,
-            url=url or None,
-            with_metadata=True,
-            deduplicate=False,
-            include_comments=bool(settings["include_comments"]),
-            include_tables=settings["tables"] != "drop",
-            favor_precision=bool(settings["favor_precision"]),
-            favor_recall=bool(settings["favor_recall"]),
-            fast=not settings["fallback"],
-            # htmldate's extensive search falls back to dateparser over every locale: ~1.9 s on a page without
-            # a machine-readable date (benchmarks/README.md); the fast search still dated 144 of 150 pages.
-            date_extraction_params=DATE_SEARCH,
-        )
+        with trafilatura_lean.lean_metadata():  # title, author, sitename and date are what we keep
+            return trafilatura.bare_extraction(
+                html_text,
+                url=url or None,
+                with_metadata=True,
+                deduplicate=False,
+                include_comments=bool(settings["include_comments"]),
+                include_tables=settings["tables"] != "drop",
+                favor_precision=bool(settings["favor_precision"]),
+                favor_recall=bool(settings["favor_recall"]),
+                fast=not settings["fallback"],
+                # htmldate's extensive search falls back to dateparser over every locale: ~1.9 s on a page without
+                # a machine-readable date (benchmarks/README.md); the fast search still dated 144 of 150 pages.
+                date_extraction_params=DATE_SEARCH,
+            )
     except (ValueError, TypeError, etree.LxmlError) as exc:
         raise RecordFailure("html_parse", f"trafilatura could not parse the page: {exc}") from exc
 

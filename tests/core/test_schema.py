@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pyarrow.parquet as pq
@@ -10,6 +11,7 @@ from core.schema import (
     DOCUMENT_SCHEMA,
     SCHEMA_VERSION,
     Document,
+    Rejected,
     doc_id,
     documents_to_table,
     table_to_documents,
@@ -47,3 +49,37 @@ def test_documents_round_trip_through_parquet():
     assert back[0].quality_signals == {"n_words": 6.0}
     assert back[0].lang_score == docs[0].lang_score or abs(back[0].lang_score - 0.98) < 1e-6
     assert [d.id for d in back] == ["x1", "x2"]
+
+
+def test_as_dict_and_to_row_equal_the_dataclasses_deep_copy():
+    """``as_dict``/``to_row`` build the row without ``dataclasses.asdict`` (CPU): same value, still a copy."""
+    doc = Document(
+        id="news/1",
+        text="Revenue rose.",
+        source="news",
+        available_at="2024-12-27T21:29:40Z",
+        quality_signals={"b": 0.5, "a": 1.0},
+        metadata={"host": "example.com", "author": "A. Writer"},
+        n_tokens=3,
+    )
+    assert doc.as_dict() == dataclasses.asdict(doc)
+    copy = doc.as_dict()
+    copy["metadata"]["host"] = "changed"
+    copy["quality_signals"]["a"] = 0.0
+    assert doc.metadata["host"] == "example.com" and doc.quality_signals["a"] == 1.0
+    row = doc.to_row()
+    expected = dataclasses.asdict(doc)
+    expected.update(
+        quality_signals=[{"key": "a", "value": 1.0}, {"key": "b", "value": 0.5}],
+        metadata=[{"key": "author", "value": "A. Writer"}, {"key": "host", "value": "example.com"}],
+        available_at=row["available_at"],
+    )
+    assert row == expected and row["available_at"] is not None
+    assert Document.from_row(row) == doc
+    rejected = Rejected(stage="quality", reason="quality:short", document=doc)
+    assert rejected.to_json() == {
+        "stage": "quality",
+        "reason": "quality:short",
+        "duplicate_of": "",
+        **dataclasses.asdict(doc),
+    }

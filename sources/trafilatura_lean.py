@@ -1,0 +1,149 @@
+"""trafilatura without the work whose result is never used: the same output, less CPU.
+
+Two steps of ``trafilatura.bare_extraction`` are skipped where they cannot change what we use:
+
+1. Readability, when its result cannot be chosen. With its fallback on, trafilatura compares its own extraction with readability's on every page
+(``trafilatura.external.compare_extraction``) and keeps readability's only when ``_prefer_readability`` says
+so: readability's text is empty or as long as its own -> no; its own is over twice as long -> no; otherwise yes
+when its own is empty, readability's is over twice as long, or (readability's over twice
+``min_extracted_size``) its own has no paragraph text or more tables than paragraphs; in recall mode also when
+readability's is 1.5x as long or brings headings its own lacks. Every "yes" needs readability's text to be
+longer than a bound, and that text is made of the page's own text nodes: readability moves and drops nodes,
+it never copies one (it drops ``script``, ``style`` and ``fencedframe`` first, and only adds ``VIDEO`` to an
+``iframe`` of a video). So, with ``U`` = the non-space characters plus the words of the page's text nodes
+outside those three elements, plus 6 per ``iframe``, readability's whitespace-collapsed text is at most ``U``
+characters long; when no "yes" can hold for any length up to ``U``, readability's result cannot be chosen and
+running it (~a quarter of trafilatura's time on a news page, more than 90% of them on the benchmark mix) changes
+nothing. ``compare_extraction`` then runs exactly as before, with readability's result empty, which it already
+handles as "not chosen"; the jusText rescue and everything after it run unchanged.
+
+2. The categories, tags and licence of a page's metadata (``extract_catstags`` twice, ``extract_license``:
+   ~5% of trafilatura's time on the benchmark mix's pages): ``sources.html`` keeps only title, author,
+   sitename and date, which ``extract_metadata`` finds before and without them (they only read the tree).
+   Skipped only inside ``lean_metadata()``, which ``sources.html`` enters around its own calls; anyone else's
+   trafilatura call in the process gets them as usual.
+
+``install()`` wraps ``trafilatura.core.compare_extraction``, ``trafilatura.external.try_readability``,
+``trafilatura.metadata.extract_catstags`` and ``extract_license`` once per process; it leaves trafilatura
+alone (returns False) when these internals are not what this module was written against. The skips are per
+call and per thread (Beam may run DoFns in threads).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from lxml import etree
+
+_TEXT = etree.XPath("//text()", smart_strings=False)
+_DROPPED_TEXT = etree.XPath("//script//text()|//style//text()|//fencedframe//text()", smart_strings=False)
+_IFRAMES = etree.XPath("count(//iframe)")
+VIDEO_TEXT = 6  # readability's sanitize sets a video iframe's text to "VIDEO" (5) + a separating space
+
+_state = threading.local()
+_installed = False
+ORIGINAL: dict[str, Any] = {}  # trafilatura's own functions, once wrapped (tests compare against them)
+
+
+def text_bound(tree: Any) -> int:
+    """An upper bound on the length of any whitespace-collapsed text made of ``tree``'s text nodes (outside
+    script, style and fencedframe) in any order, plus ``VIDEO_TEXT`` per iframe.
+
+    Joining pieces never splits a word, so such a text has at most the pieces' words and their non-space
+    characters: ``" ".join(words)`` of all pieces is that long minus one.
+    """
+    words = " ".join(_TEXT(tree)).split()  # the pieces' words: a space between pieces joins none of them
+    dropped = " ".join(_DROPPED_TEXT(tree)).split()
+    kept_chars = len(" ".join(words)) + 1 - sum(map(len, dropped)) - len(dropped)
+    return kept_chars + VIDEO_TEXT * int(_IFRAMES(tree))
+
+
+def readability_could_win(raw_tree: Any, body: Any, len_text: int, options: Any) -> bool:
+    """False when ``_prefer_readability`` is False for every readability text of length <= the bound.
+
+    Each of its "yes" conditions grows with readability's length (the recall heading condition is assumed
+    to hold), so it is enough to test them at the bound.
+    """
+    if len_text == 0:
+        return True
+    bound = text_bound(raw_tree)
+    focus = getattr(options, "focus", "balanced")
+    if bound > 2 * len_text:
+        return True
+    if bound > 2 * options.min_extracted_size and (
+        not body.xpath(".//p//text()") or len(body.findall(".//table")) > len(body.findall(".//p"))
+    ):
+        return True
+    return focus == "recall" and bound > len_text
+
+
+@contextmanager
+def lean_metadata() -> Iterator[None]:
+    """Within: trafilatura's metadata leaves out categories, tags and licence (this thread only)."""
+    before = getattr(_state, "lean_metadata", False)
+    _state.lean_metadata = True
+    try:
+        yield
+    finally:
+        _state.lean_metadata = before
+
+
+def install() -> bool:
+    """Wrap trafilatura's steps (see the module docstring); True when in place."""
+    global _installed
+    if _installed:
+        return True
+    try:
+        from trafilatura import core, external, metadata
+    except ImportError:  # pragma: no cover - trafilatura is a dependency
+        return False
+    original_compare = getattr(external, "compare_extraction", None)
+    original_readability = getattr(external, "try_readability", None)
+    empty = getattr(external, "HtmlElement", None)
+    if (
+        original_compare is None
+        or original_readability is None
+        or empty is None
+        or getattr(core, "compare_extraction", None) is not original_compare
+        or not hasattr(external, "_prefer_readability")
+        or not callable(getattr(metadata, "extract_catstags", None))
+        or not callable(getattr(metadata, "extract_license", None))
+    ):
+        return False
+    original_catstags, original_license = metadata.extract_catstags, metadata.extract_license
+
+    def extract_catstags(metatype, tree):
+        return [] if getattr(_state, "lean_metadata", False) else original_catstags(metatype, tree)
+
+    def extract_license(tree):
+        return None if getattr(_state, "lean_metadata", False) else original_license(tree)
+
+    def try_readability(htmlinput):
+        if getattr(_state, "skip", False):
+            return empty()  # what try_readability returns when readability fails: never chosen
+        return original_readability(htmlinput)
+
+    def compare_extraction(cleaned_tree, raw_tree, body, text, options):
+        if readability_could_win(raw_tree, body, len(text), options):
+            return original_compare(cleaned_tree, raw_tree, body, text, options)
+        _state.skip = True
+        try:
+            return original_compare(cleaned_tree, raw_tree, body, text, options)
+        finally:
+            _state.skip = False
+
+    ORIGINAL.update(
+        compare_extraction=original_compare,
+        try_readability=original_readability,
+        extract_catstags=original_catstags,
+        extract_license=original_license,
+    )
+    external.try_readability = try_readability
+    core.compare_extraction = compare_extraction
+    metadata.extract_catstags = extract_catstags
+    metadata.extract_license = extract_license
+    _installed = True
+    return True

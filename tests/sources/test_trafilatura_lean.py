@@ -1,0 +1,191 @@
+"""trafilatura without work whose result is never used (sources/trafilatura_lean.py): readability only where
+its result could be chosen, no categories, tags or licence in the metadata we read; the same output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import trafilatura
+from lxml.etree import tostring
+from trafilatura import core, external, metadata, readability_lxml
+from trafilatura.settings import Extractor
+from trafilatura.utils import load_html, trim
+
+import sources.html  # noqa: F401  (installs the wrapper)
+from core.schema import RawRecord
+from sources import trafilatura_lean as fallback
+from sources.html import extract_html
+from tests.conftest import SHARED_DATA
+
+ARTICLE = " ".join(
+    f"Paragraph {i} of the quarterly report says revenue rose {i} percent, margins held and the outlook was kept."
+    for i in range(12)
+)
+
+
+def _page(article_paragraphs: str, chrome: str = "", extra_head: str = "") -> str:
+    paragraphs = "".join(f"<p>{s.strip()}.</p>" for s in article_paragraphs.split(".") if s.strip())
+    return (
+        f"<html><head><title>Quarterly report</title>{extra_head}</head><body>{chrome}"
+        f"<article><h1>Quarterly report</h1>{paragraphs}</article></body></html>"
+    )
+
+
+NAV = (
+    "<nav><ul>"
+    + "".join(f'<li><a href="/s{i}">Section number {i}</a></li>' for i in range(40))
+    + "</ul></nav>"
+)
+SIDEBAR = (
+    '<div class="sidebar">'
+    + "".join(
+        f"<div><p>Related story {i}: markets moved today as traders weighed the latest data on prices.</p></div>"
+        for i in range(30)
+    )
+    + "</div>"
+)
+SYNTHETIC = {
+    "article only": _page(ARTICLE),
+    "nav and sidebar": _page(ARTICLE, NAV + SIDEBAR),
+    "script and style": _page(ARTICLE, "<script>" + "var x = 1;" * 2000 + "</script>", "<style>p{}</style>"),
+    "video iframes": "<html><body><div>"
+    + "".join(
+        f"<p>Paragraph {i}, with commas, says revenue rose, margins held, and the outlook was kept.</p>"
+        f'<iframe src="https://www.youtube.com/embed/v{i}"></iframe>'
+        for i in range(20)
+    )
+    + "</div></body></html>",
+    "div soup": "<html><body>"
+    + "".join(
+        f"<div>Loose text number {i}, with commas, in a div.<br>and a tail {i}</div>" for i in range(60)
+    )
+    + "</body></html>",
+    "short": "<html><body><p>Too short to matter.</p></body></html>",
+}
+
+
+def _pages(shared: Path | None) -> dict[str, str]:
+    pages = dict(SYNTHETIC)
+    if shared is not None:
+        for path in sorted((shared / "web" / "html").glob("*.html")):
+            pages[path.name] = path.read_bytes().decode("utf-8", "replace")
+    return pages
+
+
+def _readability_text(html: str) -> str:
+    tree = load_html(html)
+    algo = fallback.ORIGINAL["try_readability"](tree)
+    return trim(tostring(algo, method="text", encoding="utf-8").decode("utf-8"))
+
+
+@pytest.mark.parametrize("focus", ["balanced", "precision", "recall"])
+def test_bound_holds_and_skipped_pages_never_prefer_readability(focus):
+    """On synthetic and real pages: readability's text never exceeds the bound, and wherever the wrapper
+    would skip readability, trafilatura's own rule would not have chosen its result."""
+    shared = SHARED_DATA if SHARED_DATA.is_dir() else None  # the real pages when present
+    options = Extractor(precision=focus == "precision", recall=focus == "recall")
+    skipped = 0
+    for name, html in _pages(shared).items():
+        tree = load_html(html)
+        if tree is None:
+            continue
+        algo_text = _readability_text(html)
+        assert len(algo_text) <= fallback.text_bound(tree), name
+        for own in ("", ARTICLE[:300], ARTICLE, algo_text, algo_text[: len(algo_text) // 2 + 1]):
+            body = load_html(f"<html><body><p>{own}</p></body></html>").find(".//body")
+            if not fallback.readability_could_win(tree, body, len(own), options):
+                skipped += 1
+                algo = fallback.ORIGINAL["try_readability"](load_html(html))
+                assert not external._prefer_readability(
+                    body, algo, algo_text, len(own), len(algo_text), options
+                ), (
+                    name,
+                    len(own),
+                )
+    assert skipped > 0
+
+
+def test_wrapper_is_installed():
+    """Importing sources.html put the wrapper in place."""
+    assert fallback.ORIGINAL, "sources.html did not install the wrappers"
+    assert metadata.extract_catstags is not fallback.ORIGINAL["extract_catstags"]
+    assert metadata.extract_license is not fallback.ORIGINAL["extract_license"]
+    assert core.compare_extraction is not fallback.ORIGINAL["compare_extraction"]
+    assert external.try_readability is not fallback.ORIGINAL["try_readability"]
+
+
+def _extract(html: str, **options) -> str:
+    raw = RawRecord(
+        id="t", source="news", url="https://example.com/a", content=html, content_type="html", metadata={}
+    )
+    return extract_html(raw, options).text
+
+
+def test_readability_skipped_only_where_it_cannot_win(monkeypatch):
+    calls = []
+    summary = readability_lxml.Document.summary
+
+    def counting(self):
+        calls.append(1)
+        return summary(self)
+
+    monkeypatch.setattr(readability_lxml.Document, "summary", counting)
+    text = _extract(SYNTHETIC["article only"])
+    assert "Paragraph 11 of the quarterly report" in text
+    assert calls == []  # the article is all the page's text: readability cannot be longer
+    _extract(SYNTHETIC["nav and sidebar"])
+    assert calls  # the sidebar's text could make readability's result twice as long: it runs
+
+
+@pytest.mark.parametrize("name", sorted(SYNTHETIC))
+def test_same_text_as_trafilatura_unwrapped(name, monkeypatch):
+    wrapped = _extract(SYNTHETIC[name])
+    monkeypatch.setattr(core, "compare_extraction", fallback.ORIGINAL["compare_extraction"])
+    monkeypatch.setattr(external, "try_readability", fallback.ORIGINAL["try_readability"])
+    assert _extract(SYNTHETIC[name]) == wrapped
+
+
+TAGGED = (
+    '<html><head><title>Rates hold | Example News</title><meta name="author" content="Ann Writer">'
+    '<meta property="og:site_name" content="Example News">'
+    '<meta property="article:published_time" content="2024-03-05T10:00:00Z"></head><body>'
+    '<div class="entry-meta"><a href="/category/markets/">Markets</a></div>'
+    '<div class="tags"><a href="/tag/rates/">Rates</a></div>'
+    f"<article><h1>Rates hold</h1>{''.join(f'<p>{s.strip()}.</p>' for s in ARTICLE.split('.') if s.strip())}"
+    '</article><footer><a rel="license" href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>'
+    "</footer></body></html>"
+)
+
+
+def test_lean_metadata_leaves_out_only_categories_tags_and_licence():
+    full = trafilatura.bare_extraction(TAGGED, with_metadata=True)
+    assert full.categories and full.tags and full.license  # outside lean_metadata: as trafilatura gives them
+    with fallback.lean_metadata():
+        lean = trafilatura.bare_extraction(TAGGED, with_metadata=True)
+    assert not lean.categories and not lean.tags and not lean.license
+    for key in ("title", "author", "sitename", "date", "text"):
+        assert getattr(lean, key) == getattr(full, key), key
+    assert trafilatura.bare_extraction(TAGGED, with_metadata=True).categories  # the skip ended with the block
+
+
+def test_page_metadata_we_keep_is_unchanged(monkeypatch):
+    raw = RawRecord(
+        id="t", source="news", url="https://example.com/a", content=TAGGED, content_type="html", metadata={}
+    )
+    doc = extract_html(raw)
+    assert (doc.title, doc.date, doc.metadata["author"], doc.metadata["sitename"]) == (
+        "Rates hold",
+        "2024-03-05",
+        "Ann Writer",
+        "Example News",
+    )
+    for name in ("extract_catstags", "extract_license"):
+        monkeypatch.setattr(metadata, name, fallback.ORIGINAL[name])
+    again = extract_html(raw)
+    assert (again.text, again.title, again.date, again.metadata) == (
+        doc.text,
+        doc.title,
+        doc.date,
+        doc.metadata,
+    )
