@@ -81,9 +81,10 @@ class Document:
     mix_weight: float = 1.0
     metadata: dict[str, str] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def fields_dict(self) -> dict[str, Any]:
         """``dataclasses.asdict(self)``: the fields hold str, numbers and two flat dicts of them, so a shallow
-        copy with copied dicts is the same value without asdict's recursive deep copy of every entry."""
+        copy with copied dicts is the same value without asdict's recursive deep copy of every entry. (Not named
+        ``as_dict``: Beam's type inference takes any object with an ``as_dict`` method for a schema Row.)"""
         row = {name: getattr(self, name) for name in _DOCUMENT_FIELDS}
         row["quality_signals"] = dict(self.quality_signals)
         row["metadata"] = dict(self.metadata)
@@ -124,7 +125,7 @@ class Rejected:
             "stage": self.stage,
             "reason": self.reason,
             "duplicate_of": self.duplicate_of,
-            **self.document.as_dict(),
+            **self.document.fields_dict(),
         }
 
 

@@ -51,8 +51,8 @@ def test_documents_round_trip_through_parquet():
     assert [d.id for d in back] == ["x1", "x2"]
 
 
-def test_as_dict_and_to_row_equal_the_dataclasses_deep_copy():
-    """``as_dict``/``to_row`` build the row without ``dataclasses.asdict`` (CPU): same value, still a copy."""
+def test_fields_dict_and_to_row_equal_the_dataclasses_deep_copy():
+    """``fields_dict``/``to_row`` build the row without ``dataclasses.asdict`` (CPU): same value, still a copy."""
     doc = Document(
         id="news/1",
         text="Revenue rose.",
@@ -62,8 +62,8 @@ def test_as_dict_and_to_row_equal_the_dataclasses_deep_copy():
         metadata={"host": "example.com", "author": "A. Writer"},
         n_tokens=3,
     )
-    assert doc.as_dict() == dataclasses.asdict(doc)
-    copy = doc.as_dict()
+    assert doc.fields_dict() == dataclasses.asdict(doc)
+    copy = doc.fields_dict()
     copy["metadata"]["host"] = "changed"
     copy["quality_signals"]["a"] = 0.0
     assert doc.metadata["host"] == "example.com" and doc.quality_signals["a"] == 1.0
@@ -83,3 +83,10 @@ def test_as_dict_and_to_row_equal_the_dataclasses_deep_copy():
         "duplicate_of": "",
         **dataclasses.asdict(doc),
     }
+
+
+def test_beam_infers_documents_as_documents():
+    """Beam reads any object with an ``as_dict`` method as a schema Row: a Document must stay a Document."""
+    from apache_beam.typehints import trivial_inference
+
+    assert trivial_inference.instance_to_type(Document(id="x", text="t", source="news")) is Document
