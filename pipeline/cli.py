@@ -306,8 +306,11 @@ def exit_now(code: int) -> None:
     if any(t is not main_thread and t.is_alive() and not t.daemon for t in threading.enumerate()):
         sys.exit(code)
     atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`) or stream: nothing more can reach it
+            pass
     os._exit(code)
 
 
