@@ -248,12 +248,20 @@ def child(argv: list[str]) -> int:
 
     execution.GroupingBuffer.append = counted_grouping
     execution.ListBuffer.append = counted_list
-    from pipeline.cli import main
+    from pipeline import cli
 
+    try:  # as `python -m pipeline` does (trees before the warm workers have no allow_fork)
+        from pipeline.worker import allow_fork
+
+        allow_fork()
+    except ImportError:
+        pass
     try:
-        code = main(argv)
+        code = cli.main(argv)
     finally:
         Path(os.environ["FINPILE_SCALE_BUFFERS"]).write_text(json.dumps(sizes))
+    if hasattr(cli, "exit_now"):
+        cli.exit_now(int(code or 0))  # ends the process as `python -m pipeline` does
     return int(code or 0)
 
 

@@ -1,7 +1,7 @@
 """``python -m pipeline``: see ``pipeline.cli``."""
 
-import sys
+from pipeline import worker
+from pipeline.cli import exit_now, main
 
-from pipeline.cli import main
-
-sys.exit(main())
+worker.allow_fork()  # a process that runs one command: its local runs may fork warm workers
+exit_now(main())

@@ -291,6 +291,29 @@ def _quiet_known_noise(record: logging.LogRecord) -> bool:
     return not (record.name.startswith("trafilatura") and str(record.msg).startswith("discarding data"))
 
 
+def exit_now(code: int) -> None:
+    """End the process with ``code`` once a command is done, without Python's teardown of its heap.
+
+    The command has closed its files and written its manifest; what is left is freeing every object the driver
+    holds (a run's models, graph and counters: ~0.6 s of one core after a run). The exit handlers still run
+    (logging's flush among them) and the standard streams are flushed; with a non-daemon thread still alive the
+    exit is the usual one, which waits for it.
+    """
+    import atexit
+    import threading
+
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`) or stream: nothing more can reach it
+            pass
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

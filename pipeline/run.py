@@ -7,6 +7,7 @@ sources -> Extract -> CutAtTime (with --as_of) -> IdentifyLanguage -> ScoreQuali
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -63,6 +64,7 @@ from pipeline.stages.quality import ScoreQuality
 from pipeline.stages.read import InputFile, ReadSources, list_input_files
 from pipeline.stages.timecut import CutAtTime
 from pipeline.stages.write import error_to_line, read_json, rejected_to_line, write_json
+from pipeline.worker import WarmWorkers, fork_allowed
 from sources import READERS
 from sources.ranges import DEFAULT_RANGE_BYTES
 
@@ -674,23 +676,37 @@ def _is_local(runner) -> bool:
     return not isinstance(runner, str)
 
 
-def _run_local(p: beam.Pipeline, interval: float):
-    """Run on the local runner with a progress line every ``interval`` seconds (0: none)."""
+def warm_worker_count(options: PipelineOptions) -> int:
+    """How many SDK worker processes to fork warm before a local run (``pipeline.worker.WarmWorkers``): the
+    worker count in multi_processing mode, else 0 (in_memory and multi_threading runs have no worker processes,
+    and a process that may not fork, ``pipeline.worker.allow_fork``, starts them as Beam does)."""
+    direct = options.view_as(DirectOptions)
+    if direct.direct_running_mode != "multi_processing" or not fork_allowed():
+        return 0
+    return int(direct.direct_num_workers or 0)
+
+
+def _run_local(p: beam.Pipeline, interval: float, warm_workers: int = 0):
+    """Run on the local runner with a progress line every ``interval`` seconds (0: none), its ``warm_workers``
+    worker processes forked first (before the progress thread and Beam's gRPC servers start)."""
     folder = tempfile.mkdtemp(prefix="finpile-progress-")
     os.environ[progress.ENV_DIR] = folder
     progress.reset()
     reporter = progress.ProgressReporter(folder, interval) if interval > 0 else None
-    if reporter:
-        reporter.start()
-    try:
-        result = p.run()
-        result.wait_until_finish()
-        return result
-    finally:
+    with contextlib.ExitStack() as stack:
+        if warm_workers > 0:
+            stack.enter_context(WarmWorkers(warm_workers))
         if reporter:
-            reporter.stop()
-        os.environ.pop(progress.ENV_DIR, None)
-        shutil.rmtree(folder, ignore_errors=True)
+            reporter.start()
+        try:
+            result = p.run()
+            result.wait_until_finish()
+            return result
+        finally:
+            if reporter:
+                reporter.stop()
+            os.environ.pop(progress.ENV_DIR, None)
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run_remote(p: beam.Pipeline, interval: float) -> None:
@@ -767,7 +783,7 @@ def _run_locked(options: PipelineOptions, opts: FinPileOptions, plan: RunPlan) -
     p = beam.Pipeline(runner=runner, options=options)
     build_pipeline(p, plan)
     if _is_local(runner):
-        result = _run_local(p, opts.progress_interval)
+        result = _run_local(p, opts.progress_interval, warm_worker_count(options))
     else:
         result = _run_remote(p, opts.progress_interval)
     manifest = build_manifest(plan, runner_name, started)

@@ -1,13 +1,17 @@
 """Which Beam runner a command runs on: shared by ``run``, ``stats`` and ``tokenize``.
 
 ``choose_runner`` picks Beam's FnApiRunner itself for ``--runner=DirectRunner`` (so a run behaves the same with
-and without internet); ``translation_only`` says when a runner only translates the job graph (a Dataflow
+and without internet), as ``LocalRunner``, whose worker processes skip Python's teardown (``pipeline.worker``);
+``translation_only`` says when a runner only translates the job graph (a Dataflow
 template or a dry run) and nothing runs.
 """
 
 from __future__ import annotations
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, TypeOptions
+
+BEAM_WORKER_MODULE = "apache_beam.runners.worker.sdk_worker_main"
+WORKER_MODULE = "pipeline.worker"
 
 
 def fast_construction(options: PipelineOptions, type_check: bool = False) -> PipelineOptions:
@@ -36,12 +40,38 @@ def choose_runner(options: PipelineOptions):
     from apache_beam.runners.portability.fn_api_runner import fn_runner
     from apache_beam.runners.portability.portable_runner import JobServiceHandle
 
+    class LocalRunner(fn_runner.FnApiRunner):
+        """Beam's FnApiRunner; in multi_processing mode its worker processes run ``pipeline.worker``."""
+
+        def run_via_runner_api(self, pipeline_proto, options):
+            use_project_worker(pipeline_proto)
+            return super().run_via_runner_api(pipeline_proto, options)
+
     encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
     provision = fn_runner.ExtendedProvisionInfo(
         beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)
     )
     mode = options.view_as(DirectOptions).direct_running_mode
-    return fn_runner.FnApiRunner(provision_info=provision), f"DirectRunner (FnApiRunner, {mode})"
+    return LocalRunner(provision_info=provision), f"DirectRunner (FnApiRunner, {mode})"
+
+
+def use_project_worker(pipeline_proto) -> int:
+    """Point the pipeline's subprocess environments that run Beam's SDK worker module at ``pipeline.worker`` (same
+    Python, same worker, but the process ends without Python's teardown once its harness is done: ~0.7 s per
+    worker at the end of every multi-process run, which the runner waits for one worker after the other).
+
+    Only the local runner's job graph is changed, just before it runs: what Dataflow or a template gets is
+    untouched. Returns how many environments were changed.
+    """
+    from apache_beam.portability import python_urns
+
+    beam_tail = f" -m {BEAM_WORKER_MODULE}".encode()
+    changed = 0
+    for env in pipeline_proto.components.environments.values():
+        if env.urn == python_urns.SUBPROCESS_SDK and env.payload.endswith(beam_tail):
+            env.payload = env.payload[: -len(beam_tail)] + f" -m {WORKER_MODULE}".encode()
+            changed += 1
+    return changed
 
 
 def translation_only(options: PipelineOptions) -> str:
