@@ -643,7 +643,7 @@ def make_plan(opts: FinPileOptions, argv: list[str] | None = None) -> RunPlan:
     )
 
 
-AUTO_BYTES_PER_WORKER = 16 << 20  # --workers auto: one worker per 16 MB of input at most (start-up ~5 s)
+AUTO_BYTES_PER_WORKER = 16 << 20  # --workers auto: at most one worker per 16 MB of input (fixed cost)
 
 
 def cores() -> int:
