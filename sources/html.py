@@ -53,7 +53,7 @@ from core.textshape import (
 from filters.language import normalize_language_tag
 from sources import trafilatura_lean
 
-trafilatura_lean.install()  # no work whose result is never used: same output, less CPU
+trafilatura_lean.install()  # _extract skips work whose result we never use: same output, less CPU
 
 EXTRACTOR = "trafilatura"
 DEFAULT_EXTRACT_OPTIONS = {
@@ -408,7 +408,7 @@ DATE_SEARCH = {"extensive_search": False, "original_date": True}
 def _extract(html_text: str, url: str, settings: Mapping[str, Any]) -> Any:
     """trafilatura's result object (text and metadata) or None when it finds no main text."""
     try:
-        with trafilatura_lean.lean_metadata():  # title, author, sitename and date are what we keep
+        with trafilatura_lean.lean():  # no readability where it cannot win, no metadata we do not keep
             return trafilatura.bare_extraction(
                 html_text,
                 url=url or None,

@@ -1,27 +1,27 @@
-"""trafilatura without the work whose result is never used: the same output, less CPU.
+"""trafilatura without the work whose result we never use: the same output, less CPU.
 
-Two steps of ``trafilatura.bare_extraction`` are skipped where they cannot change what we use:
+Inside ``lean()`` (``sources.html`` enters it around its own calls; anyone else's trafilatura call in the
+process runs as usual), two steps of ``trafilatura.bare_extraction`` are skipped where they cannot change
+what we use:
 
-1. Readability, when its result cannot be chosen. With its fallback on, trafilatura compares its own extraction with readability's on every page
-(``trafilatura.external.compare_extraction``) and keeps readability's only when ``_prefer_readability`` says
-so: readability's text is empty or as long as its own -> no; its own is over twice as long -> no; otherwise yes
-when its own is empty, readability's is over twice as long, or (readability's over twice
-``min_extracted_size``) its own has no paragraph text or more tables than paragraphs; in recall mode also when
-readability's is 1.5x as long or brings headings its own lacks. Every "yes" needs readability's text to be
-longer than a bound, and that text is made of the page's own text nodes: readability moves and drops nodes,
-it never copies one (it drops ``script``, ``style`` and ``fencedframe`` first, and only adds ``VIDEO`` to an
-``iframe`` of a video). So, with ``U`` = the non-space characters plus the words of the page's text nodes
-outside those three elements, plus 6 per ``iframe``, readability's whitespace-collapsed text is at most ``U``
-characters long; when no "yes" can hold for any length up to ``U``, readability's result cannot be chosen and
-running it (~a quarter of trafilatura's time on a news page, more than 90% of them on the benchmark mix) changes
-nothing. ``compare_extraction`` then runs exactly as before, with readability's result empty, which it already
-handles as "not chosen"; the jusText rescue and everything after it run unchanged.
-
+1. Readability, when its result cannot be chosen. With its fallback on, trafilatura compares its own
+   extraction with readability's on every page (``trafilatura.external.compare_extraction``) and keeps
+   readability's only when ``_prefer_readability`` says so: readability's text is empty or as long as its own
+   -> no; its own is over twice as long -> no; otherwise yes when its own is empty, readability's is over twice
+   as long, or (readability's over twice ``min_extracted_size``) its own has no paragraph text or more tables
+   than paragraphs; in recall mode also when readability's is 1.5x as long or brings headings its own lacks.
+   Every "yes" needs readability's text to be longer than a bound, and that text is made of the page's own
+   text nodes: readability moves and drops nodes, it never copies one (it drops ``script``, ``style`` and
+   ``fencedframe`` first, and only adds ``VIDEO`` to an ``iframe`` of a video). So, with ``U`` = the
+   non-space characters plus the words of the page's text nodes outside those three elements, plus 6 per
+   ``iframe``, readability's whitespace-collapsed text is at most ``U`` characters long; when no "yes" can
+   hold for any length up to ``U``, running readability (~a quarter of trafilatura's time on a news page,
+   skipped on more than 90% of the benchmark mix's pages) changes nothing. ``compare_extraction`` then runs
+   exactly as before with readability's result empty, which it already handles as "not chosen"; the jusText
+   rescue and everything after it run unchanged.
 2. The categories, tags and licence of a page's metadata (``extract_catstags`` twice, ``extract_license``:
    ~5% of trafilatura's time on the benchmark mix's pages): ``sources.html`` keeps only title, author,
    sitename and date, which ``extract_metadata`` finds before and without them (they only read the tree).
-   Skipped only inside ``lean_metadata()``, which ``sources.html`` enters around its own calls; anyone else's
-   trafilatura call in the process gets them as usual.
 
 ``install()`` wraps ``trafilatura.core.compare_extraction``, ``trafilatura.external.try_readability``,
 ``trafilatura.metadata.extract_catstags`` and ``extract_license`` once per process; it leaves trafilatura
@@ -81,14 +81,19 @@ def readability_could_win(raw_tree: Any, body: Any, len_text: int, options: Any)
 
 
 @contextmanager
-def lean_metadata() -> Iterator[None]:
-    """Within: trafilatura's metadata leaves out categories, tags and licence (this thread only)."""
-    before = getattr(_state, "lean_metadata", False)
-    _state.lean_metadata = True
+def lean() -> Iterator[None]:
+    """Within (this thread only): trafilatura skips readability where it cannot be chosen and leaves
+    categories, tags and licence out of its metadata."""
+    before = getattr(_state, "lean", False)
+    _state.lean = True
     try:
         yield
     finally:
-        _state.lean_metadata = before
+        _state.lean = before
+
+
+def _lean() -> bool:
+    return getattr(_state, "lean", False)
 
 
 def install() -> bool:
@@ -116,10 +121,10 @@ def install() -> bool:
     original_catstags, original_license = metadata.extract_catstags, metadata.extract_license
 
     def extract_catstags(metatype, tree):
-        return [] if getattr(_state, "lean_metadata", False) else original_catstags(metatype, tree)
+        return [] if _lean() else original_catstags(metatype, tree)
 
     def extract_license(tree):
-        return None if getattr(_state, "lean_metadata", False) else original_license(tree)
+        return None if _lean() else original_license(tree)
 
     def try_readability(htmlinput):
         if getattr(_state, "skip", False):
@@ -127,7 +132,7 @@ def install() -> bool:
         return original_readability(htmlinput)
 
     def compare_extraction(cleaned_tree, raw_tree, body, text, options):
-        if readability_could_win(raw_tree, body, len(text), options):
+        if not _lean() or readability_could_win(raw_tree, body, len(text), options):
             return original_compare(cleaned_tree, raw_tree, body, text, options)
         _state.skip = True
         try:

@@ -14,7 +14,7 @@ from trafilatura.utils import load_html, trim
 
 import sources.html  # noqa: F401  (installs the wrapper)
 from core.schema import RawRecord
-from sources import trafilatura_lean as fallback
+from sources import trafilatura_lean as lean_module
 from sources.html import extract_html
 from tests.conftest import SHARED_DATA
 
@@ -75,7 +75,7 @@ def _pages(shared: Path | None) -> dict[str, str]:
 
 def _readability_text(html: str) -> str:
     tree = load_html(html)
-    algo = fallback.ORIGINAL["try_readability"](tree)
+    algo = lean_module.ORIGINAL["try_readability"](tree)
     return trim(tostring(algo, method="text", encoding="utf-8").decode("utf-8"))
 
 
@@ -91,12 +91,12 @@ def test_bound_holds_and_skipped_pages_never_prefer_readability(focus):
         if tree is None:
             continue
         algo_text = _readability_text(html)
-        assert len(algo_text) <= fallback.text_bound(tree), name
+        assert len(algo_text) <= lean_module.text_bound(tree), name
         for own in ("", ARTICLE[:300], ARTICLE, algo_text, algo_text[: len(algo_text) // 2 + 1]):
             body = load_html(f"<html><body><p>{own}</p></body></html>").find(".//body")
-            if not fallback.readability_could_win(tree, body, len(own), options):
+            if not lean_module.readability_could_win(tree, body, len(own), options):
                 skipped += 1
-                algo = fallback.ORIGINAL["try_readability"](load_html(html))
+                algo = lean_module.ORIGINAL["try_readability"](load_html(html))
                 assert not external._prefer_readability(
                     body, algo, algo_text, len(own), len(algo_text), options
                 ), (
@@ -108,11 +108,11 @@ def test_bound_holds_and_skipped_pages_never_prefer_readability(focus):
 
 def test_wrapper_is_installed():
     """Importing sources.html put the wrapper in place."""
-    assert fallback.ORIGINAL, "sources.html did not install the wrappers"
-    assert metadata.extract_catstags is not fallback.ORIGINAL["extract_catstags"]
-    assert metadata.extract_license is not fallback.ORIGINAL["extract_license"]
-    assert core.compare_extraction is not fallback.ORIGINAL["compare_extraction"]
-    assert external.try_readability is not fallback.ORIGINAL["try_readability"]
+    assert lean_module.ORIGINAL, "sources.html did not install the wrappers"
+    assert metadata.extract_catstags is not lean_module.ORIGINAL["extract_catstags"]
+    assert metadata.extract_license is not lean_module.ORIGINAL["extract_license"]
+    assert core.compare_extraction is not lean_module.ORIGINAL["compare_extraction"]
+    assert external.try_readability is not lean_module.ORIGINAL["try_readability"]
 
 
 def _extract(html: str, **options) -> str:
@@ -141,8 +141,8 @@ def test_readability_skipped_only_where_it_cannot_win(monkeypatch):
 @pytest.mark.parametrize("name", sorted(SYNTHETIC))
 def test_same_text_as_trafilatura_unwrapped(name, monkeypatch):
     wrapped = _extract(SYNTHETIC[name])
-    monkeypatch.setattr(core, "compare_extraction", fallback.ORIGINAL["compare_extraction"])
-    monkeypatch.setattr(external, "try_readability", fallback.ORIGINAL["try_readability"])
+    monkeypatch.setattr(core, "compare_extraction", lean_module.ORIGINAL["compare_extraction"])
+    monkeypatch.setattr(external, "try_readability", lean_module.ORIGINAL["try_readability"])
     assert _extract(SYNTHETIC[name]) == wrapped
 
 
@@ -161,7 +161,7 @@ TAGGED = (
 def test_lean_metadata_leaves_out_only_categories_tags_and_licence():
     full = trafilatura.bare_extraction(TAGGED, with_metadata=True)
     assert full.categories and full.tags and full.license  # outside lean_metadata: as trafilatura gives them
-    with fallback.lean_metadata():
+    with lean_module.lean():
         lean = trafilatura.bare_extraction(TAGGED, with_metadata=True)
     assert not lean.categories and not lean.tags and not lean.license
     for key in ("title", "author", "sitename", "date", "text"):
@@ -181,7 +181,7 @@ def test_page_metadata_we_keep_is_unchanged(monkeypatch):
         "Example News",
     )
     for name in ("extract_catstags", "extract_license"):
-        monkeypatch.setattr(metadata, name, fallback.ORIGINAL[name])
+        monkeypatch.setattr(metadata, name, lean_module.ORIGINAL[name])
     again = extract_html(raw)
     assert (again.text, again.title, again.date, again.metadata) == (
         doc.text,
