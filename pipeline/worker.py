@@ -53,6 +53,15 @@ def fork_allowed() -> bool:
 
 def main() -> None:
     """``python -m pipeline.worker``: hand the work to a warm worker if one is free, else be the worker."""
+    if (
+        "CONTROL_API_SERVICE_DESCRIPTOR" not in os.environ
+    ):  # what Beam's runner sets for the workers it starts
+        print(
+            "error: pipeline.worker is started by a local multi-process run (python -m pipeline run --workers N), "
+            "not by hand",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     folder = os.environ.get(ENV_POOL)
     if folder:
         code = attach(folder, dict(os.environ))

@@ -117,3 +117,12 @@ def test_without_fork_the_runner_spawns_the_project_worker(tmp_path):
     driver, workers = _workers(tmp_path, "spawn")
     assert workers and all(ppid != driver["driver"] for _, ppid, _ in workers)  # started by Beam's command
     assert all(cmd[1:] == ["-m", "pipeline.worker"] for _, _, cmd in workers)
+
+
+def test_started_by_hand_is_one_line_and_exit_2():
+    env = {k: v for k, v in os.environ.items() if k != "CONTROL_API_SERVICE_DESCRIPTOR"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.worker"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "started by a local multi-process run" in done.stderr
