@@ -360,9 +360,11 @@ def _blocks(elem: etree._Element, mode: str) -> list[str]:
     loose: list[str] = [elem.text or ""]
 
     def flush() -> None:
-        text = normalize_text("".join(loose))
-        if text:
-            blocks.append(text)
+        text = "".join(loose)
+        if text and not text.isspace():  # mostly the whitespace between two block children: nothing to keep
+            text = normalize_text(text)
+            if text:
+                blocks.append(text)
         loose.clear()
 
     for child in elem:
