@@ -189,3 +189,161 @@ def test_page_metadata_we_keep_is_unchanged(monkeypatch):
         doc.date,
         doc.metadata,
     )
+
+
+# -- extract_author without the pruned copy ---------------------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _byline_page(body: str) -> str:
+    return f"<html><head><title>Rates hold</title></head><body>{body}<article><p>{ARTICLE}</p></article></body></html>"
+
+
+AUTHOR_PAGES = {
+    # the first byline in document order sits in a pruned sidebar; the copy finds the second one
+    "found after pruning": (
+        _byline_page(
+            '<div class="sidebar"><span class="author">Sidebar Person</span></div>'
+            '<p class="byline">Jane Doe</p>'
+        ),
+        "Jane Doe",
+    ),
+    "only candidate pruned": (
+        _byline_page('<section class="comments"><a rel="author" href="/u/1">Commenter Name</a></section>'),
+        None,
+    ),
+    "no candidate": (_byline_page("<p>Nothing about who wrote this.</p>"), None),
+    "too short, then a generic one": (
+        _byline_page('<span class="author">JD</span><div id="article-author">John Smith</div>'),
+        "John Smith",
+    ),
+    "candidate inside time is pruned": (
+        _byline_page('<time datetime="2024-01-01"><span class="byline">Time Writer</span></time>'),
+        None,
+    ),
+}
+
+
+def _author(html: str) -> str | None:
+    return metadata.extract_author(load_html(html))
+
+
+@pytest.fixture
+def no_copy(monkeypatch):
+    """extract_author's deepcopy fails the test if it runs."""
+
+    def refuse(tree):
+        raise AssertionError("extract_author copied the tree")
+
+    monkeypatch.setattr(metadata, "deepcopy", refuse)
+
+
+def test_author_wrapper_is_installed():
+    assert metadata.extract_author is not lean_module.ORIGINAL["extract_author"]
+    assert lean_module.author_sources_digests(metadata) == (
+        lean_module.AUTHOR_SOURCE_DIGEST,
+        lean_module.AUTHOR_XPATHS_DIGEST,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(AUTHOR_PAGES))
+def test_author_found_without_the_copy_as_trafilatura_finds_it(name):
+    html, expected = AUTHOR_PAGES[name]
+    assert lean_module.ORIGINAL["extract_author"](load_html(html)) == expected  # the fixtures are right
+    with lean_module.lean():
+        assert lean_module.author_in_tree(load_html(html), metadata)[0]  # told without the copy
+        assert _author(html) == expected
+
+
+@pytest.mark.parametrize("name", sorted(AUTHOR_PAGES))
+def test_author_lookup_in_lean_makes_no_copy(name, no_copy):
+    html, expected = AUTHOR_PAGES[name]
+    with lean_module.lean():
+        assert _author(html) == expected
+
+
+def test_author_outside_lean_is_trafilaturas_own(no_copy):
+    with pytest.raises(AssertionError, match="copied"):
+        _author(AUTHOR_PAGES["no candidate"][0])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # pruning inside the byline changes its text in the copy ("By Jane Doe" without the date)
+        '<div class="byline">By <time>March 5</time> Jane Doe</div>',
+        # a child element <rel>: the rel='me' test reads its text, which pruning inside it could change
+        '<span class="x"><rel>m<time>x</time>e</rel></span><span class="author">Ann Writer</span>',
+    ],
+)
+def test_author_falls_back_to_the_copy_when_pruning_could_change_a_match(body):
+    html = _byline_page(body)
+    assert lean_module.author_in_tree(load_html(html), metadata) == (False, None)
+    with lean_module.lean():
+        assert _author(html) == lean_module.ORIGINAL["extract_author"](load_html(html))
+
+
+def test_author_on_a_subtree_falls_back():
+    """``//`` in the copy of a subtree searches only the subtree; on the original it would search the page."""
+    tree = load_html(AUTHOR_PAGES["found after pruning"][0])
+    assert lean_module.author_in_tree(tree.find("body/article"), metadata) == (False, None)
+
+
+TAGS = ["div", "span", "a", "p", "section", "time", "figure", "h3", "strong", "author", "address", "rel"]
+ATTRS = [
+    "",
+    ' class="author"',
+    ' class="byline"',
+    ' class="comments"',
+    ' class="sidebar"',
+    ' class="title"',
+    ' class="quote-box"',
+    ' class="post-author-name"',
+    ' id="author"',
+    ' id="comments-1"',
+    ' rel="author"',
+    ' itemprop="author"',
+    ' data-component="FigureX"',
+    ' class="writer"',
+]
+WORDS = ["", "Jane Doe", "By", "JD", " ", "Sidebar Guy", "me", "m", "e", "x" * 130, "Ann  Writer\n"]
+
+
+def _fragment(depth: int) -> st.SearchStrategy[str]:
+    leaf = st.sampled_from(WORDS)
+    if depth == 0:
+        return leaf
+    element = st.builds(
+        lambda tag, attrs, text, children, tail: f"<{tag}{attrs}>{text}{''.join(children)}</{tag}>{tail}",
+        st.sampled_from(TAGS),
+        st.sampled_from(ATTRS),
+        leaf,
+        st.lists(_fragment(depth - 1), max_size=3),
+        leaf,
+    )
+    return st.one_of(leaf, element)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_fragment(3), min_size=1, max_size=4))
+def test_author_equals_trafilaturas_on_random_pages(fragments):
+    html = _byline_page("".join(fragments))
+    expected = lean_module.ORIGINAL["extract_author"](load_html(html))
+    with lean_module.lean():
+        assert _author(html) == expected
+
+
+def test_author_equals_trafilaturas_on_the_real_pages(shared_data):
+    pages = sorted((shared_data / "web" / "html").glob("*.html"))
+    assert pages
+    known = 0
+    for path in pages:
+        html = path.read_bytes().decode("utf-8", "replace")
+        expected = lean_module.ORIGINAL["extract_author"](load_html(html))
+        known += lean_module.author_in_tree(load_html(html), metadata)[0]
+        with lean_module.lean():
+            assert _author(html) == expected, path.name
+    assert known > len(pages) // 2  # the copy-free path is the common one
