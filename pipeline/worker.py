@@ -176,9 +176,10 @@ class WarmWorkers:
     def __exit__(self, *exc) -> None:
         os.environ.pop(ENV_POOL, None)
         for fd in self._pipes:
-            os.close(fd)  # an unclaimed worker sees the end of its pipe and leaves
+            os.close(fd)  # an unclaimed worker sees the end of its pipe and leaves (once warmed up)
         self._pipes = []
-        deadline = time.monotonic() + 10.0
+        # the job failed (or never started: building the graph raised): no worker's result is wanted
+        deadline = time.monotonic() + (0.0 if exc and exc[0] is not None else 10.0)
         for pid in self._pids:
             while True:
                 done, _ = os.waitpid(pid, os.WNOHANG)

@@ -3,6 +3,7 @@ Python's teardown; ``pipeline.runner.use_project_worker`` points the local runne
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -176,3 +177,20 @@ def test_worker_warm_up_loads_the_runs_readers_the_extractors_and_spacy():
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["[]", "True", "False"]  # only the run's readers
+
+
+def _slow() -> None:
+    import time
+
+    time.sleep(30)
+
+
+def test_a_failure_before_the_job_ends_the_warm_workers_at_once():
+    import time
+
+    started = time.monotonic()
+    with contextlib.suppress(ValueError), worker.WarmWorkers(2, _slow) as pool:
+        pids = list(pool._pids)
+        raise ValueError("building the graph failed")
+    assert time.monotonic() - started < 5  # not the warm-up's 30 s, nor the 10 s grace of a finished job
+    assert not any(_alive(pid) for pid in pids)
