@@ -37,8 +37,14 @@ what we use:
    are walked as the copy's would be: a pruned one is passed over, one with something pruned inside it makes
    it give up (trafilatura's own function then runs), otherwise the first whose text fits is the author.
 
+4. The plain text of the result (``xmltotxt`` of the body: ``result.text`` and ``raw_text``, ~4% of
+   trafilatura's time on the benchmark mix's pages): ``sources.html`` renders ``result.body`` itself and never
+   reads them, and ``xmltotxt`` only reads the body (it works on a copy when it rewrites formatting). In
+   ``lean()`` they are ``""``.
+
 ``install()`` wraps ``trafilatura.core.compare_extraction``, ``trafilatura.external.try_readability``,
-``trafilatura.metadata.extract_catstags``, ``extract_license`` and ``extract_author`` once per process; it
+``trafilatura.metadata.extract_catstags``, ``extract_license``, ``extract_author`` and
+``trafilatura.core.xmltotxt`` once per process; it
 leaves trafilatura alone (returns False) when these internals are not what this module was written against
 (for ``extract_author``: the source of it and of the functions it calls, and its XPaths, by digest; a
 different trafilatura keeps its own ``extract_author``). The skips are per call and per thread (Beam may run
@@ -260,7 +266,8 @@ def author_in_tree(tree: Any, metadata: Any) -> tuple[bool, str | None]:
 @contextmanager
 def lean() -> Iterator[None]:
     """Within (this thread only): trafilatura skips readability where it cannot be chosen, leaves
-    categories, tags and licence out of its metadata and finds the author without copying the page."""
+    categories, tags and licence out of its metadata, finds the author without copying the page and leaves
+    the result's plain text (``text``, ``raw_text``) empty."""
     before = getattr(_state, "lean", False)
     _state.lean = True
     try:
@@ -293,10 +300,11 @@ def install() -> bool:
         or not hasattr(external, "_prefer_readability")
         or not callable(getattr(metadata, "extract_catstags", None))
         or not callable(getattr(metadata, "extract_license", None))
+        or not callable(getattr(core, "xmltotxt", None))
     ):
         return False
     original_catstags, original_license = metadata.extract_catstags, metadata.extract_license
-    original_author = metadata.extract_author
+    original_author, original_xmltotxt = metadata.extract_author, core.xmltotxt
     try:
         author_as_proved = author_sources_digests(metadata) == (AUTHOR_SOURCE_DIGEST, AUTHOR_XPATHS_DIGEST)
     except (AttributeError, ImportError, OSError, TypeError):  # a trafilatura without these internals
@@ -314,6 +322,9 @@ def install() -> bool:
 
     def extract_license(tree):
         return None if _lean() else original_license(tree)
+
+    def xmltotxt(xmloutput, include_formatting):
+        return "" if _lean() else original_xmltotxt(xmloutput, include_formatting)
 
     def try_readability(htmlinput):
         if getattr(_state, "skip", False):
@@ -334,11 +345,13 @@ def install() -> bool:
         try_readability=original_readability,
         extract_catstags=original_catstags,
         extract_license=original_license,
+        xmltotxt=original_xmltotxt,
     )
     external.try_readability = try_readability
     core.compare_extraction = compare_extraction
     metadata.extract_catstags = extract_catstags
     metadata.extract_license = extract_license
+    core.xmltotxt = xmltotxt
     if author_as_proved:
         ORIGINAL["extract_author"] = original_author
         metadata.extract_author = extract_author

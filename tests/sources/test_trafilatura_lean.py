@@ -114,6 +114,7 @@ def test_wrapper_is_installed():
     assert metadata.extract_license is not lean_module.ORIGINAL["extract_license"]
     assert core.compare_extraction is not lean_module.ORIGINAL["compare_extraction"]
     assert external.try_readability is not lean_module.ORIGINAL["try_readability"]
+    assert core.xmltotxt is not lean_module.ORIGINAL["xmltotxt"]
 
 
 def _extract(html: str, **options) -> str:
@@ -159,15 +160,32 @@ TAGGED = (
 )
 
 
-def test_lean_metadata_leaves_out_only_categories_tags_and_licence():
+def test_lean_leaves_out_only_categories_tags_licence_and_plain_text():
     full = trafilatura.bare_extraction(TAGGED, with_metadata=True)
-    assert full.categories and full.tags and full.license  # outside lean_metadata: as trafilatura gives them
+    assert full.categories and full.tags and full.license  # outside lean(): as trafilatura gives them
+    assert "Paragraph 11 of the quarterly report" in full.text and full.raw_text == full.text
     with lean_module.lean():
         lean = trafilatura.bare_extraction(TAGGED, with_metadata=True)
     assert not lean.categories and not lean.tags and not lean.license
-    for key in ("title", "author", "sitename", "date", "text"):
+    assert lean.text == "" and lean.raw_text == ""
+    for key in ("title", "author", "sitename", "date"):
         assert getattr(lean, key) == getattr(full, key), key
-    assert trafilatura.bare_extraction(TAGGED, with_metadata=True).categories  # the skip ended with the block
+    assert tostring(lean.body) == tostring(full.body)  # what sources.html renders
+    assert lean_module.ORIGINAL["xmltotxt"](lean.body, False) == full.text  # xmltotxt left the body alone
+    again = trafilatura.bare_extraction(TAGGED, with_metadata=True)
+    assert again.categories and again.text == full.text  # the skips ended with the block
+
+
+@pytest.mark.parametrize("formatting", [False, True])
+def test_xmltotxt_leaves_the_body_as_it_was(formatting):
+    """Skipping it cannot change the body: trafilatura's xmltotxt only reads it (a copy when formatting)."""
+    html = _byline_page(
+        "<p>Code: <code>a = 1<br>b = 2</code> and <a href='/x'>a link</a> and <b>bold</b>.</p>"
+    )
+    body = trafilatura.bare_extraction(html, include_formatting=formatting, include_links=True).body
+    before = tostring(body)
+    assert lean_module.ORIGINAL["xmltotxt"](body, formatting)
+    assert tostring(body) == before
 
 
 def test_page_metadata_we_keep_is_unchanged(monkeypatch):
