@@ -653,8 +653,14 @@ _SYMBOL_CHAR = re.compile(r"[^\w\s]|_")  # not alphanumeric (str.isalnum) and no
 _EMOJI_CHAR = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d]")
 # Lines that are site or document furniture rather than content (see ``boilerplate_ratio`` in the docstring),
 # matched on the lower-cased text: a phrase anywhere in the line, or a phrase or page furniture at its start.
-_BOILERPLATE_ANYWHERE = re.compile(
-    r"javascript|terms of (?:use|service)|privacy policy|cookie|all rights reserved|copyright ©"
+_BOILERPLATE_PHRASES = (
+    "javascript",
+    "terms of use",
+    "terms of service",
+    "privacy policy",
+    "cookie",
+    "all rights reserved",
+    "copyright ©",
 )
 _BOILERPLATE_START = re.compile(
     r"^[^\S\n]*(?:©|click here|read more|sign up|log ?in\b|subscribe|share this|follow us|advertisement|skip to"
@@ -667,7 +673,14 @@ def _count_boilerplate_lines(text: str) -> int:
     """Number of "\n"-separated lines of ``text`` that are furniture (each line counted once)."""
     lower = text.lower()
     starts = {m.start() for m in _BOILERPLATE_START.finditer(lower)}
-    starts.update(lower.rfind("\n", 0, m.start()) + 1 for m in _BOILERPLATE_ANYWHERE.finditer(lower))
+    # The line of every occurrence of a phrase, found with ``str.find`` (a regex alternation of the phrases is
+    # tried at every position: ~2x slower). No phrase holds a line break, so an occurrence that overlaps
+    # another lies on the same line.
+    for phrase in _BOILERPLATE_PHRASES:
+        at = lower.find(phrase)
+        while at != -1:
+            starts.add(lower.rfind("\n", 0, at) + 1)
+            at = lower.find(phrase, at + 1)
     return len(starts)
 
 
@@ -805,14 +818,18 @@ def _dup_ngram_chars(joined: str, offsets: list[int], n: int, hashes: _Substring
         return 0
     if hashes is not None:
         h = hashes(hashes.offsets[:m], hashes.offsets[n:])
-        ordered = np.sort(h)  # a sort of the values: ~2x faster than an argsort
+        order = np.argsort(h)
+        ordered = h[order]
         same = ordered[1:] == ordered[:-1]
         if not same.any():
             return 0  # no hash twice: no n-gram twice
-        repeated_values = ordered[1:][same]  # sorted
-        at = np.searchsorted(repeated_values, h)
-        np.minimum(at, len(repeated_values) - 1, out=at)
-        candidates = np.flatnonzero(repeated_values[at] == h)  # positions of a hash seen more than once
+        # a value seen more than once equals a neighbour in sorted order
+        repeated_sorted = np.zeros(m, dtype=bool)
+        repeated_sorted[1:] = same
+        repeated_sorted[:-1] |= same
+        repeated_hash = np.empty(m, dtype=bool)
+        repeated_hash[order] = repeated_sorted
+        candidates = np.flatnonzero(repeated_hash)  # positions of a hash seen more than once
         keys = h[candidates].tolist()
         gram_starts = hashes.offsets[candidates].tolist()
         gram_ends = hashes.offsets[candidates + n].tolist()

@@ -238,3 +238,49 @@ def test_chunk_stats_across_a_new_generation_equal_a_fresh_memo(monkeypatch):
 def test_module_reference_names_exist():
     # the reference above mirrors these module-level definitions
     assert quality_module._C4_END_PUNCTUATION == (".", "?", "!", '"', "'")
+
+
+_BOILERPLATE_ANYWHERE = re.compile(
+    r"javascript|terms of (?:use|service)|privacy policy|cookie|all rights reserved|copyright ©"
+)
+
+
+def _reference_count_boilerplate_lines(text):
+    lower = text.lower()
+    starts = {m.start() for m in quality_module._BOILERPLATE_START.finditer(lower)}
+    starts.update(lower.rfind("\n", 0, m.start()) + 1 for m in _BOILERPLATE_ANYWHERE.finditer(lower))
+    return len(starts)
+
+
+_BOILERPLATE_PIECES = st.sampled_from(
+    [
+        "\n",
+        "\n",
+        " ",
+        "word",
+        "JavaScript",
+        "cookiecookie",
+        "cookie",
+        "terms of use",
+        "Terms of Service",
+        "terms of ",
+        "privacy policy",
+        "all rights reserved",
+        "Copyright ©",
+        "copyright",
+        "©",
+        "javascriptcookie",
+        "12",
+        "page 3",
+        "Read more",
+        "cook",
+        "ie",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_BOILERPLATE_PIECES, max_size=40))
+def test_boilerplate_lines_equal_the_regex_reference(pieces):
+    text = "".join(pieces)
+    assert quality_module._count_boilerplate_lines(text) == _reference_count_boilerplate_lines(text)
