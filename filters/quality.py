@@ -598,12 +598,20 @@ def _pack_chunk_stats(chunk: str, tokens: tuple[str, ...]) -> int:
         n = len(tokens)
         return n | (n << _FIELD_BITS) | (n << (2 * _FIELD_BITS)) | (len(chunk) << (3 * _FIELD_BITS))
     content = [t for t in tokens if not PUNCTUATION_SET.issuperset(t)]
+    if chunk.isascii():  # the letters and digits of ASCII are [A-Za-z] and [0-9]: searched in C
+        has_letter = _ASCII_LETTER.search(chunk) is not None
+        n_alpha = sum(1 for t in tokens if _ASCII_LETTER.search(t)) if has_letter else 0
+        has_digit = _ASCII_DIGIT.search(chunk) is not None
+    else:
+        has_letter = any(c.isalpha() for c in chunk)
+        n_alpha = sum(1 for t in tokens if t.isalpha() or any(c.isalpha() for c in t))
+        has_digit = any(c.isdigit() for c in chunk)
     values = (
         len(tokens),
-        sum(1 for t in tokens if t.isalpha() or any(c.isalpha() for c in t)),
+        n_alpha,
         len(content),
         sum(map(len, content)),
-        int(any(c.isdigit() for c in chunk) and not any(c.isalpha() for c in chunk)),
+        int(has_digit and not has_letter),
         int(_URL_TOKEN.match(chunk) is not None),
         int(_CASHTAG_TOKEN.match(chunk) is not None),
         len(_SYMBOL_CHAR.findall(chunk)),
@@ -615,8 +623,16 @@ def _pack_chunk_stats(chunk: str, tokens: tuple[str, ...]) -> int:
     return packed
 
 
+_ASCII_LETTER = re.compile("[A-Za-z]")
+_ASCII_DIGIT = re.compile("[0-9]")
+# the ASCII characters in a Unicode punctuation category
+_ASCII_PUNCT = frozenset(c for c in map(chr, range(128)) if unicodedata.category(c).startswith("P"))
+
+
 def _is_punct(token: str) -> bool:
     """spaCy's ``is_punct``: every character in a Unicode punctuation category."""
+    if token.isascii():
+        return _ASCII_PUNCT.issuperset(token)
     return all(unicodedata.category(c).startswith("P") for c in token)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from datatrove.utils.text import split_into_sentences
 from hypothesis import given, settings
@@ -284,3 +285,48 @@ _BOILERPLATE_PIECES = st.sampled_from(
 def test_boilerplate_lines_equal_the_regex_reference(pieces):
     text = "".join(pieces)
     assert quality_module._count_boilerplate_lines(text) == _reference_count_boilerplate_lines(text)
+
+
+def _reference_pack_chunk_stats(chunk, tokens):
+    fb = quality_module._FIELD_BITS
+    if chunk.isalpha():
+        n = len(tokens)
+        return n | (n << fb) | (n << (2 * fb)) | (len(chunk) << (3 * fb))
+    content = [t for t in tokens if not quality_module.PUNCTUATION_SET.issuperset(t)]
+    values = (
+        len(tokens),
+        sum(1 for t in tokens if t.isalpha() or any(c.isalpha() for c in t)),
+        len(content),
+        sum(map(len, content)),
+        int(any(c.isdigit() for c in chunk) and not any(c.isalpha() for c in chunk)),
+        int(quality_module._URL_TOKEN.match(chunk) is not None),
+        int(quality_module._CASHTAG_TOKEN.match(chunk) is not None),
+        len(quality_module._SYMBOL_CHAR.findall(chunk)),
+        len(quality_module._EMOJI_CHAR.findall(chunk)),
+    )
+    packed = 0
+    for i, v in enumerate(values):
+        packed |= v << (fb * i)
+    return packed
+
+
+# ASCII letters, digits and punctuation, and non-ASCII letters, digits and numbers that are neither
+# ("²", "½", "٣", "Ⅻ"), punctuation, symbols and emoji
+_CHUNK_CHARS = st.sampled_from(
+    list("aZ09$(),.-%_'#/:\\") + ['"', "é", "²", "½", "٣", "Ⅻ", "—", "“", "€", "😀", "ß"]
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_CHUNK_CHARS, min_size=1, max_size=12))
+def test_packed_chunk_counts_equal_the_reference(chars):
+    chunk = "".join(chars)
+    tokens = word_tokenizer().tokens(chunk)
+    assert quality_module._pack_chunk_stats(chunk, tokens) == _reference_pack_chunk_stats(chunk, tokens)
+    for t in tokens:
+        assert quality_module._is_punct(t) == all(unicodedata.category(c).startswith("P") for c in t)
+
+
+def test_is_punct_of_every_ascii_character():
+    for c in map(chr, range(128)):
+        assert quality_module._is_punct(c) == unicodedata.category(c).startswith("P")
