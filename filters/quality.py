@@ -650,7 +650,6 @@ def word_tokenizer() -> ChunkTokenizer:
 # Signals: one pass per document, same definitions as datatrove's blocks.
 
 _STOP_WORDS = frozenset(["the", "be", "to", "of", "and", "that", "have", "with"])  # Gopher, case-sensitive
-_PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
 _CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 _C4_END_PUNCTUATION = (".", "?", "!", '"', "'")
 _C4_POLICY_SUBSTRINGS = (
@@ -708,6 +707,15 @@ def _find_duplicates(items: list[str]) -> tuple[int, int]:
     """
     distinct = dict.fromkeys(items)
     return len(items) - len(distinct), sum(map(len, items)) - sum(map(len, distinct))
+
+
+def _split_paragraphs(text: str) -> list[str]:
+    """``re.split("\\n{2,}", text)`` for a text without a newline at either end (``str.split``: several times faster).
+
+    ``text.split("\\n\\n")`` leaves, of a run of more than two newlines, an empty string for each further pair
+    and one newline at the start of the next piece (the leftmost pair is split first).
+    """
+    return [piece[1:] if piece[0] == "\n" else piece for piece in text.split("\n\n") if piece] or [""]
 
 
 def _split_line_runs(text: str) -> list[str]:
@@ -1073,7 +1081,7 @@ def compute_signals(text: str, policy: SourcePolicy) -> tuple[dict[str, float], 
 
     # Gopher repetition.
     n = max(len(text), 1)
-    paragraphs = _PARAGRAPH_SPLIT.split(stripped)
+    paragraphs = _split_paragraphs(stripped)
     dup, dup_chars = _find_duplicates(paragraphs)
     s["dup_para_frac"] = dup / len(paragraphs)
     s["dup_para_char_frac"] = dup_chars / n

@@ -128,6 +128,13 @@ def test_split_line_runs_is_the_regex_split(pieces):
     assert _split_line_runs(text) == re.split("\n+", text)
 
 
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_LINE_PIECES, max_size=30))
+def test_split_paragraphs_is_the_regex_split_of_a_stripped_text(pieces):
+    text = "".join(pieces).strip()  # compute_signals splits the stripped text
+    assert quality_module._split_paragraphs(text) == re.split(r"\n{2,}", text)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(["", "a", "ab", "b", " ", "abc", "é", "\t"]), max_size=40))
 def test_find_duplicates_equals_the_loop(items):
