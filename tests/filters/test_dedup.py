@@ -240,8 +240,9 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 # NFKC forms and not: compatibility characters (ligature, full width, no-break space, superscript), composed and
-# decomposed accents, Hangul jamo, CJK, ASCII
-_NFKC_ALPHABET = "aZ 1.\n\xa0ﬁ１²éÅe\u0301A\u030a\u1100\u1161東京ß…Ω\u2126"
+# decomposed accents, combining marks to reorder or to start a line with, Hangul jamo and syllables, CJK, ASCII,
+# line feeds (the fast path normalises line by line)
+_NFKC_ALPHABET = "aZ 1.\n\n\xa0ﬁ１²éÅe\u0301\u0301\u0323A\u030a\u1100\u1161\uac00\u11a8東京ß…Ω\u2126"
 
 
 @settings(max_examples=500, deadline=None)
