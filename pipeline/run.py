@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import shutil
@@ -686,16 +687,32 @@ def warm_worker_count(options: PipelineOptions) -> int:
     return int(direct.direct_num_workers or 0)
 
 
-def _run_local(p: beam.Pipeline, interval: float, warm_workers: int = 0):
+def worker_warm_up(kinds: list[str]) -> None:
+    """What a worker's first bundle loads, done by each warm worker while the driver still builds the job graph
+    (``pipeline.worker.WarmWorkers``): the readers of the run's input kinds, the extractors and the quality
+    stage's spaCy tokenizer (its import alone ~1 s of one core). Imports and loads only: outputs do not depend
+    on it."""
+    from filters.quality import word_tokenizer
+    from pipeline.stages.extract import preload_extractors
+    from sources import get_reader
+
+    for kind in kinds:
+        get_reader(kind)
+    preload_extractors()
+    word_tokenizer().tokens("warm-up")  # what ScoreQuality's setup does
+
+
+def _run_local(p: beam.Pipeline, interval: float, warm_workers: int = 0, warm_up=None):
     """Run on the local runner with a progress line every ``interval`` seconds (0: none), its ``warm_workers``
-    worker processes forked first (before the progress thread and Beam's gRPC servers start)."""
+    worker processes forked first (before the progress thread and Beam's gRPC servers start) unless the caller
+    forked them already (``_run_locked`` does, before building the graph)."""
     folder = tempfile.mkdtemp(prefix="finpile-progress-")
     os.environ[progress.ENV_DIR] = folder
     progress.reset()
     reporter = progress.ProgressReporter(folder, interval) if interval > 0 else None
     with contextlib.ExitStack() as stack:
         if warm_workers > 0:
-            stack.enter_context(WarmWorkers(warm_workers))
+            stack.enter_context(WarmWorkers(warm_workers, warm_up))
         if reporter:
             reporter.start()
         try:
@@ -780,12 +797,16 @@ def _run_locked(options: PipelineOptions, opts: FinPileOptions, plan: RunPlan) -
     _fit_to_runner(plan, options, runner)
     started = time.time()
     _LOG.info("run %s: %d input files -> %s", plan.config.run_name, len(plan.files), plan.run_dir)
-    p = beam.Pipeline(runner=runner, options=options)
-    build_pipeline(p, plan)
-    if _is_local(runner):
-        result = _run_local(p, opts.progress_interval, warm_worker_count(options))
-    else:
-        result = _run_remote(p, opts.progress_interval)
+    local = _is_local(runner)
+    with contextlib.ExitStack() as stack:
+        warm = warm_worker_count(options) if local else 0
+        if warm:
+            # forked before the graph is built, so each warm worker loads what its first bundle needs meanwhile
+            kinds = sorted({f.kind for f in plan.files})
+            stack.enter_context(WarmWorkers(warm, functools.partial(worker_warm_up, kinds)))
+        p = beam.Pipeline(runner=runner, options=options)
+        build_pipeline(p, plan)
+        result = _run_local(p, opts.progress_interval) if local else _run_remote(p, opts.progress_interval)
     manifest = build_manifest(plan, runner_name, started)
     manifest["workers"] = (
         int(options.view_as(DirectOptions).direct_num_workers or 1) if _is_local(runner) else None

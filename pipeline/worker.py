@@ -5,9 +5,10 @@ ended without Python's teardown.
 ``python -m apache_beam.runners.worker.sdk_worker_main``. Two fixed costs of a multi-process run go:
 
 - **Start-up.** A fresh worker imports Beam and this project's stages (~1.5 s of one core each) while the run
-  waits for it. ``WarmWorkers`` forks the N workers from the driver just before the job starts, when the driver
-  has imported all of that anyway (only in the command-line program: ``allow_fork``): each child waits on its
-  own Unix socket. The command Beam's runner spawns
+  waits for it. ``WarmWorkers`` forks the N workers from the driver before the job graph is built, when the
+  driver has imported all of that anyway (only in the command-line program: ``allow_fork``); each child first
+  loads what its first bundle would (the run's readers, the extractors, spaCy: ``pipeline.run.worker_warm_up``)
+  while the driver builds the graph, then waits on its own Unix socket. The command Beam's runner spawns
   claims one (an exclusive claim file), hands it its environment (the control address, worker id and pipeline
   options Beam sets) and waits for its exit code. Without a pool (a test that builds the runner alone, or every
   warm worker taken) the command runs the worker itself, as Beam's would.
@@ -30,6 +31,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 ENV_POOL = "FINPILE_WARM_WORKERS"  # folder of the warm workers' sockets (set by WarmWorkers in the driver)
 _SOCKET = "warm-{}.sock"
@@ -133,8 +135,9 @@ class WarmWorkers:
     collections do not copy the pages they share with it.
     """
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, warm_up: Callable[[], None] | None = None):
         self.n = n
+        self.warm_up = warm_up
         self.folder = ""
         self._pipes: list[int] = []
         self._pids: list[int] = []
@@ -158,7 +161,7 @@ class WarmWorkers:
                         os.close(write_end)
                         for fd in self._pipes:
                             os.close(fd)
-                        _serve(listener, read_end)
+                        _serve(listener, read_end, self.warm_up)
                     finally:
                         _leave(1)
                 os.close(read_end)
@@ -173,9 +176,10 @@ class WarmWorkers:
     def __exit__(self, *exc) -> None:
         os.environ.pop(ENV_POOL, None)
         for fd in self._pipes:
-            os.close(fd)  # an unclaimed worker sees the end of its pipe and leaves
+            os.close(fd)  # an unclaimed worker sees the end of its pipe and leaves (once warmed up)
         self._pipes = []
-        deadline = time.monotonic() + 10.0
+        # the job failed (or never started: building the graph raised): no worker's result is wanted
+        deadline = time.monotonic() + (0.0 if exc and exc[0] is not None else 10.0)
         for pid in self._pids:
             while True:
                 done, _ = os.waitpid(pid, os.WNOHANG)
@@ -192,13 +196,19 @@ class WarmWorkers:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _serve(listener: socket.socket, parent: int) -> None:
-    """A warm worker: wait until claimed (or until the driver closes ``parent``: then leave), take the claimer's
-    environment, run Beam's worker, send back the exit code. Never returns."""
+def _serve(listener: socket.socket, parent: int, warm_up: Callable[[], None] | None = None) -> None:
+    """A warm worker: run ``warm_up`` (a failure there is left to the job, which loads the same things again),
+    wait until claimed (or until the driver closes ``parent``: then leave), take the claimer's environment, run
+    Beam's worker, send back the exit code. Never returns."""
     import select
 
     code = 1
     conn = None
+    if warm_up is not None:
+        try:
+            warm_up()
+        except Exception:  # noqa: BLE001 - the bundle that needs it raises the same error where it is reported
+            pass
     try:
         ready, _, _ = select.select([listener, parent], [], [])
         if listener not in ready:

@@ -51,6 +51,12 @@ _EXTRACTORS: dict[str, str] = {
 }
 
 
+def preload_extractors() -> None:
+    """Import every extractor's module now (a warm worker's warm-up) rather than on the first record of its type."""
+    for content_type in _EXTRACTORS:
+        _extractor(content_type)
+
+
 def _extractor(content_type: str) -> Callable[[RawRecord, Mapping[str, Any] | None], Document] | None:
     target = _EXTRACTORS.get(content_type)
     if target is None:

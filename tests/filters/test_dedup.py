@@ -51,6 +51,31 @@ def test_exact_key():
     assert len(exact_key("x")) == 40 and int(exact_key("x"), 16) >= 0
 
 
+@pytest.mark.parametrize("num_perm", [16, 64, 128, 250])
+def test_lsh_params_choose_datasketchs_bands_and_rows_without_scipy(num_perm):
+    """Gauss-Legendre quadrature picks the same (bands, rows) as datasketch's scipy ``quad`` over a grid of
+    thresholds; a quadrature that is not exact for the polynomial (too few nodes) picks other pairs."""
+    from datasketch.lsh import _optimal_param
+
+    thresholds = [i / 20 for i in range(1, 20)] + [0.33, 0.66, 0.72, 0.85, 0.97]
+    for threshold in thresholds:
+        assert dedup._lsh_params.__wrapped__(threshold, num_perm) == _optimal_param(
+            threshold, num_perm, 0.5, 0.5
+        )
+
+
+def test_building_a_minhash_config_does_not_import_scipy():
+    """scipy's import (~0.5 s) was paid by every process that built a config, for datasketch's LSH parameters."""
+    import subprocess
+
+    code = (
+        "import sys; from filters.dedup import MinHashConfig; MinHashConfig(threshold=0.77, num_perm=96); "
+        "print('scipy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_config_derives_bands_rows_and_identity():
     cfg = MinHashConfig()
     assert (cfg.ngram, cfg.num_perm, cfg.threshold, cfg.seed, cfg.unit) == (5, 128, 0.8, 1, "word")

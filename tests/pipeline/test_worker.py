@@ -3,6 +3,7 @@ Python's teardown; ``pipeline.runner.use_project_worker`` points the local runne
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -126,3 +127,70 @@ def test_started_by_hand_is_one_line_and_exit_2():
     )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "started by a local multi-process run" in done.stderr
+
+
+def _write_pid(folder: str) -> None:
+    Path(folder, f"{os.getpid()}.warm").write_text("")
+
+
+def _fail() -> None:
+    raise RuntimeError("warm-up failed")
+
+
+def test_warm_workers_run_their_warm_up_before_they_are_claimed(tmp_path):
+    import functools
+    import time
+
+    pool = worker.WarmWorkers(2, functools.partial(_write_pid, str(tmp_path)))
+    with pool:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("*.warm"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        warmed = {int(p.stem) for p in tmp_path.glob("*.warm")}
+        assert warmed == set(pool._pids)  # each child warmed up by itself, none claimed yet
+
+
+def test_a_failing_warm_up_leaves_the_worker_claimable(tmp_path):
+    # the job loads the same things again and reports a failure where it happens
+    with worker.WarmWorkers(1, _fail) as pool:
+        assert worker.attach(pool.folder, {"PATH": os.environ.get("PATH", "")}) == 1  # Beam's worker ran
+
+
+def test_worker_warm_up_loads_the_runs_readers_the_extractors_and_spacy():
+    code = textwrap.dedent(
+        """
+        import sys
+        from pipeline.run import worker_warm_up
+        from filters.quality import word_tokenizer
+        worker_warm_up(["warc", "edgar"])
+        wanted = ["spacy", "trafilatura", "sources.web", "sources.edgar", "sources.html", "sources.general"]
+        print([m for m in wanted if m not in sys.modules], len(word_tokenizer()) > 0, "sources.social" in sys.modules)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["[]", "True", "False"]  # only the run's readers
+
+
+def _slow() -> None:
+    import time
+
+    time.sleep(30)
+
+
+def test_a_failure_before_the_job_ends_the_warm_workers_at_once():
+    import time
+
+    started = time.monotonic()
+    with contextlib.suppress(ValueError), worker.WarmWorkers(2, _slow) as pool:
+        pids = list(pool._pids)
+        raise ValueError("building the graph failed")
+    assert time.monotonic() - started < 5  # not the warm-up's 30 s, nor the 10 s grace of a finished job
+    assert not any(_alive(pid) for pid in pids)
