@@ -49,7 +49,22 @@ _BLANK_RUN_RE = re.compile(r"\n{3,}")
 
 def normalize_line(line: str) -> str:
     """One line with runs of spaces/tabs as one space and no spaces at its ends."""
+    if line.isprintable() and "  " not in line:
+        return line.strip()  # its only inline space is single " "s, which the substitution keeps
     return _INLINE_SPACE_RE.sub(" ", line).strip()
+
+
+def _is_plain(text: str, collapse_spaces: bool) -> bool:
+    """True when none of ``normalize_text``'s substitutions can change ``text``: no character but letters,
+    digits, punctuation, symbols, " " and line feeds, and (when collapsing spaces) no two spaces in a row.
+
+    ``str.isprintable`` is False for every character those substitutions touch (controls, tab, carriage
+    return, the line/paragraph separators, the zero-width characters, every inline space but " ") and for the
+    line feed; tests/core/test_textshape_fastpath.py checks it over every code point.
+    """
+    if collapse_spaces and "  " in text:
+        return False
+    return text.isprintable() or ("\n" in text and text.replace("\n", "").isprintable())
 
 
 def normalize_text(text: str, collapse_spaces: bool = True) -> str:
@@ -58,20 +73,31 @@ def normalize_text(text: str, collapse_spaces: bool = True) -> str:
     ``collapse_spaces`` also turns runs of spaces inside a line into one space (off for texts whose inner
     spacing is content, e.g. code).
     """
-    ascii_only = text.isascii()  # then the only line separator to look for is "\r", and no zero-width space
-    if not ascii_only or "\r" in text:
-        text = _LINE_SEPARATORS_RE.sub("\n", text)
-    text = text.replace("\t", " ")
-    if not ascii_only:
-        text = _ZERO_WIDTH_RE.sub("", text)
-    text = _CONTROL_RE.sub("", text)
+    if not text or text.isspace():
+        return ""  # (most calls, from the gaps between an HTML page's blocks) every line strips to nothing
+    if not _is_plain(text, collapse_spaces):
+        # ASCII: then the only line separator to look for is "\r", and no zero-width space
+        ascii_only = text.isascii()
+        if not ascii_only or "\r" in text:
+            text = _LINE_SEPARATORS_RE.sub("\n", text)
+        text = text.replace("\t", " ")
+        if not ascii_only:
+            text = _ZERO_WIDTH_RE.sub("", text)
+        text = _CONTROL_RE.sub("", text)
+        if collapse_spaces:
+            # normalize_line on every line: runs of inline space never span a line feed, so one pass
+            text = _INLINE_SPACE_TO_FIX_RE.sub(" ", text)
     if collapse_spaces:
-        # normalize_line on every line: runs of inline space never span a line feed, so one pass over the text
-        lines = list(map(str.strip, _INLINE_SPACE_TO_FIX_RE.sub(" ", text).split("\n")))
+        if "\n" not in text:
+            return text.strip()  # one line: no blank line to collapse, no line feed to strip
+        lines = list(map(str.strip, text.split("\n")))
     else:
         lines = [line.rstrip() for line in text.split("\n")]
         lines = [line if line.strip() else "" for line in lines]
-    return _BLANK_RUN_RE.sub("\n\n", "\n".join(lines)).strip("\n")
+    text = "\n".join(lines)
+    if "\n\n\n" in text:  # what _BLANK_RUN_RE matches; the test is much cheaper than the search
+        text = _BLANK_RUN_RE.sub("\n\n", text)
+    return text.strip("\n")
 
 
 def join_blocks(blocks: Iterable[str]) -> str:

@@ -360,9 +360,11 @@ def _blocks(elem: etree._Element, mode: str) -> list[str]:
     loose: list[str] = [elem.text or ""]
 
     def flush() -> None:
-        text = normalize_text("".join(loose))
-        if text:
-            blocks.append(text)
+        text = "".join(loose)
+        if text and not text.isspace():  # mostly the whitespace between two block children: nothing to keep
+            text = normalize_text(text)
+            if text:
+                blocks.append(text)
         loose.clear()
 
     for child in elem:
@@ -406,9 +408,10 @@ DATE_SEARCH = {"extensive_search": False, "original_date": True}
 
 
 def _extract(html_text: str, url: str, settings: Mapping[str, Any]) -> Any:
-    """trafilatura's result object (text and metadata) or None when it finds no main text."""
+    """trafilatura's result object (``body`` and metadata; its plain ``text`` is left empty, see
+    ``trafilatura_lean``) or None when it finds no main text."""
     try:
-        with trafilatura_lean.lean():  # no readability where it cannot win, no metadata we do not keep
+        with trafilatura_lean.lean():  # no readability where it cannot win, nothing we do not keep
             return trafilatura.bare_extraction(
                 html_text,
                 url=url or None,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import trafilatura
+from lxml import etree
 from lxml.etree import tostring
 from trafilatura import core, external, metadata, readability_lxml
 from trafilatura.settings import Extractor
@@ -113,6 +114,7 @@ def test_wrapper_is_installed():
     assert metadata.extract_license is not lean_module.ORIGINAL["extract_license"]
     assert core.compare_extraction is not lean_module.ORIGINAL["compare_extraction"]
     assert external.try_readability is not lean_module.ORIGINAL["try_readability"]
+    assert core.xmltotxt is not lean_module.ORIGINAL["xmltotxt"]
 
 
 def _extract(html: str, **options) -> str:
@@ -158,15 +160,32 @@ TAGGED = (
 )
 
 
-def test_lean_metadata_leaves_out_only_categories_tags_and_licence():
+def test_lean_leaves_out_only_categories_tags_licence_and_plain_text():
     full = trafilatura.bare_extraction(TAGGED, with_metadata=True)
-    assert full.categories and full.tags and full.license  # outside lean_metadata: as trafilatura gives them
+    assert full.categories and full.tags and full.license  # outside lean(): as trafilatura gives them
+    assert "Paragraph 11 of the quarterly report" in full.text and full.raw_text == full.text
     with lean_module.lean():
         lean = trafilatura.bare_extraction(TAGGED, with_metadata=True)
     assert not lean.categories and not lean.tags and not lean.license
-    for key in ("title", "author", "sitename", "date", "text"):
+    assert lean.text == "" and lean.raw_text == ""
+    for key in ("title", "author", "sitename", "date"):
         assert getattr(lean, key) == getattr(full, key), key
-    assert trafilatura.bare_extraction(TAGGED, with_metadata=True).categories  # the skip ended with the block
+    assert tostring(lean.body) == tostring(full.body)  # what sources.html renders
+    assert lean_module.ORIGINAL["xmltotxt"](lean.body, False) == full.text  # xmltotxt left the body alone
+    again = trafilatura.bare_extraction(TAGGED, with_metadata=True)
+    assert again.categories and again.text == full.text  # the skips ended with the block
+
+
+@pytest.mark.parametrize("formatting", [False, True])
+def test_xmltotxt_leaves_the_body_as_it_was(formatting):
+    """Skipping it cannot change the body: trafilatura's xmltotxt only reads it (a copy when formatting)."""
+    html = _byline_page(
+        "<p>Code: <code>a = 1<br>b = 2</code> and <a href='/x'>a link</a> and <b>bold</b>.</p>"
+    )
+    body = trafilatura.bare_extraction(html, include_formatting=formatting, include_links=True).body
+    before = tostring(body)
+    assert lean_module.ORIGINAL["xmltotxt"](body, formatting)
+    assert tostring(body) == before
 
 
 def test_page_metadata_we_keep_is_unchanged(monkeypatch):
@@ -189,3 +208,231 @@ def test_page_metadata_we_keep_is_unchanged(monkeypatch):
         doc.date,
         doc.metadata,
     )
+
+
+# -- extract_author without the pruned copy ---------------------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _byline_page(body: str) -> str:
+    return f"<html><head><title>Rates hold</title></head><body>{body}<article><p>{ARTICLE}</p></article></body></html>"
+
+
+AUTHOR_PAGES = {
+    # the first byline in document order sits in a pruned sidebar; the copy finds the second one
+    "found after pruning": (
+        _byline_page(
+            '<div class="sidebar"><span class="author">Sidebar Person</span></div>'
+            '<p class="byline">Jane Doe</p>'
+        ),
+        "Jane Doe",
+    ),
+    "only candidate pruned": (
+        _byline_page('<section class="comments"><a rel="author" href="/u/1">Commenter Name</a></section>'),
+        None,
+    ),
+    "no candidate": (_byline_page("<p>Nothing about who wrote this.</p>"), None),
+    "too short, then a generic one": (
+        _byline_page('<span class="author">JD</span><div id="article-author">John Smith</div>'),
+        "John Smith",
+    ),
+    "candidate inside time is pruned": (
+        _byline_page('<time datetime="2024-01-01"><span class="byline">Time Writer</span></time>'),
+        None,
+    ),
+}
+
+
+def _author(html: str) -> str | None:
+    return metadata.extract_author(load_html(html))
+
+
+@pytest.fixture
+def no_copy(monkeypatch):
+    """extract_author's deepcopy fails the test if it runs."""
+
+    def refuse(tree):
+        raise AssertionError("extract_author copied the tree")
+
+    monkeypatch.setattr(metadata, "deepcopy", refuse)
+
+
+def test_author_wrapper_is_installed():
+    assert metadata.extract_author is not lean_module.ORIGINAL["extract_author"]
+    assert lean_module.author_sources_digests(metadata) == (
+        lean_module.AUTHOR_SOURCE_DIGEST,
+        lean_module.AUTHOR_XPATHS_DIGEST,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(AUTHOR_PAGES))
+def test_author_found_without_the_copy_as_trafilatura_finds_it(name):
+    html, expected = AUTHOR_PAGES[name]
+    assert lean_module.ORIGINAL["extract_author"](load_html(html)) == expected  # the fixtures are right
+    with lean_module.lean():
+        assert lean_module.author_in_tree(load_html(html), metadata)[0]  # told without the copy
+        assert _author(html) == expected
+
+
+@pytest.mark.parametrize("name", sorted(AUTHOR_PAGES))
+def test_author_lookup_in_lean_makes_no_copy(name, no_copy):
+    html, expected = AUTHOR_PAGES[name]
+    with lean_module.lean():
+        assert _author(html) == expected
+
+
+def test_author_outside_lean_is_trafilaturas_own(no_copy):
+    with pytest.raises(AssertionError, match="copied"):
+        _author(AUTHOR_PAGES["no candidate"][0])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # pruning inside the byline changes its text in the copy ("By Jane Doe" without the date)
+        '<div class="byline">By <time>March 5</time> Jane Doe</div>',
+        # a child element <rel>: the rel='me' test reads its text, which pruning inside it could change
+        '<span class="x"><rel>m<time>x</time>e</rel></span><span class="author">Ann Writer</span>',
+    ],
+)
+def test_author_falls_back_to_the_copy_when_pruning_could_change_a_match(body):
+    html = _byline_page(body)
+    assert lean_module.author_in_tree(load_html(html), metadata) == (False, None)
+    with lean_module.lean():
+        assert _author(html) == lean_module.ORIGINAL["extract_author"](load_html(html))
+
+
+def test_author_on_a_subtree_falls_back():
+    """``//`` in the copy of a subtree searches only the subtree; on the original it would search the page."""
+    tree = load_html(AUTHOR_PAGES["found after pruning"][0])
+    assert lean_module.author_in_tree(tree.find("body/article"), metadata) == (False, None)
+
+
+TAGS = [
+    *("div", "span", "a", "p", "section", "time", "figure", "h3", "h4", "strong", "author", "address", "rel"),
+    *("link", "li", "header"),
+]
+# pieces of attribute values: every literal of the XPaths' tests, parts of them and neighbours
+PIECES = [
+    *(
+        "author",
+        "Author",
+        "-name",
+        "name",
+        "authorName",
+        "AuthorName",
+        "author name",
+        "byline",
+        "Byline",
+        "BBL",
+    ),
+    *(
+        "byl",
+        "username",
+        "comments",
+        "Comments",
+        "comment-",
+        "list",
+        "commentlist",
+        "ProductReviews",
+        "sidebar",
+    ),
+    *(
+        "quote",
+        "print",
+        "article-",
+        "share",
+        "support",
+        "category",
+        "meta-date",
+        "meta-reviewer",
+        "is-hidden",
+    ),
+    *("embedly-instagram", "title", "date", "writer", "screenname", "zuozhe", "bianji", "xiaobian", "me"),
+    *("channel-name", "submitted-by", "posted-by", "journalist-name", "AuthorCard", "AuthorURL", "Figure"),
+    *(" ", "x", "-", "Y", "é"),
+]
+ATTRIBUTES = ["class", "id", "rel", "itemprop", "data-testid", "data-component"]
+attribute = st.tuples(
+    st.sampled_from(ATTRIBUTES),
+    st.one_of(st.sampled_from(PIECES), st.lists(st.sampled_from(PIECES), max_size=3).map("".join)),
+)
+attrs = st.lists(attribute, max_size=3, unique_by=lambda a: a[0]).map(
+    lambda pairs: "".join(f' {name}="{value}"' for name, value in pairs)
+)
+WORDS = ["", "Jane Doe", "By", "JD", " ", "Sidebar Guy", "me", "m", "e", "x" * 130, "Ann  Writer\n"]
+
+
+def _fragment(depth: int) -> st.SearchStrategy[str]:
+    leaf = st.sampled_from(WORDS)
+    if depth == 0:
+        return leaf
+    element = st.builds(
+        lambda tag, attrs, text, children, tail: f"<{tag}{attrs}>{text}{''.join(children)}</{tag}>{tail}",
+        st.sampled_from(TAGS),
+        attrs,
+        leaf,
+        st.lists(_fragment(depth - 1), max_size=3),
+        leaf,
+    )
+    return st.one_of(leaf, element)
+
+
+def _assert_scan_is_trafilaturas(tree) -> None:
+    scanned = lean_module.author_scan(tree)
+    if scanned is None:  # only for a rel child of one of the first XPath's tags
+        assert tree.xpath(
+            "//rel/parent::*[self::a or self::address or self::div or self::link or self::p or "
+            "self::span or self::strong]"
+        )
+        return
+    *matches, discard = scanned
+    for xpath, found in zip(metadata.AUTHOR_XPATHS, matches, strict=True):
+        assert found == xpath(tree)  # the same elements in the same order
+    first, second = metadata.AUTHOR_DISCARD_XPATHS
+    assert set(discard) == set(first(tree)) | set(second(tree))
+
+
+def test_author_scan_leaves_out_the_root_as_the_first_discard_xpath_does():
+    """``.//*`` is below the context node; ``//time`` includes it (a bare element as the root)."""
+    tree = etree.fromstring('<div class="comments"><span class="author">Jane Doe</span><time>x</time></div>')
+    _assert_scan_is_trafilaturas(tree)
+    assert [e.tag for e in lean_module.author_scan(tree)[3]] == ["time"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_fragment(3), min_size=1, max_size=4))
+def test_author_scan_equals_trafilaturas_xpaths_on_random_pages(fragments):
+    _assert_scan_is_trafilaturas(load_html(_byline_page("".join(fragments))))
+
+
+def test_author_scan_equals_trafilaturas_xpaths_on_the_real_pages(shared_data):
+    pages = sorted((shared_data / "web" / "html").glob("*.html"))
+    assert pages
+    for path in pages:
+        _assert_scan_is_trafilaturas(load_html(path.read_bytes().decode("utf-8", "replace")))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_fragment(3), min_size=1, max_size=4))
+def test_author_equals_trafilaturas_on_random_pages(fragments):
+    html = _byline_page("".join(fragments))
+    expected = lean_module.ORIGINAL["extract_author"](load_html(html))
+    with lean_module.lean():
+        assert _author(html) == expected
+
+
+def test_author_equals_trafilaturas_on_the_real_pages(shared_data):
+    pages = sorted((shared_data / "web" / "html").glob("*.html"))
+    assert pages
+    known = 0
+    for path in pages:
+        html = path.read_bytes().decode("utf-8", "replace")
+        expected = lean_module.ORIGINAL["extract_author"](load_html(html))
+        known += lean_module.author_in_tree(load_html(html), metadata)[0]
+        with lean_module.lean():
+            assert _author(html) == expected, path.name
+    assert known > len(pages) // 2  # the copy-free path is the common one
