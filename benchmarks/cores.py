@@ -7,7 +7,8 @@
 
 The records of a ``benchmarks/scale.py`` corpus (generated there, once) are read with the run's readers and
 pushed through the pure cores in the pipeline's order: extract, language, quality (score and decide), PII,
-boilerplate paragraph keys (the key set counted over the corpus, then removed), and the keys phase (exact key,
+boilerplate paragraph keys (computed once per document, as ``SpillDocsFn`` does; the key set counted over the
+corpus, then removed by looking up each document's keys, as ``KeysFn`` does), and the keys phase (exact key,
 shingles, MinHash signature and band keys, domain score, token count). Decontamination is left out (it checks
 nothing until evaluation sets are fetched). Each core's CPU seconds (``time.process_time``, this process, one
 core) are printed; ``--repeat N`` runs the whole chain N times in one process and reports the fastest pass of
@@ -73,11 +74,12 @@ def run_chain(cfg: Any, records: list[Any]) -> tuple[dict[str, float], dict[str,
     import copy
 
     from core.schema import Rejected
+    from filters.boilerplate import int_keys, line_key_array
     from filters.dedup import band_keys, exact_key, normalize_for_exact, shingles, signature
     from filters.domain import DomainClassifier
     from filters.pii import PiiRedactor
     from filters.quality import QualityScorer
-    from pipeline.stages.boilerplate import doc_paragraph_keys, strip_document
+    from pipeline.stages.boilerplate import strip_carried
     from pipeline.stages.domain import DomainConfig, n_words, needs_score
     from pipeline.stages.extract import extract_outcome
     from pipeline.stages.language import LanguageConfig, identify_language
@@ -140,24 +142,30 @@ def run_chain(cfg: Any, records: list[Any]) -> tuple[dict[str, float], dict[str,
             digest[doc.id].append(_h("pii", found, doc.text))
             docs.append(doc)
 
+    # As pipeline.flow: SpillDocsFn computes each in-scope document's paragraph keys once (carried with it),
+    # KeysFn strips by looking them up.
     counts: Counter = Counter()
-    for doc in docs:
+    carried: dict[int, Any] = {}
+    for i, doc in enumerate(docs):
         if doc.source in bp.sources:
             t = clock()
-            keys = list(doc_paragraph_keys(doc, bp.min_chars))
+            line_keys = line_key_array(doc.text, bp.min_chars)
+            keys = [((doc.source, key), 1) for key in line_keys.distinct()]
             cpu["bp_keys"] += clock() - t
+            carried[i] = line_keys
             digest[doc.id].append(_h("bp_keys", keys))
             counts.update(k for k, _ in keys)
     by_source: dict[str, set[str]] = defaultdict(set)
     for (source, key), n in counts.items():
         if n >= bp.min_docs:
             by_source[source].add(key)
+    int_by_source = {source: int_keys(keys) for source, keys in by_source.items()}
 
-    for doc in docs:
-        keys = by_source.get(doc.source) if doc.source in bp.sources else None
+    for i, doc in enumerate(docs):
+        keys = int_by_source.get(doc.source) if doc.source in bp.sources else None
         if keys:
             t = clock()
-            result = strip_document(doc, keys, bp.min_chars)
+            result = strip_carried(doc, carried[i], keys)
             cpu["bp_strip"] += clock() - t
             digest[doc.id].append(_h("bp_strip", isinstance(result, Rejected), doc.text))
             if isinstance(result, Rejected):

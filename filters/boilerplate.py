@@ -25,6 +25,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
 
 from core.schema import SOURCES
 from filters.dedup import normalize_for_exact, normalize_lines
@@ -95,10 +98,26 @@ def remove_paragraphs(
     """
     if not keys_to_remove:
         return text, 0
+    drop = [
+        i for i, key in enumerate(line_keys(text, min_chars)) if key is not None and key in keys_to_remove
+    ]
+    return remove_lines(text, drop)
+
+
+def remove_lines(text: str, drop: Collection[int]) -> tuple[str, int]:
+    """``text`` without its lines (``text.split("\n")``) numbered in ``drop``; returns (new text, lines removed).
+
+    The removal of ``remove_paragraphs`` once the lines to remove are known: other lines kept verbatim, blank-line
+    runs left behind collapsed to one blank line, blank lines stripped from the ends; with nothing to remove the
+    text is returned unchanged.
+    """
+    if not drop:
+        return text, 0
+    drop = drop if isinstance(drop, (set, frozenset)) else set(drop)
     kept: list[str] = []
     removed = 0
-    for key, line in zip(line_keys(text, min_chars), text.split("\n"), strict=True):
-        if key is not None and key in keys_to_remove:
+    for i, line in enumerate(text.split("\n")):
+        if i in drop:
             removed += 1
             continue
         if not line.strip() and (not kept or not kept[-1].strip()):
@@ -109,3 +128,37 @@ def remove_paragraphs(
     while kept and not kept[-1].strip():
         kept.pop()
     return "\n".join(kept), removed
+
+
+class LineKeys(NamedTuple):
+    """A text's paragraph keys, computed once and carried with the document (``pipeline.flow.SpillDocsFn`` to
+    ``KeysFn``) so that removal only looks them up: ``lines[i]`` is the number of a line (in ``text.split("\n")``)
+    that has a key, ``keys[i]`` that key as a uint64 (the 16 hex digits of ``paragraph_key``, big endian).
+    12 bytes per keyed line."""
+
+    lines: np.ndarray  # uint32
+    keys: np.ndarray  # uint64
+
+    def distinct(self) -> list[str]:
+        """The distinct keys as ``paragraph_key`` spells them (16 hex digits), sorted."""
+        return [f"{k:016x}" for k in sorted(set(self.keys.tolist()))]
+
+    def lines_with(self, keys: Collection[int]) -> list[int]:
+        """The numbers of the lines whose key (as an int) is in ``keys``."""
+        return [i for i, k in zip(self.lines.tolist(), self.keys.tolist(), strict=True) if k in keys]
+
+
+def line_key_array(text: str, min_chars: int = DEFAULT_MIN_CHARS) -> LineKeys:
+    """``LineKeys`` of ``text``: the lines of ``line_keys(text, min_chars)`` that have a key, and their keys."""
+    lines: list[int] = []
+    keys: list[int] = []
+    for i, norm in enumerate(normalize_lines(text)):
+        if norm and len(norm) >= min_chars:
+            lines.append(i)
+            keys.append(int.from_bytes(hashlib.sha1(norm.encode("utf-8")).digest()[:8], "big"))
+    return LineKeys(np.array(lines, dtype=np.uint32), np.array(keys, dtype=np.uint64))
+
+
+def int_keys(keys: Collection[str]) -> frozenset[int]:
+    """Paragraph keys (16 hex digits) as the ints ``LineKeys`` carries."""
+    return frozenset(int(k, 16) for k in keys)

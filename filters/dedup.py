@@ -52,7 +52,7 @@ HASHES = ("xxh32", "sha1")
 
 _MERSENNE_PRIME = np.uint64((1 << 61) - 1)
 _MAX_HASH32 = np.uint64((1 << 32) - 1)
-_CHUNK = 4096  # shingles per block: bounds the (shingles x num_perm) temporary on 100k-word filings
+_CHUNK = 512  # shingles per block: bounds the (shingles x num_perm) temporary (256 KB: stays in cache)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -89,13 +89,97 @@ def delete_punctuation(text: str) -> str:
 
 
 def _nfkc(text: str) -> str:
-    """``unicodedata.normalize("NFKC", text)``; an ASCII text is its own NFKC form (no check character by character)."""
-    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+    """``unicodedata.normalize("NFKC", text)``; an ASCII text is its own NFKC form (no check character by character),
+    and so is a text that ``unicodedata.is_normalized`` says is in NFKC already (its quick check is ~20x cheaper
+    than normalising; about half the non-ASCII documents of a web corpus are NFKC already, and most lines of
+    the others)."""
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):
+        return text
+    # Line by line, normalising only the lines that need it (a few in a long filing: a "…" or a "™"). The
+    # same result: a line feed is a starter that composes with nothing, so no normalisation reaches across
+    # it (and no code point normalises to one; see ``normalize_lines``).
+    return "\n".join(
+        line
+        if line.isascii() or unicodedata.is_normalized("NFKC", line)
+        else unicodedata.normalize("NFKC", line)
+        for line in text.split("\n")
+    )
+
+
+_PUNCT, _SPACE = 1, 2  # classes of ``_classes``; 0: any other code point
+
+
+@functools.cache
+def _classes() -> np.ndarray:
+    """uint8 class per code point below ``_PUNCTUATION_SCAN_END``: ``_PUNCT`` for Unicode punctuation (P*),
+    ``_SPACE`` for whitespace as ``str.split()`` sees it (``str.isspace``; all below U+3001, the tests check
+    every code point), 0 otherwise."""
+    classes = _punctuation_mask().astype(np.uint8)
+    classes[[cp for cp in range(_PUNCTUATION_SCAN_END) if chr(cp).isspace()]] = _SPACE
+    return classes
+
+
+def _codes_and_spaces(folded: str) -> tuple[np.ndarray, np.ndarray]:
+    """The code points of ``folded`` without its punctuation (uint32), and which of them are whitespace."""
+    codes = np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32)
+    table = _classes()  # its last entry (U+1FFFF, a noncharacter) is 0, the class of every code point above
+    classes = table[np.minimum(codes, len(table) - 1)]
+    kept = classes != _PUNCT
+    return codes[kept], classes[kept] == _SPACE
+
+
+def _decode(codes: np.ndarray) -> str:
+    return codes.tobytes().decode("utf-32-le")
+
+
+def _collapse(folded: str, keep_feeds: bool) -> str:
+    """``folded`` without punctuation, each run of whitespace (other than line feeds when ``keep_feeds``) as one
+    space, in a few numpy passes over the code points (for a non-ASCII text, where ``str.split`` and
+    ``delete_punctuation``'s own UTF-32 pass cost more)."""
+    codes, space = _codes_and_spaces(folded)
+    if not len(codes):
+        return ""
+    if keep_feeds:
+        space &= codes != 10
+    after_space = np.empty_like(space)  # the code point before is whitespace
+    after_space[0] = False
+    after_space[1:] = space[:-1]
+    keep = ~(space & after_space)  # the first of each whitespace run
+    out = np.where(space, np.uint32(32), codes)[keep]
+    if keep_feeds and len(out):  # a space (one per run now) at the start or end of a line goes
+        feed = out == 10
+        edge = np.empty(len(out), dtype=bool)
+        edge[0] = True  # the start of the text or a line feed before ...
+        edge[1:] = feed[:-1]
+        edge[:-1] |= feed[1:]  # ... or a line feed or the end of the text after
+        edge[-1] = True
+        out = out[~((out == 32) & edge)]
+    return _decode(out)
+
+
+def _strip_ends(collapsed: str) -> str:
+    """One space at either end of a collapsed text removed (there is at most one)."""
+    start = 1 if collapsed.startswith(" ") else 0
+    end = len(collapsed) - 1 if collapsed.endswith(" ") and len(collapsed) > start else len(collapsed)
+    return collapsed[start:end]
+
+
+def _collapse_spaces(folded: str) -> str:
+    """``" ".join(delete_punctuation(folded).split())``."""
+    return _strip_ends(_collapse(folded, keep_feeds=False))
+
+
+def _collapse_line_spaces(folded: str) -> str:
+    """``"\n".join(" ".join(line.split()) for line in delete_punctuation(folded).split("\n"))``."""
+    return _collapse(folded, keep_feeds=True)
 
 
 def normalize_for_exact(text: str) -> str:
     """NFKC, casefold, delete Unicode punctuation (P*), collapse whitespace to single spaces, strip."""
-    return " ".join(delete_punctuation(_nfkc(text).casefold()).split())
+    folded = _nfkc(text).casefold()
+    if folded.isascii():
+        return " ".join(delete_punctuation(folded).split())
+    return _collapse_spaces(folded)
 
 
 def normalize_lines(text: str) -> list[str]:
@@ -105,7 +189,10 @@ def normalize_lines(text: str) -> list[str]:
     that composes with nothing and no character decomposes or folds to one), so the normalised text splits
     into the normalised lines.
     """
-    return [" ".join(line.split()) for line in delete_punctuation(_nfkc(text).casefold()).split("\n")]
+    folded = _nfkc(text).casefold()
+    if folded.isascii():
+        return [" ".join(line.split()) for line in delete_punctuation(folded).split("\n")]
+    return _collapse_line_spaces(folded).split("\n")
 
 
 def exact_key(text: str, *, normalized: str | None = None) -> str:

@@ -992,11 +992,10 @@ def c4_shaped_text(text: str, t: C4Thresholds | None = None) -> str:
         if not line or is_table:
             out.append(line)
             continue
-        words = line.split()
         if (
             t.max_word_length != -1
             and len(line) > t.max_word_length
-            and max(map(len, words)) > t.max_word_length
+            and max(map(len, line.split())) > t.max_word_length  # split only a line that could fail
         ):
             continue
         if t.remove_citations and "[" in line:

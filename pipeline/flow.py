@@ -8,12 +8,14 @@ and small keys cross the runner, never whole records or documents:
    so that even one big file (a 1,000-page WARC, a Reddit dump, a Wikipedia dump) spreads over every worker
    for what follows; only the parts' paths are shuffled.
 2. **Per document** (one fused stage per part): Extract, CutAtTime, IdentifyLanguage, ScoreQuality, RedactPII,
-   Decontaminate, then ``SpillDocs`` writes the documents to ``docs-*`` parts and emits, per in-scope document,
-   its distinct paragraph keys (counted per source with a combiner: the boilerplate key set).
+   Decontaminate, then ``SpillDocs`` writes the documents to ``docs-*`` parts, each with its paragraph keys
+   (computed once, a uint64 per keyed line), and emits, per in-scope document, its distinct paragraph keys
+   (counted per source with a combiner: the boilerplate key set).
 3. **Keys** (``KeysFn``, one part at a time, the boilerplate key set as a side input): boilerplate paragraphs
-   are removed, then for each document its dedup rank, exact key and LSH band keys, its domain score and its
-   token count are computed, the document is written to a ``keyed-*`` part and its small ``Stub`` (id, where
-   the document sits, what the decisions need) and dedup keys to a ``stubs-*`` part beside it; a count-min
+   are removed (by looking up the keys carried with the document), then for each document its dedup rank,
+   exact key and LSH band keys, its domain score and its token count are computed, the document is written to
+   a ``keyed-*`` part and its small ``Stub`` (id, where the document sits, what the decisions need) and dedup
+   keys to a ``stubs-*`` part beside it; a count-min
    sketch of every id, exact key and LSH band key is combined. ``TriageFn`` reads the stubs back: a document
    that shares none of its keys with another (the sketch says so; most documents) is decided alone, and only
    the kept rows of a part go on, as one array; the other documents (candidates: an id, exact or band key
@@ -53,7 +55,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from core.memory import trim
 from core.schema import Document, RecordError, Rejected
 from core.timeinfo import period_of
-from filters.boilerplate import BoilerplateConfig
+from filters.boilerplate import BoilerplateConfig, int_keys, line_key_array
 from filters.dedup import MinHashConfig, band_keys, exact_key, normalize_for_exact, shingles, signature
 from filters.sketch import CountMinSketch
 from pipeline import progress
@@ -73,7 +75,7 @@ from pipeline.stages.boilerplate import (
     _is_boilerplate,
     _KeysBySource,
     doc_paragraph_keys,
-    strip_document,
+    strip_carried,
 )
 from pipeline.stages.boilerplate import STAGE as BOILERPLATE_STAGE
 from pipeline.stages.dedup import (
@@ -187,6 +189,8 @@ class KeysFn(beam.DoFn):
         self._domain_of, self._cfg, self._priority = domain_of, minhash, priority
         self._exact, self._verify, self._period, self._delete = exact, verify, partition_by_period, delete
         self._domain_sources = frozenset(domain.sources)
+        self._hex_keys: dict[str, frozenset[str]] | None = None  # the side input last seen ...
+        self._int_keys: dict[str, frozenset[int]] = {}  # ... and its keys as ints
 
     def setup(self):
         from filters.domain import DomainClassifier
@@ -199,10 +203,13 @@ class KeysFn(beam.DoFn):
         stubs = SpillWriter(self._folder, "stubs", NEVER_ROLL, NEVER_ROLL)
         part_name = writer.next_name()
         row = 0
-        for doc in read_part(path, self._delete):
-            keys = keys_by_source.get(doc.source) if doc.source in self._bp.sources else None
+        if keys_by_source is not self._hex_keys:  # the side input, as ints, once per worker
+            self._hex_keys = keys_by_source
+            self._int_keys = {source: int_keys(keys) for source, keys in keys_by_source.items()}
+        for doc, line_keys in read_part(path, self._delete):
+            keys = self._int_keys.get(doc.source) if line_keys is not None else None
             if keys:
-                result = strip_document(doc, keys, self._bp.min_chars)
+                result = strip_carried(doc, line_keys, keys)
                 if isinstance(result, Rejected):
                     yield pvalue.TaggedOutput(REJECTED, result)
                     continue
@@ -737,7 +744,11 @@ def sketch_keys(source: str, keys: list[str]) -> np.ndarray:
 class SpillDocsFn(beam.DoFn):
     """Documents -> ``docs`` parts (main: their paths) and, beside each, a small ``pkeys`` part of the in-scope
     documents' distinct paragraph keys (``pkeys``: its path); ``sketch``: each document's sketch keys (for a
-    combiner-lifted CountMinSketch: one sketch per bundle crosses, never a key per paragraph)."""
+    combiner-lifted CountMinSketch: one sketch per bundle crosses, never a key per paragraph).
+
+    A ``docs`` part holds (document, ``LineKeys`` or None) pairs: each in-scope document's paragraph keys are
+    computed once, here, and ``KeysFn`` removes boilerplate by looking them up (12 bytes per keyed line in the
+    spill file; nothing more is shuffled)."""
 
     def __init__(self, folder: str, max_objects: int, max_bytes: int, cfg: BoilerplateConfig):
         self._folder, self._max_objects, self._max_bytes, self._cfg = folder, max_objects, max_bytes, cfg
@@ -747,12 +758,16 @@ class SpillDocsFn(beam.DoFn):
         self._keys = SpillWriter(self._folder, "pkeys", NEVER_ROLL, NEVER_ROLL)
 
     def process(self, doc: Document) -> Iterator[Any]:
+        line_keys = None
         if doc.source in self._cfg.sources:
-            keys = [key for (_, key), _ in doc_paragraph_keys(doc, self._cfg.min_chars)]
+            line_keys = line_key_array(doc.text, self._cfg.min_chars)
+            keys = line_keys.distinct()
             if keys:
                 self._keys.add((doc.source, keys))
                 yield pvalue.TaggedOutput("sketch", sketch_keys(doc.source, keys))
-        path = self._docs.add(doc)
+            else:
+                line_keys = None
+        path = self._docs.add((doc, line_keys))  # the keys ride with the document: KeysFn strips without them
         if path:
             trim()
             yield path

@@ -25,7 +25,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from core.schema import Document, Rejected
-from filters.boilerplate import BoilerplateConfig, paragraph_keys, remove_paragraphs
+from filters.boilerplate import BoilerplateConfig, LineKeys, paragraph_keys, remove_lines, remove_paragraphs
 from pipeline.stages.base import REJECTED, counter
 
 STAGE = "boilerplate"
@@ -71,7 +71,16 @@ class _KeysBySource(beam.CombineFn):
 
 def strip_document(doc: Document, keys: set[str], min_chars: int) -> Document | Rejected:
     """The pure core of the last step: ``doc`` without its boilerplate paragraphs, or Rejected when empty."""
-    text, removed = remove_paragraphs(doc.text, keys, min_chars)
+    return _stripped(doc, *remove_paragraphs(doc.text, keys, min_chars))
+
+
+def strip_carried(doc: Document, line_keys: LineKeys, keys: frozenset[int]) -> Document | Rejected:
+    """``strip_document`` with the document's paragraph keys computed before (``line_keys``, carried with it
+    through the spill) and the boilerplate keys as ints (``filters.boilerplate.int_keys``): no normalisation."""
+    return _stripped(doc, *remove_lines(doc.text, line_keys.lines_with(keys)))
+
+
+def _stripped(doc: Document, text: str, removed: int) -> Document | Rejected:
     if not removed:
         return doc
     counter(f"{STAGE}:paragraphs_removed").inc(removed)

@@ -259,3 +259,63 @@ def test_word_shingles_equal_hashes_of_ngrams(hash_name):
             cfg = MinHashConfig(ngram=n, hash=hash_name)
             expected = [hasher(g.encode("utf-8")) for g in ngrams(text, cfg)]
             assert shingles(text, cfg).tolist() == expected
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+# NFKC forms and not: compatibility characters (ligature, full width, no-break space, superscript), composed and
+# decomposed accents, combining marks to reorder or to start a line with, Hangul jamo and syllables, CJK, ASCII,
+# line feeds (the fast path normalises line by line)
+_NFKC_ALPHABET = "aZ 1.\n\n\xa0ﬁ１²éÅe\u0301\u0301\u0323A\u030a\u1100\u1161\uac00\u11a8東京ß…Ω\u2126"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_NFKC_ALPHABET, max_size=40))
+def test_nfkc_fast_path_equals_unicodedata(text):
+    """``_nfkc`` skips texts already in NFKC; it must give exactly ``unicodedata.normalize("NFKC", ...)``."""
+    assert dedup._nfkc(text) == unicodedata.normalize("NFKC", text)
+    assert normalize_for_exact(text) == " ".join(
+        dedup.delete_punctuation(unicodedata.normalize("NFKC", text).casefold()).split()
+    )
+
+
+def test_nfkc_fast_path_returns_an_nfkc_text_as_is():
+    text = "Caf\u00e9 東京 déjà vu"  # composed accents: NFKC already
+    assert dedup._nfkc(text) is text
+    assert dedup._nfkc("Cafe\u0301 ﬁne") == "Caf\u00e9 fine"
+
+
+# Whitespace of every kind str.split() knows (line feeds, tabs, NEL, no-break and ideographic spaces, line and
+# paragraph separators, information separators), punctuation, symbols, letters folded by NFKC and casefold.
+_WS_ALPHABET = "ab Z.,|-'$\n\n\t\r\x0b\x0c\x1c\x1f\x85\xa0\u1680\u2003\u2028\u2029\u202f\u3000ﬁÉß東—“”…"
+_WS_TEXT = st.text(alphabet=_WS_ALPHABET, max_size=80)
+
+
+def _reference_exact(text: str) -> str:
+    return " ".join(dedup.delete_punctuation(unicodedata.normalize("NFKC", text).casefold()).split())
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_WS_TEXT)
+def test_normalisation_fast_paths_equal_split_and_join(text):
+    """The numpy whitespace collapse (non-ASCII texts) gives exactly the split/join of the reference, for the
+    whole text and line by line."""
+    assert normalize_for_exact(text) == _reference_exact(text)
+    assert dedup.normalize_lines(text) == [_reference_exact(line) for line in text.split("\n")]
+    folded = unicodedata.normalize("NFKC", text).casefold() + "é"  # the numpy path even when ASCII
+    assert dedup._collapse_spaces(folded) == " ".join(dedup.delete_punctuation(folded).split())
+    assert dedup._collapse_line_spaces(folded).split("\n") == [
+        " ".join(line.split()) for line in dedup.delete_punctuation(folded).split("\n")
+    ]
+
+
+def test_character_classes_match_every_unicode_code_point():
+    """``_classes`` marks exactly the code points ``str.split()`` splits on, and the punctuation."""
+    spaces = [cp for cp in range(sys.maxunicode + 1) if chr(cp).isspace()]
+    assert max(spaces) < dedup._PUNCTUATION_SCAN_END
+    classes = dedup._classes()
+    assert np.flatnonzero(classes == dedup._SPACE).tolist() == spaces
+    assert np.flatnonzero(classes == dedup._PUNCT).tolist() == _every_punctuation_code_point()
+    assert classes[-1] == 0  # the class of every code point above the table
+    assert "".join(chr(cp) + "x" for cp in spaces).split() == ["x"] * len(spaces)

@@ -909,3 +909,59 @@ def test_generational_memo_stays_bounded_and_gives_the_same_signals(monkeypatch)
             last = small._old_tokens
     assert rotations > 10
     assert small.count_sentences("One. Two! Three") == 3
+
+
+# ---------------------------------------------------------------------------------------------------------
+# c4_shaped_text splits a line into words only when it is long enough to fail max_word_length (issue 21).
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from filters import quality as _q  # noqa: E402
+
+
+def _c4_shaped_reference(text: str, t: _q.C4Thresholds) -> str:
+    """``c4_shaped_text`` as it was: every non-blank prose line split into words first."""
+    lines = text.split("\n")
+    in_table = _q.table_line_mask(lines) if "|" in text else [False] * len(lines)
+    out: list[str] = []
+    for raw, is_table in zip(lines, in_table, strict=True):
+        line = raw.strip()
+        if not line or is_table:
+            out.append(line)
+            continue
+        words = line.split()
+        if (
+            t.max_word_length != -1
+            and len(line) > t.max_word_length
+            and max(map(len, words)) > t.max_word_length
+        ):
+            continue
+        if t.remove_citations and "[" in line:
+            line = _q._SPACES.sub(" ", _q._CITATION.sub("", line)).strip()
+            if not line:
+                continue
+        if t.filter_no_terminal_punct and (not line.endswith(_q._C4_END_PUNCTUATION) or line.endswith("...")):
+            continue
+        lower = line.lower()
+        if t.filter_javascript and "javascript" in lower:
+            continue
+        if t.filter_policy and any(p in lower for p in _q._C4_POLICY_SUBSTRINGS):
+            continue
+        out.append(line)
+    return _q._BLANK_RUN.sub("\n\n", "\n".join(out)).strip("\n")
+
+
+_WORD = st.sampled_from(["a", "Revenue", "rose.", "[1]", "javascript", "cookies", "|", "---", "x" * 12, "\t"])
+_SHAPE_LINE = st.lists(_WORD, max_size=8).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_SHAPE_LINE, max_size=12).map("\n".join),
+    st.sampled_from([-1, 1, 5, 11, 12, 1000]),
+    st.booleans(),
+)
+def test_c4_shaped_text_equals_the_split_every_line_reference(text, max_word_length, terminal):
+    t = _q.C4Thresholds(max_word_length=max_word_length, filter_no_terminal_punct=terminal)
+    assert _q.c4_shaped_text(text, t) == _c4_shaped_reference(text, t)

@@ -6,6 +6,8 @@ import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.schema import RawRecord, Rejected
 from pipeline.config import DEFAULT_SOURCE_DOMAINS
@@ -87,6 +89,18 @@ def test_control_characters_are_stripped_and_counted():
                     content_type="text")  # fmt: skip
     doc = extract(raw, DEFAULT_SOURCE_DOMAINS)
     assert doc.text == "Bought more index funds today." and doc.metadata["control_chars_removed"] == "2"
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(
+    st.text(alphabet=st.sampled_from(list("ab \t\n\r\x0b\x0c\x85\u2028\u2029\x00\x1b\x7f\x9d\u00e9\u4e2d")))
+)
+def test_strip_control_chars_equals_its_two_substitutions(text):
+    """The fast path (the line-break pass only on a text holding a line break other than \\n) gives what the two
+    substitutions give on every text."""
+    from pipeline.stages.extract import _CONTROL_RE, _LINE_BREAKS_RE, strip_control_chars
+
+    assert strip_control_chars(text) == _CONTROL_RE.subn("", _LINE_BREAKS_RE.sub("\n", text))
 
 
 def test_text_file_with_latin_1_lines_is_read_line_by_line(shared_data, tmp_path):
