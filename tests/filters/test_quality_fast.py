@@ -49,11 +49,11 @@ def _reference_fineweb_signals(text, t):
         "fw_line_punct_ratio": sum(1 for line in lines if line.endswith(stop_chars)) / len(lines),
         "fw_short_line_ratio": sum(1 for line in lines if len(line) <= t.short_line_length) / len(lines),
         "fw_char_dup_ratio": _reference_find_duplicates(lines)[1] / len(text.replace("\n", "")),
-        "fw_list_ratio": text.count("\n") / max(len(split_into_sentences_words(text)), 1),
+        "fw_list_ratio": text.count("\n") / max(len(_reference_words(text)), 1),
     }
 
 
-def split_into_sentences_words(text):
+def _reference_words(text):
     return [t for chunk in text.split() for t in word_tokenizer().tokens(chunk)]
 
 
@@ -227,7 +227,7 @@ def test_c4_clean_equals_the_line_by_line_reference(
 )
 def test_count_words_is_the_number_of_tokens(chunks):
     text = " ".join(chunks)
-    assert word_tokenizer().count_words(text) == len(split_into_sentences_words(text))
+    assert word_tokenizer().count_words(text) == len(_reference_words(text))
 
 
 def test_chunk_stats_across_a_new_generation_equal_a_fresh_memo(monkeypatch):
@@ -241,11 +241,6 @@ def test_chunk_stats_across_a_new_generation_equal_a_fresh_memo(monkeypatch):
             ChunkTokenizer().chunk_words(t.split()) for t in texts
         ]
     assert len(small) <= 2 * 50 + 80
-
-
-def test_module_reference_names_exist():
-    # the reference above mirrors these module-level definitions
-    assert quality_module._C4_END_PUNCTUATION == (".", "?", "!", '"', "'")
 
 
 _BOILERPLATE_ANYWHERE = re.compile(
