@@ -627,11 +627,15 @@ def test_hash_collisions_fall_back_to_exact_counts():
     for n in range(5, 11):
         expected = _dup_ngram_chars(glued, offsets, n)
         assert _dup_ngram_chars(glued, offsets, n, _CollidingHashes(glued, offsets)) == expected
+        array = np.array(offsets)  # as compute_signals passes them
+        assert _dup_ngram_chars(glued, array, n, _CollidingHashes(glued, array)) == expected
     for n in (2, 3, 4):
         expected = _top_ngram_chars(spaced, spaced_offsets, n)
         assert (
             _top_ngram_chars(spaced, spaced_offsets, n, _CollidingHashes(spaced, spaced_offsets)) == expected
         )
+        array = np.array(spaced_offsets)
+        assert _top_ngram_chars(spaced, array, n, _CollidingHashes(spaced, array)) == expected
 
 
 def test_long_document_signals_use_hashes_and_match_short_path(monkeypatch):
@@ -818,20 +822,17 @@ def test_kept_text_keeps_short_headings_and_paragraph_breaks():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from filters.quality import _equal_runs  # noqa: E402
+from filters.quality import _run_starts  # noqa: E402
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=6), min_size=1, max_size=60))
-def test_equal_runs_give_what_np_unique_gives(values):
-    h = np.array(values, dtype=np.uint64)
-    order, starts, sizes = _equal_runs(h)
-    uniq, first, inverse, counts = np.unique(h, return_index=True, return_inverse=True, return_counts=True)
-    assert (h[order][starts] == uniq).all() and (sizes == counts).all()
-    assert (np.minimum.reduceat(order, starts) == first).all()
-    repeated = np.empty(len(h), dtype=bool)
-    repeated[order] = np.repeat(sizes > 1, sizes)
-    assert (repeated == (counts[inverse] > 1)).all()
+def test_run_starts_give_what_np_unique_gives(values):
+    ordered = np.sort(np.array(values, dtype=np.uint64))
+    starts = _run_starts(ordered)
+    uniq, first, counts = np.unique(ordered, return_index=True, return_counts=True)
+    assert (starts == first).all() and (ordered[starts] == uniq).all()
+    assert (np.diff(starts, append=len(ordered)) == counts).all()
 
 
 def _plain_ngram_signals(words: list[str]) -> tuple[list[int], list[int]]:
@@ -857,6 +858,9 @@ def test_hashed_ngram_counts_equal_plain_counts_on_any_words(words):
     glued_hashes = _SubstringHashes(glued, np.array(offsets))
     assert [_top_ngram_chars(spaced, spaced_offsets, n, spaced_hashes) for n in (2, 3, 4)] == top
     assert [_dup_ngram_chars(glued, offsets, n, glued_hashes) for n in range(5, 11)] == dup
+    # compute_signals passes the offsets as the hashes' array
+    assert [_top_ngram_chars(spaced, spaced_hashes.offsets, n, spaced_hashes) for n in (2, 3, 4)] == top
+    assert [_dup_ngram_chars(glued, glued_hashes.offsets, n, glued_hashes) for n in range(5, 11)] == dup
 
 
 @settings(max_examples=300, deadline=None)
