@@ -767,7 +767,8 @@ class SpillDocsFn(beam.DoFn):
                 yield pvalue.TaggedOutput("sketch", sketch_keys(doc.source, keys))
             else:
                 line_keys = None
-        path = self._docs.add((doc, line_keys))  # the keys ride with the document: KeysFn strips without them
+        # the keys ride with the document: KeysFn strips without recomputing them
+        path = self._docs.add((doc, line_keys))
         if path:
             trim()
             yield path
