@@ -92,17 +92,23 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _workers(tmp_path: Path, mode: str) -> tuple[dict, list]:
-    out = tmp_path / f"{mode}.txt"
+def _python(args: list[str], timeout: int) -> subprocess.CompletedProcess:
+    """``python -c args[0] args[1:]`` with this checkout first on the path; it must exit 0."""
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode, str(out)],
+        [sys.executable, "-c", *args],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def _workers(tmp_path: Path, mode: str) -> tuple[dict, list]:
+    out = tmp_path / f"{mode}.txt"
+    proc = _python([SCRIPT, mode, str(out)], timeout=300)
     return json.loads(proc.stdout.strip().splitlines()[-1]), [
         json.loads(x) for x in out.read_text().split("\n") if x
     ]
@@ -167,15 +173,7 @@ def test_worker_warm_up_loads_the_runs_readers_the_extractors_and_spacy():
         print([m for m in wanted if m not in sys.modules], len(word_tokenizer()) > 0, "sources.social" in sys.modules)
         """
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = _python([code], timeout=120)
     assert proc.stdout.split() == ["[]", "True", "False"]  # only the run's readers
 
 
